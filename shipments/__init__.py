@@ -1,0 +1,38 @@
+"""Yuexiang Track (越乡寄递): the Flask application factory."""
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from shipments import config as config_module
+from shipments import extensions
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, errors, CLI."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.update(config_module.load_config(app.instance_path))
+    app.config.update(config_overrides or {})
+    config_module.finalise(app.config)
+    config_module.validate(app.config)
+
+    from shipments import models  # noqa: F401  (register the tables on the metadata)
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(PROJECT_ROOT / "migrations"))
+
+    from shipments import cli, errors
+    from shipments.web import blueprints as web_blueprints
+
+    for blueprint in web_blueprints():
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    cli.register(app)
+    return app

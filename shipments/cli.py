@@ -1,0 +1,53 @@
+"""`flask …` commands: demo data, tokens (more come with each process)."""
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from shipments.extensions import db
+from shipments.services import access, demo
+
+demo_cli = AppGroup("demo", help="Demo data for the Shaoxing programs.")
+tokens_cli = AppGroup("tokens", help="API tokens.")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when programs already exist (first start only).")
+def demo_load(if_empty):
+    """Load the demo data (idempotent: a second run adds nothing)."""
+    if if_empty and demo.has_data(db.session):
+        click.echo("demo data already present")
+        return
+    summary = demo.load_demo(db.session, instance_path=current_app.instance_path)
+    db.session.commit()
+    for name, count in summary.items():
+        click.echo(f"{name}: {count}")
+
+
+@tokens_cli.command("create")
+@click.option("--org", "org_name", required=True, help="Organisation name, exactly as stored.")
+@click.option("--role", type=click.Choice(["admin", "official", "member"]), default="member", show_default=True)
+@click.option("--name", default="cli", show_default=True, help="A label to recognise the token by.")
+def tokens_create(org_name, role, name):
+    """Create an API token and print it (it is shown only once)."""
+    try:
+        org = access.find_organisation(db.session, org_name)
+    except access.AccessError as exc:
+        raise click.ClickException(str(exc)) from exc
+    plain = access.create_token(db.session, org, role, name)
+    db.session.commit()
+    click.echo(plain)
+
+
+@tokens_cli.command("revoke")
+@click.argument("prefix")
+def tokens_revoke(prefix):
+    """Revoke the token(s) whose first 10 characters are PREFIX."""
+    count = access.revoke_token(db.session, prefix)
+    db.session.commit()
+    click.echo(f"revoked: {count}")
+
+
+def register(app):
+    """Attach the command groups to the app."""
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(tokens_cli)

@@ -1,0 +1,10 @@
+"""Typed SQLAlchemy models, one module per aggregate."""
+from shipments.models.divisions import Division, Province, Station
+from shipments.models.organisations import ApiToken, Organisation, User
+from shipments.models.programs import Program, program_organisations
+from shipments.models.shipments import Shipment, TrackingEvent
+
+__all__ = [
+    "ApiToken", "Division", "Organisation", "Program", "Province", "Shipment", "Station",
+    "TrackingEvent", "User", "program_organisations",
+]

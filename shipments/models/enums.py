@@ -1,0 +1,102 @@
+"""The closed vocabularies stored in the database (lower-case values)."""
+import enum
+
+
+class StrEnum(str, enum.Enum):
+    def __str__(self):
+        return self.value
+
+
+class ShipmentStatus(StrEnum):
+    PENDING = "pending"
+    INFO_RECEIVED = "info_received"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    ATTEMPT_FAIL = "attempt_fail"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNING = "returning"
+    RETURNED = "returned"
+    EXPIRED = "expired"
+
+
+TERMINAL_STATUSES = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.EXPIRED})
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"  # 出村
+    INBOUND = "inbound"  # 进村
+
+
+class Channel(StrEnum):
+    DOUYIN = "douyin"
+    KUAISHOU = "kuaishou"
+    TAOBAO = "taobao"
+    PINDUODUO = "pinduoduo"
+    WECHAT = "wechat"
+    OFFLINE = "offline"
+    OTHER = "other"
+
+
+class OrganisationKind(StrEnum):
+    COOPERATIVE = "cooperative"
+    FARM = "farm"
+    ENTERPRISE = "enterprise"
+    SELLER = "seller"
+    AUTHORITY = "authority"  # the officials' bureau (邮政管理局, 商务局…)
+    OPERATOR = "operator"  # whoever runs this service
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OFFICIAL = "official"
+    MEMBER = "member"
+
+
+class Product(StrEnum):
+    PEARL = "pearl"
+    TEA = "tea"
+    BAYBERRY = "bayberry"
+    PEACH_PLUM = "peach_plum"
+    GREEN_PLUM = "green_plum"
+    TORREYA = "torreya"
+    OTHER = "other"
+
+
+class DivisionLevel(StrEnum):
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+
+
+class StationLevel(StrEnum):
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+class StationKind(StrEnum):
+    CO_DISTRIBUTION_CENTRE = "co_distribution_centre"  # 共配中心
+    VILLAGE_STATION = "village_station"  # 村级快递服务站
+    PASSENGER_FREIGHT_MAIL = "passenger_freight_mail"  # 客货邮融合站点
+
+
+class EventSource(StrEnum):
+    POLL = "poll"
+    PUSH = "push"
+    DEMO = "demo"
+
+
+class StopReason(StrEnum):
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    EXPIRED_NO_NEWS = "expired_no_news"
+    INVALID_NUMBER = "invalid_number"
+    NEEDS_PHONE = "needs_phone"
+
+
+class SubscriptionState(StrEnum):
+    NONE = "none"
+    SUBSCRIBED = "subscribed"
+    FAILED = "failed"

@@ -1,0 +1,136 @@
+"""Shipments and their tracking events."""
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint, text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shipments.db import UTCDateTime, utcnow
+from shipments.extensions import db
+from shipments.models._types import BigIntPK, enum_column
+from shipments.models.divisions import Division, Province, Station
+from shipments.models.enums import (
+    TERMINAL_STATUSES, Channel, Direction, EventSource, ShipmentStatus, StopReason, SubscriptionState,
+)
+from shipments.models.organisations import Organisation
+from shipments.models.programs import Program
+
+_TERMINAL_SQL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
+
+
+class Shipment(db.Model):
+    """One parcel, identified by carrier and normalised tracking number."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("carrier", "tracking_number"),
+        CheckConstraint("pieces >= 1", name="pieces_positive"),
+        CheckConstraint("weight_kg IS NULL OR weight_kg >= 0", name="weight_non_negative"),
+        CheckConstraint("declared_value IS NULL OR declared_value >= 0", name="value_non_negative"),
+        CheckConstraint("poll_failures >= 0", name="poll_failures_non_negative"),
+        CheckConstraint("phone_last4 IS NULL OR length(phone_last4) = 4", name="phone_last4_length"),
+        CheckConstraint("length(tracking_number) >= 6", name="tracking_number_length"),
+        # The poller's "what is due" scan touches only live shipments.
+        Index(
+            "ix_shipments_due", "next_poll_at",
+            postgresql_where=text(f"status NOT IN ({_TERMINAL_SQL})"),
+            sqlite_where=text(f"status NOT IN ({_TERMINAL_SQL})"),
+        ),
+        Index("ix_shipments_program_registered", "program_id", "registered_at"),
+        Index("ix_shipments_org_registered", "organisation_id", "registered_at"),
+        Index("ix_shipments_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(16))
+    tracking_number: Mapped[str] = mapped_column(String(40))
+    provider: Mapped[str] = mapped_column(String(16))
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"), default=Channel.OTHER)
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction, "direction"), default=Direction.OUTBOUND)
+    origin_division_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("divisions.code"))
+    origin_station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    destination_station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"), index=True)
+    destination_province_code: Mapped[str | None] = mapped_column(String(6), ForeignKey("provinces.code"))
+    destination_city: Mapped[str | None] = mapped_column(String(40))
+    pieces: Mapped[int] = mapped_column(Integer, default=1)
+    weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    declared_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    order_ref: Mapped[str | None] = mapped_column(String(64))
+    # Only the last four digits: the full number is never stored (PIPL).
+    phone_last4: Mapped[str | None] = mapped_column(String(4))
+    batch_label: Mapped[str | None] = mapped_column(String(60))
+
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[ShipmentStatus] = mapped_column(
+        enum_column(ShipmentStatus, "shipment_status"), default=ShipmentStatus.PENDING
+    )
+    substatus: Mapped[str | None] = mapped_column(String(40))
+    at_station: Mapped[bool] = mapped_column(Boolean, default=False)
+    # After a 转投 hand-over the parcel is followed under another carrier/number.
+    tracked_carrier: Mapped[str | None] = mapped_column(String(16))
+    tracked_number: Mapped[str | None] = mapped_column(String(40))
+
+    # Poll state
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    poll_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_poll_error: Mapped[str | None] = mapped_column(String(200))
+    stop_reason: Mapped[StopReason | None] = mapped_column(enum_column(StopReason, "stop_reason"))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subscription_state: Mapped[SubscriptionState] = mapped_column(
+        enum_column(SubscriptionState, "subscription_state"), default=SubscriptionState.NONE
+    )
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pickup_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    program: Mapped[Program | None] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    origin_division: Mapped[Division | None] = relationship()
+    origin_station: Mapped[Station | None] = relationship(foreign_keys=[origin_station_id])
+    destination_station: Mapped[Station | None] = relationship(foreign_keys=[destination_station_id])
+    destination_province: Mapped[Province | None] = relationship()
+    events: Mapped[list["TrackingEvent"]] = relationship(
+        back_populates="shipment", order_by="TrackingEvent.occurred_at", passive_deletes=True
+    )
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class TrackingEvent(db.Model):
+    """One carrier scan; unique per shipment on (time, description digest)."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "dedupe_key"),
+        Index("ix_tracking_events_shipment_occurred", "shipment_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[ShipmentStatus] = mapped_column(enum_column(ShipmentStatus, "event_status"))
+    substatus: Mapped[str | None] = mapped_column(String(40))
+    location: Mapped[str | None] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(500))
+    raw_code: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[EventSource] = mapped_column(enum_column(EventSource, "event_source"))
+    # sha1 of occurred_at (UTC ISO) + description: carriers repeat whole histories.
+    dedupe_key: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    shipment: Mapped[Shipment] = relationship(back_populates="events")

@@ -1,0 +1,60 @@
+"""API tokens: creation, verification, revocation."""
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shipments.db import utcnow
+from shipments.models import ApiToken, Organisation
+from shipments.models.enums import Role
+
+TOKEN_PREFIX = "yx_"
+
+
+class AccessError(ValueError):
+    """A token or role request that cannot be honoured."""
+
+
+def hash_token(token: str) -> str:
+    """Return the stored digest of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, organisation: Organisation, role: Role | str, name: str = "api") -> str:
+    """Create a token for an organisation and role; return the plain token (shown once)."""
+    role = Role(role)
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(
+        organisation=organisation, role=role, name=name, token_hash=hash_token(plain), prefix=plain[:10],
+    ))
+    session.flush()
+    return plain
+
+
+def find_token(session: Session, plain: str) -> ApiToken | None:
+    """Return the live token matching a plain bearer token, or None."""
+    if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or token.revoked_at is not None:
+        return None
+    return token
+
+
+def revoke_token(session: Session, prefix: str) -> int:
+    """Revoke every live token starting with prefix; return how many."""
+    tokens = session.scalars(
+        select(ApiToken).where(ApiToken.prefix == prefix[:10], ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = utcnow()
+    return len(tokens)
+
+
+def find_organisation(session: Session, name: str) -> Organisation:
+    """Return the organisation with this exact name, or raise AccessError."""
+    org = session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        raise AccessError(f"no organisation named {name!r}")
+    return org

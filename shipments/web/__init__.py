@@ -1,0 +1,8 @@
+"""HTML blueprints, one per audience."""
+
+
+def blueprints():
+    """Return the HTML blueprints to register, in order."""
+    from shipments.web.public import bp as public
+
+    return [public]

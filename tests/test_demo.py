@@ -1,0 +1,48 @@
+"""Demo data: the seed's programs, the "7+31+N" network, idempotent loading."""
+from sqlalchemy import func, select
+
+from shipments.extensions import db
+from shipments.models import Organisation, Program, Station, User
+from shipments.models.enums import StationLevel
+from shipments.services import demo
+
+
+def counts(session):
+    return {model.__name__: session.scalar(select(func.count()).select_from(model))
+            for model in (Program, Station, Organisation, User)}
+
+
+def test_demo_load_twice_adds_nothing(db_session, tmp_path):
+    demo.load_demo(db_session, instance_path=str(tmp_path))
+    first = counts(db_session)
+    demo.load_demo(db_session, instance_path=str(tmp_path))
+    assert counts(db_session) == first
+
+
+def test_demo_programs_have_the_seed_targets(db_session):
+    demo.load_demo(db_session)
+    targets = dict(db_session.execute(select(Program.name, Program.target_pieces)).all())
+    assert targets["诸暨珍珠千万件金牌寄递项目"] == 10_000_000
+    assert targets["新昌茶叶百万件寄递项目"] == 1_000_000
+    assert targets["上虞杨梅十万件寄递项目"] == 100_000
+    assert targets["嵊州桃形李十万件寄递项目"] == 100_000
+    bayberry = db_session.scalar(select(Program).where(Program.name == "上虞杨梅十万件寄递项目"))
+    assert (bayberry.season_start_month, bayberry.season_end_month) == (6, 7)
+    assert bayberry.perishable and bayberry.deadline_hours == 48
+
+
+def test_demo_network_is_seven_plus_thirty_one_plus_villages(db_session):
+    demo.load_demo(db_session)
+    by_level = dict(db_session.execute(select(Station.level, func.count()).group_by(Station.level)).all())
+    assert by_level[StationLevel.COUNTY] == 7
+    assert by_level[StationLevel.TOWNSHIP] == 31
+    assert by_level[StationLevel.VILLAGE] >= 100
+    assumed = db_session.scalars(select(Station).where(Station.assumed)).all()
+    assert len(assumed) == 1 and assumed[0].level == StationLevel.COUNTY
+
+
+def test_demo_credentials_are_written_once(db_session, tmp_path):
+    demo.load_demo(db_session, instance_path=str(tmp_path))
+    text = (tmp_path / "demo_credentials.txt").read_text(encoding="utf-8")
+    assert "yx_" in text and demo.DEMO_PASSWORD in text
+    assert (tmp_path / "demo_credentials.txt").stat().st_mode & 0o077 == 0

@@ -1,0 +1,24 @@
+"""Health and home page."""
+from shipments import create_app
+from shipments.services import demo
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_503_when_database_unreachable(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+
+
+def test_home_lists_programs_in_chinese(client, db_session):
+    demo.load_demo(db_session)
+    page = client.get("/").get_data(as_text=True)
+    assert "诸暨珍珠千万件金牌寄递项目" in page
+    assert "千万件" in page

@@ -1,0 +1,3 @@
+from shipments import create_app
+
+app = create_app()
