@@ -27,9 +27,13 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(PROJECT_ROOT / "migrations"))
+    extensions.login_manager.init_app(app)
+    extensions.csrf.init_app(app)
 
-    from shipments import cli, errors
+    from shipments import api, cli, errors
     from shipments.web import blueprints as web_blueprints
+
+    api.init_app(app)
 
     for blueprint in web_blueprints():
         app.register_blueprint(blueprint)

@@ -1,21 +1,27 @@
-"""Error pages for the HTML side (the API blueprint has its own JSON errors)."""
+"""Error pages: HTML off the API (the API keeps flask-smorest's JSON shape)."""
+import logging
+
 from flask import render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+
+def html_error(exc: HTTPException):
+    """Render an HTTP error as an HTML page, keeping werkzeug's headers."""
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return render_template("errors/error.html", error=exc), exc.code, headers
 
 
 def register(app):
-    """Render HTTP errors as HTML pages, or as JSON for API paths."""
+    """Turn unexpected exceptions into a 500 without leaking a stack trace."""
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return exc
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        error = InternalServerError()
         if request.path.startswith("/api/"):
-            body = {"code": exc.code, "status": exc.name, "message": exc.description, "errors": {}}
-            return body, exc.code, _kept_headers(exc)
-        return render_template("errors/error.html", error=exc), exc.code, _kept_headers(exc)
-
-
-def _kept_headers(exc: HTTPException) -> dict:
-    # Keep werkzeug's own headers (Allow on 405, Retry-After on 429).
-    headers = dict(exc.get_headers())
-    headers.pop("Content-Type", None)
-    return headers
+            return {"code": 500, "status": error.name, "message": "服务器内部错误 (internal error)", "errors": {}}, 500
+        return html_error(error)

@@ -1,8 +1,15 @@
 """Unbound extensions, initialised in create_app()."""
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 
 from shipments.db import Base
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True)
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "请先登录"
+csrf = CSRFProtect()

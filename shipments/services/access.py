@@ -1,6 +1,7 @@
 """API tokens: creation, verification, revocation."""
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +11,37 @@ from shipments.models import ApiToken, Organisation
 from shipments.models.enums import Role
 
 TOKEN_PREFIX = "yx_"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: the same shape for API tokens and logged-in users."""
+
+    organisation_id: int
+    organisation_name: str
+    role: Role
+    user_id: int | None = None
+    token_id: int | None = None
+
+    @property
+    def sees_everything(self) -> bool:
+        """Officials and admins read every organisation's shipments."""
+        return self.role in (Role.ADMIN, Role.OFFICIAL)
+
+    @property
+    def sees_personal_data(self) -> bool:
+        """Officials see recipient data masked; members see their own."""
+        return self.role != Role.OFFICIAL
+
+
+def caller_for_token(token: ApiToken) -> Caller:
+    """Describe the caller behind an API token."""
+    return Caller(token.organisation_id, token.organisation.name, token.role, token_id=token.id)
+
+
+def caller_for_user(user) -> Caller:
+    """Describe the caller behind a logged-in user."""
+    return Caller(user.organisation_id, user.organisation.name, user.role, user_id=user.id)
 
 
 class AccessError(ValueError):

@@ -3,6 +3,7 @@
 
 def blueprints():
     """Return the HTML blueprints to register, in order."""
+    from shipments.web.auth import bp as auth
     from shipments.web.public import bp as public
 
-    return [public]
+    return [public, auth]

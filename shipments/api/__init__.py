@@ -1,0 +1,58 @@
+"""The JSON API under /api/v1, documented by OpenAPI 3 at /api/docs."""
+from flask import request
+from flask_smorest import Api as SmorestApi
+
+from shipments import errors
+from shipments.extensions import csrf
+
+API_SETTINGS = {
+    "API_TITLE": "越乡寄递 Yuexiang Track API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/docs",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "/swagger",
+    "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+    "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
+    "OPENAPI_REDOC_PATH": "/redoc",
+    "OPENAPI_REDOC_URL": "/static/vendor/redoc/redoc.standalone.js",
+    "API_SPEC_OPTIONS": {
+        "info": {"description": "农产品寄递登记、跟踪与项目报送。Bearer tokens come from `flask tokens create`."},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    },
+}
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, with one error shape and HTML errors off the API."""
+
+    def handle_http_exception(self, error):
+        if not request.path.startswith("/api/"):
+            return errors.html_error(error)
+        response = super().handle_http_exception(error)
+        # Keep werkzeug's headers (Allow on 405, Retry-After on 429).
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+
+
+api = Api()
+
+
+def init_app(app) -> None:
+    """Configure and attach the API and its blueprints."""
+    for key, value in API_SETTINGS.items():
+        app.config.setdefault(key, value)
+    api.init_app(app)
+    for blueprint in blueprints():
+        api.register_blueprint(blueprint)
+        # Bearer tokens, not cookies, authenticate the API: no CSRF there.
+        csrf.exempt(blueprint)
+
+
+def blueprints():
+    """The API's blueprints, one module per resource."""
+    from shipments.api.me import blp as me
+
+    return [me]

@@ -1,0 +1,8 @@
+"""Schemas for callers and tokens."""
+from marshmallow import Schema, fields
+
+
+class CallerSchema(Schema):
+    organisation_id = fields.Integer(required=True)
+    organisation_name = fields.String(required=True)
+    role = fields.String(required=True)

@@ -1,0 +1,60 @@
+"""Bearer-token authentication on the API."""
+import pytest
+
+from shipments.models.enums import Role
+from shipments.services import access
+
+
+@pytest.fixture
+def token_for(db_session, create_organisation):
+    def make(role=Role.MEMBER, org=None):
+        return access.create_token(db_session, org or create_organisation(), role)
+    return make
+
+
+def test_me_with_a_valid_token(client, token_for, create_organisation):
+    org = create_organisation(name="山下湖珍珠合作社")
+    token = token_for(Role.MEMBER, org)
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json == {"organisation_id": org.id, "organisation_name": "山下湖珍珠合作社", "role": "member"}
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer yx_nope", "Basic dXNlcjpwdw==", "Bearer " + "x" * 5000])
+def test_missing_or_bad_token_is_401_json(client, header):
+    headers = {"Authorization": header} if header else {}
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert response.is_json and response.json["code"] == 401 and "message" in response.json
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_revoked_token_is_401(client, db_session, token_for):
+    token = token_for()
+    assert access.revoke_token(db_session, token[:10]) == 1
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_token_is_stored_hashed(db_session, token_for):
+    from sqlalchemy import select
+
+    from shipments.models import ApiToken
+    token = token_for()
+    stored = db_session.scalars(select(ApiToken)).one()
+    assert token not in (stored.token_hash, stored.prefix) and stored.token_hash == access.hash_token(token)
+
+
+def test_unknown_api_path_is_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404 and response.is_json
+
+
+def test_unknown_html_path_is_html_404(client):
+    response = client.get("/nothing-here")
+    assert response.status_code == 404 and "text/html" in response.content_type
+
+
+def test_openapi_document_is_served(client):
+    spec = client.get("/api/docs/openapi.json").json
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "/api/v1/me" in spec["paths"]
