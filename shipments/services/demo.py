@@ -1,12 +1,18 @@
 """Demo data for the Shaoxing programs (idempotent: keyed on natural names)."""
+import random
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from shipments.models import ApiToken, Division, Organisation, Program, Station, User
-from shipments.models.enums import DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel
+from shipments.db import utcnow
+from shipments.models import ApiToken, Division, Organisation, Program, Shipment, Station, TrackingEvent, User
+from shipments.models.enums import (
+    Channel, Direction, DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel,
+)
 from shipments.services import access, reference
 
 DEMO_PASSWORD = "demo1234"
@@ -50,8 +56,22 @@ NAMED_TOWNSHIPS = [
 TOWNSHIP_CENTRES = 31
 VILLAGE_STATIONS_PER_TOWNSHIP = 5
 
+DEMO_SHIPMENTS = 3600
+RECENT_DAYS = 42
+# (program index, share of demo shipments, typical weight kg, typical declared value yuan)
+PROGRAM_MIX = [(0, 0.40, "0.3", 680), (1, 0.16, "0.6", 260), (2, 0.10, "3.0", 158), (3, 0.07, "3.0", 128),
+               (4, 0.06, "0.6", 220), (5, 0.05, "5.0", 98), (6, 0.11, "0.6", 188), (None, 0.05, "1.0", 60)]
+# Destination provinces with rough e-commerce weights: mostly the Yangtze delta.
+DESTINATIONS = [("330000", 30), ("310000", 14), ("320000", 14), ("440000", 9), ("110000", 6), ("340000", 5),
+                ("370000", 4), ("510000", 4), ("420000", 3), ("350000", 3), ("430000", 2), ("610000", 2),
+                ("650000", 1), ("540000", 1)]
+CHANNELS = [(Channel.DOUYIN, 38), (Channel.KUAISHOU, 14), (Channel.TAOBAO, 18), (Channel.PINDUODUO, 12),
+            (Channel.WECHAT, 10), (Channel.OFFLINE, 5), (Channel.OTHER, 3)]
+INBOUND_SHARE = 0.12  # goods flowing into villages (进村)
+BEIJING = timezone(timedelta(hours=8))
 
-def load_demo(session: Session, instance_path: str | None = None) -> dict[str, int]:
+
+def load_demo(session: Session, instance_path: str | None = None, now: datetime | None = None) -> dict[str, int]:
     """Load reference and demo data; return row counts per kind."""
     reference.load_divisions(session)
     reference.load_provinces(session)
@@ -59,11 +79,12 @@ def load_demo(session: Session, instance_path: str | None = None) -> dict[str, i
     programs = _load_programs(session)
     _load_organisations(session, programs)
     session.flush()
+    _load_shipments(session, programs, now or utcnow())
     token = _ensure_demo_token(session)
     if token and instance_path:
         _save_demo_credentials(Path(instance_path), token)
     counts = {}
-    for model in (Division, Station, Program, Organisation, User, ApiToken):
+    for model in (Division, Station, Program, Organisation, User, ApiToken, Shipment, TrackingEvent):
         counts[model.__tablename__] = session.scalar(select(func.count()).select_from(model))
     return counts
 
@@ -162,3 +183,105 @@ def _save_demo_credentials(instance: Path, token: str) -> None:
         encoding="utf-8",
     )
     path.chmod(0o600)
+
+
+def _load_shipments(session: Session, programs: list[Program], now: datetime) -> None:
+    """Register sandbox parcels over recent weeks (and in-season for fruit) and
+    bring each up to date through the sandbox carrier, as the poller would."""
+    from integrations.models import TrackRequest
+    from integrations.registry import get_provider
+    from integrations.sandbox import make_number
+
+    numbers = [make_number(i) for i in range(1, DEMO_SHIPMENTS + 1)]
+    existing = set(session.scalars(select(Shipment.tracking_number).where(
+        Shipment.carrier == "sandbox", Shipment.tracking_number.in_(numbers))))
+    if len(existing) == len(numbers):
+        return
+    orgs = session.scalars(select(Organisation).where(Organisation.kind.not_in(
+        [OrganisationKind.AUTHORITY, OrganisationKind.OPERATOR])).order_by(Organisation.id)).all()
+    stations = session.scalars(select(Station).order_by(Station.id)).all()
+    villages_by_county = {}
+    townships_by_county = {}
+    for station in stations:
+        county = station.division_code[:6]
+        if station.level == StationLevel.VILLAGE:
+            villages_by_county.setdefault(county, []).append(station)
+        elif station.level == StationLevel.TOWNSHIP:
+            townships_by_county.setdefault(county, []).append(station)
+    provider = get_provider("sandbox", clock=lambda: now)
+    rng = random.Random(20260615)
+    new = []
+    for number in numbers:
+        # Draw every decision for every number so the data do not depend on what exists.
+        draw = _draw_shipment(rng, programs, orgs, villages_by_county, townships_by_county, now)
+        if number in existing:
+            continue
+        shipment = Shipment(carrier="sandbox", tracking_number=number, provider="sandbox", **draw)
+        session.add(shipment)
+        new.append(shipment)
+    session.flush()
+    outcomes = provider.track([TrackRequest("sandbox", s.tracking_number, s.phone_last4, s.registered_at)
+                               for s in new])
+    from shipments.services import tracking
+
+    for shipment, outcome in zip(new, outcomes):
+        tracking.apply_outcome(session, shipment, outcome, source="demo", now=now)
+    session.flush()
+
+
+def _weighted(rng: random.Random, pairs):
+    values, weights = zip(*pairs)
+    return rng.choices(values, weights=weights)[0]
+
+
+def _draw_shipment(rng, programs, orgs, villages_by_county, townships_by_county, now) -> dict:
+    index, _, weight, value = _weighted(rng, [(row, row[1]) for row in PROGRAM_MIX])
+    program = programs[index] if index is not None else None
+    if program is not None and program.organisations:
+        org = rng.choice(program.organisations)
+    else:
+        org = rng.choice(orgs)
+    county = program.county_code if program else (org.county_code or "330602")
+    registered_at = _registration_time(rng, program, now)
+    inbound = rng.random() < INBOUND_SHARE
+    origin = rng.choice(villages_by_county.get(county) or townships_by_county[county])
+    destination_station = rng.choice(villages_by_county[county]) if inbound else None
+    pieces = 1 if rng.random() < 0.85 else rng.randint(2, 6)
+    return {
+        "program": program, "organisation": org, "registered_at": registered_at,
+        "channel": _weighted(rng, CHANNELS),
+        "direction": Direction.INBOUND if inbound else Direction.OUTBOUND,
+        "origin_division_code": origin.division_code, "origin_station": None if inbound else origin,
+        "destination_station": destination_station,
+        "destination_province_code": "330000" if inbound else _weighted(rng, DESTINATIONS),
+        "pieces": pieces,
+        "weight_kg": (Decimal(weight) * pieces * Decimal(rng.uniform(0.8, 1.3))).quantize(Decimal("0.001")),
+        "declared_value": (Decimal(value) * pieces * Decimal(rng.uniform(0.6, 1.6))).quantize(Decimal("0.01")),
+        "order_ref": f"DY{rng.randrange(10 ** 15, 10 ** 16)}",
+        "phone_last4": f"{rng.randrange(10000):04d}",
+        "batch_label": f"直播场次 {registered_at.astimezone(BEIJING):%m-%d}" if org.kind == OrganisationKind.SELLER else None,
+        "next_poll_at": registered_at,
+    }
+
+
+
+def _registration_time(rng, program: Program | None, now: datetime) -> datetime:
+    """Recent weeks, or inside the program's season when that lies in the past."""
+    if program is not None and not _in_season(program, now.astimezone(BEIJING).month):
+        start = datetime(now.year, program.season_start_month, 1, tzinfo=BEIJING)
+        end_month = program.season_end_month % 12 + 1
+        end = datetime(now.year + (end_month == 1), end_month, 1, tzinfo=BEIJING)
+        if end > now:
+            start, end = start.replace(year=now.year - 1), end.replace(year=end.year - 1)
+        span = (end - start).total_seconds()
+    else:
+        start, span = now - timedelta(days=RECENT_DAYS), RECENT_DAYS * 86400
+    # Parcels are handed over during the working day, Beijing time.
+    moment = (start + timedelta(seconds=rng.uniform(0, span))).astimezone(BEIJING)
+    stamped = moment.replace(hour=rng.randint(8, 19), minute=rng.randint(0, 59), second=0, microsecond=0)
+    return min(stamped, now - timedelta(minutes=5)).astimezone(timezone.utc)
+
+
+def _in_season(program: Program, month: int) -> bool:
+    start, end = program.season_start_month, program.season_end_month
+    return start <= month <= end if start <= end else month >= start or month <= end
