@@ -154,6 +154,6 @@ def parse_item(req: TrackRequest, item: dict, *, raw: dict | None = None,
     delivered = parse_iso(milestones["Delivered"]) if milestones.get("Delivered") else None
     return build_result(number=str(item.get("number") or req.number),
                         carrier=carrier_for_key(item.get("carrier"), req.carrier),
-                        status=status, substatus=sub or sub_status, raw_state=sub_status or main,
+                        status=status, substatus=sub, raw_state=sub_status or main,
                         events=events, raw=raw or item, picked_up_at=picked, delivered_at=delivered,
                         tracking_stopped=tracking_stopped)

@@ -24,7 +24,10 @@ class FakeAggregator:
     - `timeout_sleep`: seconds the "timeout" behaviour sleeps (default 2.0)
     - `force_status`: None or an HTTP status code returned (empty JSON body) for every request
     Counters: `counts[number]` (queries per number), `requests` (total HTTP requests),
-    `paths` (list of request paths). `reset_counts()` clears them.
+    `paths` (list of request paths), `client_ports` (client port per request),
+    `client_ids` (per request, the id of the HTTP client: a cookie the fake hands out,
+    so one requests.Session shows up as one id).
+    `reset_counts()` clears them.
     """
 
     def __init__(self, *, scenarios: dict[str, str] | None = None, default_scenario: str = "in_transit",
@@ -38,6 +41,11 @@ class FakeAggregator:
         self.counts: Counter = Counter()
         self.requests = 0
         self.paths: list[str] = []
+        self.client_ports: list[int] = []  # REMOTE_PORT per request
+        # werkzeug's dev server closes every connection (no keep-alive), so client reuse is
+        # observed with a cookie instead: one requests.Session sends back the id it was given.
+        self.client_ids: list[str] = []
+        self._next_client = 0
         self._lock = threading.Lock()
 
     def scenario_for(self, number: str) -> str:
@@ -48,6 +56,8 @@ class FakeAggregator:
             self.counts.clear()
             self.requests = 0
             self.paths.clear()
+            self.client_ports.clear()
+            self.client_ids.clear()
 
     def count(self, number: str) -> int:
         with self._lock:
@@ -60,6 +70,13 @@ class FakeAggregator:
         with self._lock:
             self.requests += 1
             self.paths.append(request.path)
+            self.client_ports.append(int(environ.get("REMOTE_PORT") or 0))
+            client_id = request.cookies.get("fake_client")
+            new_client = client_id is None
+            if new_client:
+                self._next_client += 1
+                client_id = str(self._next_client)
+            self.client_ids.append(client_id)
         if self.latency:
             time.sleep(self.latency)
         response = self.transport_failure(self.mode) if self.mode else None
@@ -67,6 +84,8 @@ class FakeAggregator:
             response = Response(b"{}", status=self.force_status, content_type="application/json")
         if response is None:
             response = self.handle(request)
+        if new_client:
+            response.set_cookie("fake_client", client_id)
         return response(environ, start_response)
 
     def transport_failure(self, behaviour: str) -> Response | None:
