@@ -137,9 +137,9 @@ def parse_item(req: TrackRequest, item: dict, *, raw: dict | None = None,
             if parsed:
                 events.append(parsed)
     mapped = map_status(main, sub_status)
+    if not events and sub_status == "NotFound_InvalidCode":
+        return InvalidNumber(req, "17track: invalid number", raw=raw or item)
     if not events and (mapped is None or mapped[0] is Status.PENDING):
-        if sub_status == "NotFound_InvalidCode":
-            return InvalidNumber(req, "17track: invalid number", raw=raw or item)
         if not tracking_stopped:
             return NotFoundYet(req, "17track: no tracking info yet", raw=raw or item)
     if mapped:
