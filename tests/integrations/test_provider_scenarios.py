@@ -167,3 +167,20 @@ def test_counts_requests_per_number(harness):
     for _ in range(3):
         one(h, "in_transit", number=h.number(42))
     assert h.fake.counts[h.number(42)] == 3
+
+
+@pytest.mark.parametrize("status, error", [(503, TemporaryError), (401, AuthError), (403, AuthError)])
+def test_forced_http_status(harness, status, error):
+    harness.fake.force_status = status
+    with pytest.raises(error):
+        harness.provider.track([harness.request(harness.number())])
+    harness.fake.force_status = None
+    assert isinstance(harness.provider.track([harness.request(harness.number())])[0], TrackResult)
+
+
+def test_latency_knob(harness):
+    import time
+    harness.fake.latency = 0.15
+    start = time.perf_counter()
+    harness.provider.track([harness.request(harness.number())])
+    assert time.perf_counter() - start >= 0.15
