@@ -12,6 +12,7 @@ from ..carriers import CARRIERS
 from ..errors import AuthError, QuotaExhausted, RateLimited, TemporaryError
 from ..models import (InvalidNumber, NeedsPhone, NotFoundYet, Status, TrackEvent,
                       TrackProblem, TrackRequest, TrackResult, build_result)
+from ..numbers import phone_last4
 from ..text import infer_status
 from .statuses import map_state
 
@@ -45,8 +46,9 @@ def carrier_for_shipper(code: str | None, default: str) -> str:
 def build_request_data(req: TrackRequest) -> str:
     """Return the RequestData JSON string for an instant query / subscription."""
     data: dict[str, Any] = {"ShipperCode": shipper_for(req.carrier), "LogisticCode": req.number}
-    if req.phone_last4:
-        data["CustomerName"] = req.phone_last4
+    phone = phone_last4(req.phone_last4)
+    if phone:
+        data["CustomerName"] = phone
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -7,6 +7,7 @@ from typing import Mapping
 from ..base import Provider
 from ..errors import ProviderError
 from ..models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest, TrackResult
+from ..numbers import phone_last4
 from . import mapping, push
 
 PHONE_CARRIERS = frozenset({"sf", "zto"})  # K-DOC: 顺丰速运/顺丰快运/中通快递 need `phone`
@@ -33,7 +34,7 @@ class Kuaidi100Provider(Provider):
     def _precheck(self, req: TrackRequest) -> TrackProblem | None:
         if mapping.com_for(req.carrier) is None:
             return InvalidNumber(req, f"kuaidi100 has no code for carrier {req.carrier!r}")
-        if req.carrier in PHONE_CARRIERS and not req.phone_last4:
+        if req.carrier in PHONE_CARRIERS and not phone_last4(req.phone_last4):
             return NeedsPhone(req, "kuaidi100 needs the phone's last 4 digits for this carrier")
         return None
 

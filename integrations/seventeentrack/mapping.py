@@ -10,6 +10,7 @@ from ..carriers import CARRIERS
 from ..errors import AuthError, BadRequest, QuotaExhausted, RateLimited, TemporaryError
 from ..models import (InvalidNumber, NotFoundYet, Status, TrackEvent, TrackProblem,
                       TrackRequest, TrackResult, build_result)
+from ..numbers import phone_last4
 from ..text import infer_status
 from .statuses import STAGE_TABLE, map_status
 
@@ -37,14 +38,17 @@ def carrier_for_key(key: Any, default: str) -> str:
     return default
 
 
-def build_items(requests: list[TrackRequest]) -> list[dict]:
-    """Return the JSON array body for /register or /gettrackinfo."""
+def build_items(requests: list[TrackRequest], *, register: bool = False) -> list[dict]:
+    """Return the JSON array body for /register (with `param` = phone last 4) or /gettrackinfo."""
     items = []
     for req in requests:
         item: dict[str, Any] = {"number": req.number}
         key = carrier_key(req.carrier)
         if key is not None:
             item["carrier"] = key
+        phone = phone_last4(req.phone_last4)
+        if register and phone:
+            item["param"] = phone  # extra parameter some carriers need (phone digits)
         items.append(item)
     return items
 

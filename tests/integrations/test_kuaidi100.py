@@ -30,7 +30,7 @@ def test_push_sign_matches_documented_example():
 
 
 def test_query_form_signs_the_exact_param_sent():
-    form = mapping.build_query_form(TrackRequest("sf", "SF1000000000001", phone_last4="1234"), "k", "C")
+    form = mapping.build_query_form(TrackRequest("sf", "SF1000000000001", phone_last4="13900001234"), "k", "C")
     param = json.loads(form["param"])
     assert param == {"com": "shunfeng", "num": "SF1000000000001", "phone": "1234", "resultv2": "4"}
     assert form["customer"] == "C"

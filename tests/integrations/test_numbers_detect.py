@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integrations import detect, normalise_number, s10_valid
-from integrations.numbers import s10_check_digit
+from integrations.numbers import phone_last4, s10_check_digit
 
 # (carrier, example_number) from /work/shared/data/carriers.csv, embedded on purpose.
 CSV_EXAMPLES = [
@@ -68,3 +68,9 @@ def test_s10_with_wrong_check_digit_is_rejected():
 def test_detect_sandbox_and_unknown():
     assert detect("sbx0000000001")[0].carrier == "sandbox"
     assert detect("hello") == [] and detect("") == []
+
+
+@pytest.mark.parametrize("raw, last4", [("1234", "1234"), ("13800001234", "1234"), ("13800000000-5678", "5678"),
+                                        ("１２３４", "1234"), ("12", None), (None, None), ("", None)])
+def test_phone_last4(raw, last4):
+    assert phone_last4(raw) == last4

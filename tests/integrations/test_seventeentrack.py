@@ -118,3 +118,9 @@ def test_push_reply():
     assert SeventeenTrackProvider.push_reply(True) == (200, "application/json", b'{"code":0}')
     assert SeventeenTrackProvider.push_reply(False)[0] == 500
     assert json.loads(SeventeenTrackProvider.push_reply(False)[2])
+
+
+def test_register_items_carry_phone_param():
+    items = mapping.build_items([TrackRequest("sf", "SF1000000000001", phone_last4="13800001234")], register=True)
+    assert items == [{"number": "SF1000000000001", "param": "1234"}]
+    assert mapping.build_items([TrackRequest("sf", "SF1", phone_last4="1234")]) == [{"number": "SF1"}]
