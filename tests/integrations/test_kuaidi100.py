@@ -148,3 +148,14 @@ def test_push_reply_bytes():
     assert status == 200 and ctype.startswith("application/json")
     assert json.loads(body) == {"result": True, "returnCode": "200", "message": "成功"}
     assert json.loads(Kuaidi100Provider.push_reply(False)[2])["result"] is False
+
+
+def test_json_labelled_as_html_is_still_json(httpserver):
+    # Some Chinese APIs send JSON as text/html without a charset: judge the body, decode UTF-8.
+    body = fake_mod.track_body(REQ.number, "yuantong", "delivered")
+    httpserver.expect_request("/poll/query.do", method="POST").respond_with_data(
+        json.dumps(body, ensure_ascii=False).encode("utf-8"), content_type="text/html")
+    p = Kuaidi100Provider(key="k", customer="c", url=httpserver.url_for("/"), timeout=2)
+    [r] = p.track([REQ])
+    p.close()
+    assert r.status is Status.DELIVERED and r.events[-1].description.startswith("快件已签收")
