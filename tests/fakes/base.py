@@ -7,7 +7,13 @@ import threading
 import time
 from collections import Counter
 
+from datetime import timedelta, timezone
+
 from werkzeug.wrappers import Request, Response
+
+from .scenarios import BASE_TIME, mixed_story_for, story
+
+BEIJING = timezone(timedelta(hours=8))
 
 HTML_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 MALFORMED = b'{"message":"ok","state":"0","data":[{"time":'
@@ -23,6 +29,11 @@ class FakeAggregator:
       "timeout", "malformed", "html", "rate_limited" (HTTP 429), "bad_gateway" (HTTP 502)
     - `timeout_sleep`: seconds the "timeout" behaviour sleeps (default 2.0)
     - `force_status`: None or an HTTP status code returned (empty JSON body) for every request
+    - `progressive`: if True, the n-th query of a number shows only the first n steps of its
+      story (time advances one scan per poll); no steps yet -> "no record" answer
+    - `clock`: None or a callable returning an aware datetime; only story steps at or before
+      it are shown (stories start at `base_time`)
+    - `base_time`: naive Beijing datetime the stories start at (default scenarios.BASE_TIME)
     Counters: `counts[number]` (queries per number), `requests` (total HTTP requests),
     `paths` (list of request paths), `client_ports` (client port per request),
     `client_ids` (per request, the id of the HTTP client: a cookie the fake hands out,
@@ -38,6 +49,9 @@ class FakeAggregator:
         self.mode = mode
         self.timeout_sleep = timeout_sleep
         self.force_status: int | None = None
+        self.progressive = False
+        self.clock = None
+        self.base_time = BASE_TIME
         self.counts: Counter = Counter()
         self.requests = 0
         self.paths: list[str] = []
@@ -49,7 +63,19 @@ class FakeAggregator:
         self._lock = threading.Lock()
 
     def scenario_for(self, number: str) -> str:
-        return self.scenarios.get(number, self.default_scenario)
+        """Return the story/behaviour name for a number ("mixed" resolved per number)."""
+        name = self.scenarios.get(number, self.default_scenario)
+        return mixed_story_for(number) if name == "mixed" else name
+
+    def visible_steps(self, number: str, scenario: str) -> list:
+        """Return the steps of `scenario` visible now (honours `progressive` and `clock`)."""
+        steps = story(scenario, self.base_time)
+        if self.clock is not None:
+            now = self.clock().astimezone(BEIJING).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S")
+            steps = [s for s in steps if s[0] <= now]
+        if self.progressive:
+            steps = steps[: self.counts[number]]
+        return steps
 
     def reset_counts(self) -> None:
         with self._lock:

@@ -47,9 +47,9 @@ def _md5u(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest().upper()
 
 
-def track_body(number: str, com: str, scenario: str, resultv2: str = "4") -> dict:
-    """Return a query.do success body (newest first, all scalars strings) for a story."""
-    steps = story(scenario)
+def track_body(number: str, com: str, scenario: str, resultv2: str = "4", steps: list | None = None) -> dict:
+    """Return a query.do success body (newest first, all scalars strings) for a story (or given steps)."""
+    steps = story(scenario) if steps is None else steps
     data = []
     for when, kind, desc, loc in reversed(steps):
         code, name = CODES[kind]
@@ -130,9 +130,10 @@ class Kuaidi100Fake(FakeAggregator):
             return self.error("400", "找不到对应公司")
         if scenario == "phone_required" or (com in PHONE_COMS and str(param.get("phone") or "")[-4:] != self.phone):
             return self.error("408", "快递公司参数异常：验证码错误")
-        if scenario == "not_found":
+        steps = [] if scenario == "not_found" else self.visible_steps(number, scenario)
+        if not steps:
             return self.error("500", "查询无结果，请隔段时间再查")
-        body = track_body(number, com, scenario, str(param.get("resultv2") or ""))
+        body = track_body(number, com, scenario, str(param.get("resultv2") or ""), steps=steps)
         self._frozen[number] = body
         return self.json(body)
 
