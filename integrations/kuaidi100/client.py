@@ -21,9 +21,15 @@ class Kuaidi100Provider(Provider):
     supports_push = True
     default_url = "https://poll.kuaidi100.com"
 
+    default_autonumber_url = "https://www.kuaidi100.com/autonumber/auto"
+
     def __init__(self, *, key: str, customer: str, salt: str | None = None,
-                 url: str | None = None, timeout: float | None = None, session=None):
+                 url: str | None = None, autonumber_url: str | None = None,
+                 timeout: float | None = None, session=None):
         super().__init__(url=url, timeout=timeout, session=session)
+        # Auto-detect lives on another host; with a custom `url` (tests, proxies) it sits under it.
+        self.autonumber_url = autonumber_url or (
+            self.url + "/autonumber/auto" if url else self.default_autonumber_url)
         self.key = key
         self.customer = customer
         self.salt = salt or ""
@@ -53,6 +59,11 @@ class Kuaidi100Provider(Provider):
                 exc.args = (self._scrub(str(exc)),)
                 raise
         return out
+
+    def autonumber(self, number: str) -> list[str]:
+        """Ask Kuaidi100 which carriers a number may belong to (our codes, likeliest first; paid accounts)."""
+        body = self._post(self.autonumber_url, data={"num": number, "key": self.key})
+        return mapping.parse_autonumber_response(body)
 
     def subscribe(self, request: TrackRequest, callback_url: str) -> TrackProblem | None:
         """Subscribe a number to pushes at `callback_url`; None when accepted (or already)."""

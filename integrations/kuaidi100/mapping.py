@@ -170,3 +170,23 @@ def parse_subscribe_response(req: TrackRequest, body: Any) -> TrackProblem | Non
     if code == "500":
         raise TemporaryError(label, provider="kuaidi100", code=code)
     raise BadRequest(label, provider="kuaidi100", code=code)
+
+
+def parse_autonumber_response(body: Any) -> list[str]:
+    """Return our carrier codes from an autonumber answer, most likely first (unknown coms dropped)."""
+    if isinstance(body, dict):
+        code = str(body.get("returnCode") or "")
+        label = f"kuaidi100 autonumber returnCode {code}: {body.get('message') or ''}"
+        if code == "601":
+            raise QuotaExhausted(label, provider="kuaidi100", code=code)
+        if code in ("600", "503"):
+            raise AuthError(label, provider="kuaidi100", code=code)
+        raise TemporaryError(label, provider="kuaidi100", code=code)
+    if not isinstance(body, list):
+        raise TemporaryError("kuaidi100: unexpected autonumber answer", provider="kuaidi100")
+    out: list[str] = []
+    for item in body:
+        code = carrier_for_com(str((item or {}).get("comCode") or ""), "")
+        if code and code not in out:
+            out.append(code)
+    return out

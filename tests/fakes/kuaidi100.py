@@ -11,7 +11,8 @@ Knobs (besides FakeAggregator's): `phone` (expected last 4, default "1234"),
 `lock_after` (queries of one number per `lock_window` s before 锁单, default 48 / 86400),
 `lock_reply` ("error": an error envelope saying the number is locked, or
 "stale": keep answering the data frozen at lock time — the real body is UNCONFIRMED),
-`subscribed` (number -> times subscribed). Behaviours per number: stories plus
+`subscribed` (number -> times subscribed). Also serves /autonumber/auto
+(num + key as form or query fields; a crude prefix table; bad key -> 601 envelope). Behaviours per number: stories plus
 not_found (500), bad_number (400), phone_required (408), locked (lock error),
 server_error, timeout, malformed, html. `make_push()` builds a signed push body.
 """
@@ -100,6 +101,8 @@ class Kuaidi100Fake(FakeAggregator):
             return self.query(request)
         if request.path == "/poll":
             return self.subscribe(request)
+        if request.path == "/autonumber/auto":
+            return self.autonumber(request)
         return Response(b"<html><body>404 Not Found</body></html>", status=404, content_type="text/html")
 
     def query(self, request: Request) -> Response:
@@ -152,3 +155,16 @@ class Kuaidi100Fake(FakeAggregator):
         if self.subscribed[number] > 1:
             return self.json({"result": False, "returnCode": "501", "message": "重复订阅"})
         return self.json({"result": True, "returnCode": "200", "message": "提交成功"})
+
+    def autonumber(self, request: Request) -> Response:
+        number, key = request.values.get("num") or "", request.values.get("key") or ""
+        if key != self.key:
+            return self.json({"returnCode": "601", "message": "key过期", "result": False})
+        rules = (("SF", ["shunfeng"]), ("YT", ["yuantong"]), ("JT", ["jtexpress"]), ("JD", ["jd"]),
+                 ("DPK", ["debangkuaidi", "debangwuliu"]))
+        coms = next((c for prefix, c in rules if number.startswith(prefix)), None)
+        if coms is None and number.isdigit():
+            coms = {13: ["ems", "youzhengguonei", "yunda"], 14: ["zhongtong"], 15: ["shentong", "yunda"]}.get(
+                len(number), [])
+        return self.json([{"comCode": c, "name": c, "lengthPre": len(number), "noPre": number[:4], "noCount": 1}
+                          for c in coms or []])

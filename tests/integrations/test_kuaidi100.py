@@ -159,3 +159,19 @@ def test_json_labelled_as_html_is_still_json(httpserver):
     [r] = p.track([REQ])
     p.close()
     assert r.status is Status.DELIVERED and r.events[-1].description.startswith("快件已签收")
+
+
+def test_autonumber(k100):
+    assert k100.provider.autonumber("SF1000000000001") == ["sf"]
+    assert k100.provider.autonumber("DPK300000000001") == ["deppon"]  # debangwuliu is not ours
+    assert k100.provider.autonumber("1100012345678") == ["ems", "chinapost", "yunda"]
+    assert k100.provider.autonumber("??") == []
+    with pytest.raises(QuotaExhausted):
+        k100.make(key="expired").autonumber("SF1000000000001")
+    assert get_provider_default_autonumber_url() == "https://www.kuaidi100.com/autonumber/auto"
+
+
+def get_provider_default_autonumber_url():
+    p = Kuaidi100Provider(key="k", customer="c")
+    p.close()
+    return p.autonumber_url
