@@ -53,7 +53,8 @@ class KdniaoProvider(Provider):
             try:
                 out.append(mapping.parse_query_response(req, body))
             except ProviderError as exc:
-                exc.args = (self._scrub(str(exc)),)
+                exc.message = self._scrub(exc.message)
+                exc.args = (exc.message,)
                 raise
         return out
 
