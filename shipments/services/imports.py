@@ -79,7 +79,7 @@ class ImportReport:
             "invalid": self.invalid, "problems_truncated": self.problems_truncated,
             "problems": [{"row": row, "field": key, "column": column, "code": code,
                           "message": rules.message(code, lang, **params)}
-                         for row, key, column, code, params in self.problems],
+                         for row, key, column, code, params in sorted(self.problems, key=lambda p: p[0])],
         }
 
 

@@ -361,6 +361,8 @@ def clean_row(raw: dict[str, Any], lookups: Lookups) -> tuple[dict[str, Any], li
             problems.append(Problem(f.key, "type"))
             continue
         text = clean_text(raw_value)
+        if f.key == "phone_last4" and isinstance(raw_value, (int, float)) and len(text) < 4:
+            text = text.zfill(4)  # a spreadsheet stored 0123 as the number 123
         if not text:
             if f.required:
                 problems.append(Problem(f.key, "required"))
