@@ -1,4 +1,6 @@
 """Unbound extensions, initialised in create_app()."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -13,3 +15,5 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "请先登录"
 csrf = CSRFProtect()
+# Per-client limits (public tracking); storage is REDIS_URL or memory:// (config.finalise).
+limiter = Limiter(key_func=get_remote_address)
