@@ -51,3 +51,6 @@ def register(app):
     """Attach the command groups to the app."""
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)
+    from shipments import worker_cli
+
+    worker_cli.register(app)

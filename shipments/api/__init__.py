@@ -54,5 +54,6 @@ def init_app(app) -> None:
 def blueprints():
     """The API's blueprints, one module per resource."""
     from shipments.api.me import blp as me
+    from shipments.api.push import blp as push
 
-    return [me]
+    return [me, push]
