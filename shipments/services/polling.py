@@ -233,10 +233,15 @@ class _Cycle:
             client = self._client(task.provider)
             if task.kind == "subscribe":
                 claim = task.claims[0]
-                return _Done(task, [client.subscribe(claim.request(), push_callback_url(self.config, task.provider))])
-            return _Done(task, client.track([c.request() for c in task.claims]))
+                outcomes = [client.subscribe(claim.request(), push_callback_url(self.config, task.provider))]
+            else:
+                outcomes = client.track([c.request() for c in task.claims])
         except Exception as exc:  # every failure is the shipments' to record, never the cycle's end
+            # Recorded here, not when applied: the next call of this thread must see it.
+            self.breaker.record_failure(task.provider, _describe(exc))
             return _Done(task, error=exc)
+        self.breaker.record_success(task.provider)
+        return _Done(task, outcomes)
 
     # -- database side (calling thread) --------------------------------------
     def run(self, pool) -> PollSummary:
@@ -354,7 +359,6 @@ class _Cycle:
         if done.error is not None:
             self._failed(task, held, done.error, now)
             return
-        self.breaker.record_success(task.provider)
         savepoint = self.session.begin_nested()
         try:
             for claim, outcome in zip(task.claims, done.outcomes):
@@ -376,7 +380,7 @@ class _Cycle:
             savepoint.rollback()
             log.exception("applying %s answers failed", task.provider)
             self.session.expire_all()
-            self._failed(task, self._held(task.claims), exc, now, count_breaker=False)
+            self._failed(task, self._held(task.claims), exc, now)
 
     def _subscribed(self, shipment, problem, now) -> bool:
         if problem is None:
@@ -395,11 +399,9 @@ class _Cycle:
         shipment.updated_at = now
         return True
 
-    def _failed(self, task, held, error, now, *, count_breaker=True):
+    def _failed(self, task, held, error, now):
         stats = self.summary.providers[task.provider]
         cause = _describe(error)
-        if count_breaker:
-            self.breaker.record_failure(task.provider, cause)
         retry_after = error.retry_after if isinstance(error, RateLimited) else None
         for claim in task.claims:
             shipment = held.get(claim.id)

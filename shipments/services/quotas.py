@@ -234,7 +234,9 @@ class CircuitBreaker:
         """A call failed as a whole; return True when this opened the circuit."""
         failures = self.kv.incr(self._key(provider, "failures"), ttl=10 * self.open_seconds + 60)
         if failures >= self.threshold:
-            self.kv.set(self._key(provider, "open"), self.open_seconds)
+            # Calls already in flight when it opened fail too: they must not re-open it.
+            if not self.kv.set(self._key(provider, "open"), self.open_seconds, nx=True):
+                return False
             self.kv.delete(self._key(provider, "probe"))
             log.warning("circuit for %s open for %ss after %d consecutive failures (last: %s)",
                         provider, self.open_seconds, failures, cause)

@@ -129,7 +129,7 @@ def decide_next_poll(state: PollState, now: datetime, policy: PollPolicy,
 
     if state.push_subscribed and state.failures == 0:
         # Pushes carry the news; poll only when they stopped coming for a while.
-        heard = max(filter(None, (state.last_push_at, state.subscribed_at, state.registered_at)))
+        heard = max(filter(None, (state.last_push_at, state.subscribed_at)), default=state.registered_at)
         next_at = max(next_at, heard + timedelta(hours=policy.push_fallback_hours))
 
     minimum = policy.min_interval.get(state.provider)

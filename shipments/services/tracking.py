@@ -160,6 +160,7 @@ def _apply_result(session, shipment: Shipment, result: TrackResult, source, now)
             # follow the new carrier at once (the new number was never asked).
             shipment.subscription_state = SubscriptionState.NONE
             shipment.next_poll_at = now
+            shipment.last_polled_at = None  # poll times are per tracked number
             applied.transferred = True
     return applied
 
