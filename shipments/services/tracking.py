@@ -96,6 +96,8 @@ def _apply_status(shipment: Shipment, result: TrackResult) -> bool:
         if not newer:
             return False
         log.warning("shipment %s: carrier reopened %s as %s with newer events", shipment.id, current, new)
+        if shipment.stop_reason not in _WAITING_STOPS:
+            shipment.stop_reason = None  # follow it again (the policy sets the next poll)
     changed = new != current
     shipment.status = new
     shipment.substatus = (result.substatus or None) and result.substatus[:40]
