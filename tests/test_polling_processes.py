@@ -82,7 +82,7 @@ def test_sigkilled_worker_loses_nothing(database, carrier):
     numbers = [f"YT8{i:012d}" for i in range(120)]
     seed_due(database, numbers)
     carrier.latency = 0.15
-    lease = 8
+    lease = 5
     config = overrides(database, carrier, POLL_CLAIM_SIZE=40, POLL_THREADS=4, POLL_LEASE_SECONDS=lease,
                        POLL_HTTP_TIMEOUT=1)
     victim = start_poll_process(config)

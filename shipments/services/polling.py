@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import random
 import socket
 import threading
 import time
 import uuid
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,6 +39,7 @@ from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
 _rng = random.Random()
+APPLY_WINDOW = 0.05  # seconds to gather answers into one commit
 
 # Written out as in the partial index ix_shipments_due, so PostgreSQL can prove
 # the index applies (a bound parameter list would hide the values from it).
@@ -278,12 +280,29 @@ class _Cycle:
     def _process(self, pool, claims, call_deadline):
         tasks = self._plan(claims)
         self.session.commit()
-        futures = {pool.submit(self._call, task, call_deadline) for task in tasks}
-        while futures:
-            done, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for future in done:
-                self._apply(future.result())
+        answers = queue.SimpleQueue()
+        for task in tasks:
+            pool.submit(self._call_into, answers, task, call_deadline)
+        remaining = len(tasks)
+        while remaining:
+            # Apply answers in groups, one commit each: the first answer, plus whatever
+            # else arrives within APPLY_WINDOW (a commit per shipment would cost more).
+            batch = [answers.get()]
+            until = time.monotonic() + APPLY_WINDOW
+            while len(batch) < remaining:
+                try:
+                    batch.append(answers.get(timeout=max(0.0, until - time.monotonic())))
+                except queue.Empty:
+                    break
+            remaining -= len(batch)
+            self._apply_batch(batch)
             self.session.commit()
+
+    def _call_into(self, answers, task, call_deadline):
+        try:
+            answers.put(self._call(task, call_deadline))
+        except BaseException as exc:  # never leave the applying thread waiting
+            answers.put(_Done(task, error=exc))
 
     def _plan(self, claims) -> list[_Task]:
         """Split claims into carrier calls; settle those that need no call."""
@@ -345,42 +364,67 @@ class _Cycle:
         shipment.lease_until = None
         self.outstanding.discard(shipment.id)
 
-    def _apply(self, done: _Done):
-        task, stats = done.task, self.summary.providers[done.task.provider]
+    def _apply_batch(self, batch):
         now = self.clock()
-        if done.deferred:
+        for done in [d for d in batch if d.deferred]:
             if done.deferred == "circuit":
                 retry = self.breaker.open_seconds * (1 + _rng.random() / 2)
-                self._defer(task.claims, now + timedelta(seconds=retry))
+                self._defer(done.task.claims, now + timedelta(seconds=retry))
             else:
-                self._defer(task.claims)
+                self._defer(done.task.claims)
+        batch = [d for d in batch if not d.deferred]
+        if not batch:
             return
-        held = self._held(task.claims)
-        if done.error is not None:
-            self._failed(task, held, done.error, now)
-            return
+        held = self._held([c for d in batch for c in d.task.claims])
         savepoint = self.session.begin_nested()
         try:
-            for claim, outcome in zip(task.claims, done.outcomes):
-                shipment = held.get(claim.id)
-                if shipment is None:
-                    continue
-                if task.kind == "subscribe":
-                    changed = self._subscribed(shipment, outcome, now)
-                    stats.subscribed += outcome is None
-                else:
-                    changed = tracking.apply_track_outcome(
-                        self.session, shipment, outcome, source=EventSource.POLL, now=now, policy=self.policy,
-                    ).changed
-                    stats.polled += 1
-                stats.updated += bool(changed)
-                self._unlease(shipment)
+            counts = [self._apply(done, held, now) for done in batch]
             savepoint.commit()
-        except Exception as exc:  # bad data from a carrier must not stop the cycle
+        except Exception:  # bad data from a carrier must not stop the cycle: redo one by one
             savepoint.rollback()
-            log.exception("applying %s answers failed", task.provider)
             self.session.expire_all()
-            self._failed(task, self._held(task.claims), exc, now)
+            counts = [self._apply_alone(done, now) for done in batch]
+        for done, (polled, updated, subscribed, failed) in zip(batch, counts):
+            stats = self.summary.providers[done.task.provider]
+            stats.polled += polled
+            stats.updated += updated
+            stats.subscribed += subscribed
+            stats.failed += failed
+
+    def _apply_alone(self, done, now):
+        held = self._held(done.task.claims)
+        savepoint = self.session.begin_nested()
+        try:
+            counts = self._apply(done, held, now)
+            savepoint.commit()
+            return counts
+        except Exception as exc:
+            savepoint.rollback()
+            log.exception("applying %s answers failed", done.task.provider)
+            self.session.expire_all()
+            return self._apply(_Done(done.task, error=exc), self._held(done.task.claims), now)
+
+    def _apply(self, done: _Done, held, now) -> tuple[int, int, int, int]:
+        """Apply one call's answers to the shipments still held; (polled, updated, subscribed, failed)."""
+        task = done.task
+        if done.error is not None:
+            return 0, 0, 0, self._failed(task, held, done.error, now)
+        polled = updated = subscribed = 0
+        for claim, outcome in zip(task.claims, done.outcomes):
+            shipment = held.get(claim.id)
+            if shipment is None:
+                continue
+            if task.kind == "subscribe":
+                changed = self._subscribed(shipment, outcome, now)
+                subscribed += outcome is None
+            else:
+                changed = tracking.apply_track_outcome(
+                    self.session, shipment, outcome, source=EventSource.POLL, now=now, policy=self.policy,
+                ).changed
+                polled += 1
+            updated += bool(changed)
+            self._unlease(shipment)
+        return polled, updated, subscribed, 0
 
     def _subscribed(self, shipment, problem, now) -> bool:
         if problem is None:
@@ -399,19 +443,20 @@ class _Cycle:
         shipment.updated_at = now
         return True
 
-    def _failed(self, task, held, error, now):
-        stats = self.summary.providers[task.provider]
+    def _failed(self, task, held, error, now) -> int:
         cause = _describe(error)
         retry_after = error.retry_after if isinstance(error, RateLimited) else None
+        failed = 0
         for claim in task.claims:
             shipment = held.get(claim.id)
             if shipment is None:
                 continue
             tracking.record_poll_failure(shipment, cause, now=now, policy=self.policy, retry_after=retry_after)
             self._unlease(shipment)
-            stats.failed += 1
+            failed += 1
             log.warning("shipment %s (%s): poll via %s failed: %s; retry at %s", shipment.id, task.kind,
                         task.provider, cause, shipment.next_poll_at)
+        return failed
 
 
 def _describe(error: BaseException) -> str:

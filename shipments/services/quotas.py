@@ -49,7 +49,10 @@ class ProviderQuotas:
 
     # Extra wait after a window frees up: absorbs scheduling jitter between taking
     # a slot and the request reaching the carrier, so its one-second count holds too.
-    MARGIN = 0.005
+    MARGIN = 0.010
+    # Pace 3 % slower than Q: Q+1 requests then span 1.03 s, leaving 30 ms for jitter
+    # on the way to the carrier before its own one-second count could see Q+1.
+    PACE_SLACK = 1.03
 
     def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx"):
         if redis_url:
@@ -60,6 +63,11 @@ class ProviderQuotas:
         self.items = {name: RateLimitItemPerSecond(int(rate)) for name, rate in rates.items() if rate}
         self.batches = dict(batches)
         self.namespace = namespace
+        # Local pacing, 1/Q apart: the shared window alone lets a whole second's quota
+        # go out in one burst, and a burst arriving late at the carrier could meet the
+        # next one inside its own one-second window.
+        self._pace_lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
 
     @classmethod
     def from_config(cls, config) -> "ProviderQuotas":
@@ -80,6 +88,14 @@ class ProviderQuotas:
         item = self.items.get(provider)
         if item is None:
             return True  # no quota configured: unlimited
+        with self._pace_lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(provider, 0.0))
+            if deadline is not None and slot > deadline:
+                return False
+            self._next_slot[provider] = slot + self.PACE_SLACK / item.amount
+        if slot > now and not self._sleep(slot - now, stop):
+            return False
         while True:
             if self.limiter.hit(item, self.namespace, provider):
                 return True
@@ -87,11 +103,16 @@ class ProviderQuotas:
             wait = max(0.001, reset_at - time.time()) + self.MARGIN
             if deadline is not None and time.monotonic() + wait > deadline:
                 return False
-            if stop is not None:
-                if stop.wait(wait):
-                    return False
-            else:
-                time.sleep(wait)
+            if not self._sleep(wait, stop):
+                return False
+
+    @staticmethod
+    def _sleep(seconds: float, stop: threading.Event | None) -> bool:
+        """Sleep; False when `stop` was set meanwhile."""
+        if stop is None:
+            time.sleep(seconds)
+            return True
+        return not stop.wait(seconds)
 
 
 def min_interval(config, provider: str) -> float:

@@ -68,12 +68,18 @@ def _insert_events(session, shipment: Shipment, result: TrackResult, source: Eve
         })
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (insert(TrackingEvent).values(rows)
-                 .on_conflict_do_nothing(index_elements=["shipment_id", "dedupe_key"])
-                 .returning(TrackingEvent.id))
-    return len(session.execute(statement).all())
+    # Core executemany of one cached statement (not the ORM's bulk path, which
+    # recompiles a multi-VALUES INSERT per shipment).
+    connection = session.connection()
+    return len(connection.execute(_INSERT_EVENT[connection.dialect.name], rows).all())
+
+
+_INSERT_EVENT = {
+    name: dialect_insert(TrackingEvent.__table__)
+    .on_conflict_do_nothing(index_elements=["shipment_id", "dedupe_key"])
+    .returning(TrackingEvent.__table__.c.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def _earliest(current: datetime | None, new: datetime | None) -> datetime | None:
