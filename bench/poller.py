@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fakes import kuaidi100 as k100  # noqa: E402
 from tests.fakes import seventeentrack as st  # noqa: E402
-from tests.fakes.recording import Recorder  # noqa: E402
-from tests.fakes.server import serve  # noqa: E402
+from tests.fakes.recording import Recorder, serve_keepalive  # noqa: E402
 from tests.polling_support import finish, fresh_database, seed_due, start_poll_process  # noqa: E402
 
 LATENCY = 0.100
@@ -52,7 +51,7 @@ def scenario(name, provider, quota, duration, database_url, *, processes=1, redi
         settings = {"SEVENTEENTRACK_TOKEN": st.TOKEN}
         url_key = "SEVENTEENTRACK_URL"
     recorder = Recorder(fake)
-    url, stop = serve(recorder)
+    url, stop = serve_keepalive(recorder)
     shipments = int(quota * batch * duration)
     try:
         with fresh_database(database_url, prefix="yx_poll_bench") as db_url:

@@ -227,6 +227,8 @@ class _Cycle:
         return clients[name]
 
     def _call(self, task: _Task, call_deadline: float) -> _Done:
+        if self.stop.is_set():
+            return _Done(task, deferred="stop")
         if not self.breaker.allow(task.provider):
             return _Done(task, deferred="circuit")
         if not self.quotas.acquire(task.provider, deadline=call_deadline, stop=self.stop):
@@ -249,23 +251,33 @@ class _Cycle:
     def run(self, pool) -> PollSummary:
         started = time.monotonic()
         cycle_deadline = started + float(self.config["POLL_CYCLE_SECONDS"])
+        # Claim the next batch while this one's last calls are still going, so the
+        # carriers see a steady stream instead of a pause at every claim.
+        low_water = 2 * int(self.config["POLL_THREADS"])
+        answers = queue.SimpleQueue()
+        remaining, exhausted = 0, False
         try:
-            while not self.stop.is_set() and time.monotonic() < cycle_deadline:
-                enabled = [name for name in self.settings if not self.breaker.is_open(name)]
-                if not enabled:
+            while True:
+                if (remaining <= low_water and not exhausted and not self.stop.is_set()
+                        and time.monotonic() < cycle_deadline):
+                    added = self._claim_and_submit(pool, answers)
+                    exhausted = added is None
+                    remaining += added or 0
+                    continue
+                if not remaining:
                     break
-                claimed_at = time.monotonic()
-                claims = claim_due_shipments(self.session, owner=self.owner, now=self.clock(),
-                                             limit=int(self.config["POLL_CLAIM_SIZE"]),
-                                             lease_seconds=self.lease_seconds, providers=enabled)
+                # Apply answers in groups, one commit each: the first answer, plus whatever
+                # else arrives within APPLY_WINDOW (a commit per shipment would cost more).
+                batch = [answers.get()]
+                until = time.monotonic() + APPLY_WINDOW
+                while len(batch) < remaining:
+                    try:
+                        batch.append(answers.get(timeout=max(0.0, until - time.monotonic())))
+                    except queue.Empty:
+                        break
+                remaining -= len(batch)
+                self._apply_batch(batch)
                 self.session.commit()
-                if not claims:
-                    break
-                self.outstanding.update(c.id for c in claims)
-                # Stop calling well before the lease runs out, so no other worker can
-                # have re-claimed a shipment while we still ask about it.
-                call_deadline = claimed_at + self.lease_seconds - 2 * self.timeout - 1
-                self._process(pool, claims, call_deadline)
         finally:
             if self.outstanding:
                 self.session.rollback()
@@ -277,26 +289,27 @@ class _Cycle:
         self.summary.circuits = {name: self.breaker.state(name) for name in self.settings}
         return self.summary
 
-    def _process(self, pool, claims, call_deadline):
+    def _claim_and_submit(self, pool, answers) -> int | None:
+        """Claim a batch and hand its calls to the pool; None when nothing is due."""
+        enabled = [name for name in self.settings if not self.breaker.is_open(name)]
+        if not enabled:
+            return None
+        claimed_at = time.monotonic()
+        claims = claim_due_shipments(self.session, owner=self.owner, now=self.clock(),
+                                     limit=int(self.config["POLL_CLAIM_SIZE"]),
+                                     lease_seconds=self.lease_seconds, providers=enabled)
+        self.session.commit()
+        if not claims:
+            return None
+        self.outstanding.update(c.id for c in claims)
         tasks = self._plan(claims)
         self.session.commit()
-        answers = queue.SimpleQueue()
+        # Stop calling well before the lease runs out, so no other worker can
+        # have re-claimed a shipment while we still ask about it.
+        call_deadline = claimed_at + self.lease_seconds - 2 * self.timeout - 1
         for task in tasks:
             pool.submit(self._call_into, answers, task, call_deadline)
-        remaining = len(tasks)
-        while remaining:
-            # Apply answers in groups, one commit each: the first answer, plus whatever
-            # else arrives within APPLY_WINDOW (a commit per shipment would cost more).
-            batch = [answers.get()]
-            until = time.monotonic() + APPLY_WINDOW
-            while len(batch) < remaining:
-                try:
-                    batch.append(answers.get(timeout=max(0.0, until - time.monotonic())))
-                except queue.Empty:
-                    break
-            remaining -= len(batch)
-            self._apply_batch(batch)
-            self.session.commit()
+        return len(tasks)
 
     def _call_into(self, answers, task, call_deadline):
         try:

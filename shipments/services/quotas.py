@@ -50,9 +50,9 @@ class ProviderQuotas:
     # Extra wait after a window frees up: absorbs scheduling jitter between taking
     # a slot and the request reaching the carrier, so its one-second count holds too.
     MARGIN = 0.010
-    # Pace 3 % slower than Q: Q+1 requests then span 1.03 s, leaving 30 ms for jitter
+    # Pace 5 % slower than Q: Q+1 requests then span 1.05 s, leaving 50 ms for jitter
     # on the way to the carrier before its own one-second count could see Q+1.
-    PACE_SLACK = 1.03
+    PACE_SLACK = 1.05
 
     def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx"):
         if redis_url:

@@ -53,3 +53,30 @@ class Recorder:
         if whole < 1:
             return float(len(times))
         return sum(1 for t in times if t - times[0] < whole) / whole
+
+
+def serve_keepalive(app, host: str = "127.0.0.1"):
+    """Like tests.fakes.server.serve, but HTTP/1.1 with keep-alive, as real carrier APIs answer.
+
+    Reused connections keep connection set-up out of the path between the
+    poller taking a quota slot and its request arriving.
+    """
+    import threading as _threading
+
+    from werkzeug.serving import make_server
+
+    from tests.fakes.server import _QuietHandler
+
+    class _KeepAliveHandler(_QuietHandler):
+        protocol_version = "HTTP/1.1"
+
+    server = make_server(host, 0, app, threaded=True, request_handler=_KeepAliveHandler)
+    thread = _threading.Thread(target=server.serve_forever, name="fake-keepalive", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return f"http://{host}:{server.server_port}", stop
