@@ -278,6 +278,7 @@ class _Cycle:
                 remaining -= len(batch)
                 self._apply_batch(batch)
                 self.session.commit()
+                exhausted = False  # an answer can make a shipment due at once (a 转投 hand-over)
         finally:
             if self.outstanding:
                 self.session.rollback()
