@@ -45,7 +45,7 @@ DEFAULTS = {
     # Per number: never ask again sooner than this (Kuaidi100 locks numbers asked too often).
     "POLL_MIN_INTERVAL": {"kuaidi100": 1800},
     # Quotas shared by every process (limits library; Redis when REDIS_URL is set).
-    "POLL_RATE": {"kuaidi100": 20, "kdniao": 10, "17track": 3, "sandbox": 200},  # requests/second
+    "POLL_RATE": {"kuaidi100": 20, "kdniao": 10, "17track": 3},  # HTTP requests/second
     "POLL_BATCH": {},  # numbers per request; default and ceiling: the provider's max_batch
     # Claiming and the cycle
     "POLL_CLAIM_SIZE": 200,  # shipments leased per claim

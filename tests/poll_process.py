@@ -13,7 +13,7 @@ from shipments.services import polling
 
 
 def main(argv):
-    import sys as _s; _s.setswitchinterval(0.001)
+    sys.setswitchinterval(0.001)  # as `flask poll` and `flask worker` do
     overrides = json.loads(argv[1])
     logging.basicConfig(level=overrides.pop("LOG_LEVEL", "WARNING"), stream=sys.stderr)
     app = create_app(overrides)

@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import requests
+import requests.adapters
 from sqlalchemy import or_, select, text, update
 
 from integrations import registry
@@ -189,9 +191,33 @@ class _Done:
     deferred: str | None = None  # why no call was made
 
 
-def build_provider(name: str, settings: dict, config):
+def build_provider(name: str, settings: dict, config, session=None):
     """A provider client for `name` with the configured timeout (credentials from settings)."""
-    return registry.get_provider(name, timeout=float(config["POLL_HTTP_TIMEOUT"]), **settings)
+    extra = {"session": session} if session is not None else {}
+    return registry.get_provider(name, timeout=float(config["POLL_HTTP_TIMEOUT"]), **settings, **extra)
+
+
+class QuotaWait(Exception):
+    """No quota slot before the call's deadline (or the worker is stopping): try later."""
+
+
+class QuotaAdapter(requests.adapters.HTTPAdapter):
+    """Takes a quota slot for every HTTP request a provider sends, right before it goes out.
+
+    As late as possible: the quota is counted where the carrier counts it, so the
+    time spent building and signing a request cannot bunch requests together,
+    and every request is counted (17TRACK's register-then-retry included).
+    """
+
+    def __init__(self, quotas: ProviderQuotas, provider: str, stop: threading.Event):
+        super().__init__(pool_connections=1, pool_maxsize=2)
+        self.quotas, self.provider, self.stop = quotas, provider, stop
+        self.deadline: float | None = None
+
+    def send(self, request, **kwargs):
+        if not self.quotas.acquire(self.provider, deadline=self.deadline, stop=self.stop):
+            raise QuotaWait(self.provider)
+        return super().send(request, **kwargs)
 
 
 def push_callback_url(config, provider: str) -> str | None:
@@ -217,13 +243,20 @@ class _Cycle:
 
     # -- carrier side (worker threads: no database here) ----------------------
     def _client(self, name):
+        """This thread's client for `name` and its quota adapter (None without HTTP)."""
         clients = getattr(self._local, "clients", None)
         if clients is None:
             clients = self._local.clients = {}
         if name not in clients:
-            clients[name] = build_provider(name, self.settings[name], self.config)
+            adapter = session = None
+            if name != carriers.SANDBOX:
+                adapter = QuotaAdapter(self.quotas, name, self.stop)
+                session = requests.Session()
+                session.mount("http://", adapter)
+                session.mount("https://", adapter)
+            clients[name] = (build_provider(name, self.settings[name], self.config, session=session), adapter)
             with self._clients_lock:
-                self._clients.append(clients[name])
+                self._clients.append(clients[name][0])
         return clients[name]
 
     def _call(self, task: _Task, call_deadline: float) -> _Done:
@@ -231,15 +264,17 @@ class _Cycle:
             return _Done(task, deferred="stop")
         if not self.breaker.allow(task.provider):
             return _Done(task, deferred="circuit")
-        if not self.quotas.acquire(task.provider, deadline=call_deadline, stop=self.stop):
-            return _Done(task, deferred="time")
         try:
-            client = self._client(task.provider)
+            client, adapter = self._client(task.provider)
+            if adapter is not None:
+                adapter.deadline = call_deadline
             if task.kind == "subscribe":
                 claim = task.claims[0]
                 outcomes = [client.subscribe(claim.request(), push_callback_url(self.config, task.provider))]
             else:
                 outcomes = client.track([c.request() for c in task.claims])
+        except QuotaWait:
+            return _Done(task, deferred="time")  # out of time waiting for the quota: not a failure
         except Exception as exc:  # every failure is the shipments' to record, never the cycle's end
             # Recorded here, not when applied: the next call of this thread must see it.
             self.breaker.record_failure(task.provider, _describe(exc))

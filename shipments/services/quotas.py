@@ -44,6 +44,19 @@ def redis_client(url: str):
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
+# Atomically hand out the next request slot of a provider, 1/Q apart, to every process.
+# Times travel as strings: Redis turns Lua numbers into integers.
+_PACE_LUA = """
+local now = tonumber(ARGV[1])
+local gap = tonumber(ARGV[2])
+local latest = tonumber(ARGV[3])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+if latest >= 0 and slot > latest then return '-1' end
+redis.call('SET', KEYS[1], tostring(slot + gap), 'PX', 60000)
+return tostring(slot)
+"""
+
+
 class ProviderQuotas:
     """Requests/second per provider, enforced across processes; numbers per request."""
 
@@ -68,6 +81,8 @@ class ProviderQuotas:
         # next one inside its own one-second window.
         self._pace_lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
+        # With Redis the pacing is shared too, or N processes would each pace at Q.
+        self._pace_script = redis_client(redis_url).register_script(_PACE_LUA) if redis_url else None
 
     @classmethod
     def from_config(cls, config) -> "ProviderQuotas":
@@ -88,13 +103,8 @@ class ProviderQuotas:
         item = self.items.get(provider)
         if item is None:
             return True  # no quota configured: unlimited
-        with self._pace_lock:
-            now = time.monotonic()
-            slot = max(now, self._next_slot.get(provider, 0.0))
-            if deadline is not None and slot > deadline:
-                return False
-            self._next_slot[provider] = slot + self.PACE_SLACK / item.amount
-        if slot > now and not self._sleep(slot - now, stop):
+        wait = self._reserve_slot(provider, self.PACE_SLACK / item.amount, deadline)
+        if wait is None or (wait > 0 and not self._sleep(wait, stop)):
             return False
         while True:
             if self.limiter.hit(item, self.namespace, provider):
@@ -105,6 +115,22 @@ class ProviderQuotas:
                 return False
             if not self._sleep(wait, stop):
                 return False
+
+    def _reserve_slot(self, provider: str, gap: float, deadline: float | None) -> float | None:
+        """Reserve the next paced slot; seconds to wait for it, or None when it is past `deadline`."""
+        if self._pace_script is not None:
+            now = time.time()
+            latest = -1.0 if deadline is None else now + (deadline - time.monotonic())
+            slot = float(self._pace_script(keys=[f"{self.namespace}:pace:{provider}"],
+                                           args=[repr(now), repr(gap), repr(latest)]))
+            return None if slot < 0 else max(0.0, slot - now)
+        with self._pace_lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(provider, 0.0))
+            if deadline is not None and slot > deadline:
+                return None
+            self._next_slot[provider] = slot + gap
+            return slot - now
 
     @staticmethod
     def _sleep(seconds: float, stop: threading.Event | None) -> bool:
