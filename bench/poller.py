@@ -88,6 +88,36 @@ def scenario(name, provider, quota, duration, database_url, *, processes=1, redi
     return row
 
 
+def calibration(quota: int, duration: float, slack: float) -> dict:
+    """The ceiling of this machine: an ideal client (no database, no provider code) sending
+    exactly every (1 + slack)/Q seconds from 8 threads; its peak shows the jitter alone."""
+    import threading
+
+    import requests
+
+    recorder = Recorder(k100.Kuaidi100Fake(latency=LATENCY))
+    url, stop = serve_keepalive(recorder)
+    count = int(quota * duration)
+    start = time.monotonic() + 0.2
+    gap = (1 + slack) / quota
+
+    def worker(first):
+        session = requests.Session()
+        for i in range(first, count, 8):
+            delay = start + i * gap - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            session.post(url + "/poll/query.do", data={"x": str(i)})
+        session.close()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop()
+    return {"rate": recorder.rate(), "peak": recorder.max_in_window(1.0)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
@@ -118,6 +148,10 @@ def main():
         print(f"{row['scenario']:44} {row['Q']:>4} {row['processes']:>5} {row['polled']:>7} {row['rate']:>7.2f}"
               f" {row['ratio']:>6.3f} {row['peak_1s']:>8} {row['shipments_per_s']:>7.1f}"
               f" {row['cpu_per_1000']:>10.2f}  {row['verdict']}", flush=True)
+    ideal = calibration(20, args.duration, 0.05)
+    print(f"{'ceiling: ideal paced client, no DB (jitter only)':44} {20:>4} {'-':>5} {'-':>7} {ideal['rate']:>7.2f}"
+          f" {ideal['rate'] / 20:>6.3f} {ideal['peak']:>8}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     print("targets: ratio >= 0.90, peak/1s <= Q, every shipment polled once, no HTTP 429")
     return 0 if all(r["verdict"] == "PASS" for r in rows) else 1
 

@@ -46,6 +46,7 @@ DEFAULTS = {
     "POLL_MIN_INTERVAL": {"kuaidi100": 1800},
     # Quotas shared by every process (limits library; Redis when REDIS_URL is set).
     "POLL_RATE": {"kuaidi100": 20, "kdniao": 10, "17track": 3},  # HTTP requests/second
+    "POLL_RATE_SLACK": 0.05,  # pace 5 % under the quota: room for network and scheduling jitter
     "POLL_BATCH": {},  # numbers per request; default and ceiling: the provider's max_batch
     # Claiming and the cycle
     "POLL_CLAIM_SIZE": 200,  # shipments leased per claim

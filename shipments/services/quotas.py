@@ -63,11 +63,9 @@ class ProviderQuotas:
     # Extra wait after a window frees up: absorbs scheduling jitter between taking
     # a slot and the request reaching the carrier, so its one-second count holds too.
     MARGIN = 0.010
-    # Pace 5 % slower than Q: Q+1 requests then span 1.05 s, leaving 50 ms for jitter
-    # on the way to the carrier before its own one-second count could see Q+1.
-    PACE_SLACK = 1.05
 
-    def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx"):
+    def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx",
+                 slack: float = 0.05):
         if redis_url:
             self.storage = storage_from_string(redis_url)
         else:
@@ -76,6 +74,9 @@ class ProviderQuotas:
         self.items = {name: RateLimitItemPerSecond(int(rate)) for name, rate in rates.items() if rate}
         self.batches = dict(batches)
         self.namespace = namespace
+        # Pace a little slower than Q: with slack 0.05, Q+1 requests span 1.05 s, which
+        # leaves 50 ms of jitter on the way to the carrier before its own count sees Q+1.
+        self.pace_factor = 1.0 + float(slack)
         # Local pacing, 1/Q apart: the shared window alone lets a whole second's quota
         # go out in one burst, and a burst arriving late at the carrier could meet the
         # next one inside its own one-second window.
@@ -87,11 +88,12 @@ class ProviderQuotas:
     @classmethod
     def from_config(cls, config) -> "ProviderQuotas":
         """The process-wide quotas for this configuration."""
-        key = ("quotas", config.get("REDIS_URL"), config["QUOTA_NAMESPACE"],
+        key = ("quotas", config.get("REDIS_URL"), config["QUOTA_NAMESPACE"], config["POLL_RATE_SLACK"],
                tuple(sorted(config["POLL_RATE"].items())), tuple(sorted(config["POLL_BATCH"].items())))
         return _shared_instance(key, lambda: cls(config["POLL_RATE"], config["POLL_BATCH"],
                                                  redis_url=config.get("REDIS_URL"),
-                                                 namespace=config["QUOTA_NAMESPACE"]))
+                                                 namespace=config["QUOTA_NAMESPACE"],
+                                                 slack=config["POLL_RATE_SLACK"]))
 
     def batch_size(self, provider: str, max_batch: int) -> int:
         """Numbers per request: the configured size, never above what the provider takes."""
@@ -103,7 +105,7 @@ class ProviderQuotas:
         item = self.items.get(provider)
         if item is None:
             return True  # no quota configured: unlimited
-        wait = self._reserve_slot(provider, self.PACE_SLACK / item.amount, deadline)
+        wait = self._reserve_slot(provider, self.pace_factor / item.amount, deadline)
         if wait is None or (wait > 0 and not self._sleep(wait, stop)):
             return False
         while True:
