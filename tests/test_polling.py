@@ -260,3 +260,13 @@ def test_resume_refuses_bad_digits(db_session, due):
     s = due("sf")
     with pytest.raises(ValueError, match="phone_last4"):
         tracking.set_phone_last4(s, "12a4", now=utcnow())
+
+
+def test_unassigned_shipments_get_a_provider_once_one_is_enabled(db_session, due, poll_config):
+    waiting = due(provider="unassigned", next_poll_at=None)
+    international = due("chinapost", provider="unassigned", number="EA123456785US", next_poll_at=None)
+    off = dict(poll_config, KUAIDI100_KEY=None, SEVENTEENTRACK_TOKEN=None)
+    assert polling.reassign_providers(db_session, off) == 0
+    assert polling.reassign_providers(db_session, poll_config) == 2
+    assert waiting.provider == "kuaidi100" and waiting.next_poll_at is not None
+    assert international.provider == "17track"

@@ -1,4 +1,5 @@
 """Quotas (limits library, memory or Redis) and the circuit breaker's shared state."""
+import os
 import threading
 import time
 import uuid
@@ -8,7 +9,7 @@ import pytest
 from shipments.config import DEFAULTS
 from shipments.services.quotas import CircuitBreaker, ProviderQuotas, _MemoryKV, _RedisKV, redis_client, too_soon
 
-REDIS_URL = "redis://127.0.0.1:6379/2"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")  # db 2: the poller's
 
 
 def redis_or_skip():

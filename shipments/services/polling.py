@@ -31,10 +31,10 @@ from sqlalchemy import or_, select, text, update
 
 from integrations import registry
 from integrations.errors import ProviderError, RateLimited
-from integrations.models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest
+from integrations.models import InvalidNumber, NeedsPhone, TrackRequest
 from shipments.db import utcnow
 from shipments.models import Shipment
-from shipments.models.enums import TERMINAL_STATUSES, EventSource, StopReason, SubscriptionState
+from shipments.models.enums import TERMINAL_STATUSES, EventSource, SubscriptionState
 from shipments.services import carriers, tracking
 from shipments.services.quotas import CircuitBreaker, ProviderQuotas, min_interval
 from shipments.services.schedule import PollPolicy
@@ -45,7 +45,7 @@ APPLY_WINDOW = 0.05  # seconds to gather answers into one commit
 
 # Written out as in the partial index ix_shipments_due, so PostgreSQL can prove
 # the index applies (a bound parameter list would hide the values from it).
-_LIVE_SQL = text("shipments.status NOT IN ({})".format(
+LIVE_SQL = text("shipments.status NOT IN ({})".format(
     ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))))
 
 
@@ -81,7 +81,7 @@ def claim_due_shipments(session, *, owner: str, now: datetime, limit: int, lease
     due = (
         select(Shipment.id)
         .where(
-            _LIVE_SQL,
+            LIVE_SQL,
             Shipment.next_poll_at <= now,
             Shipment.stop_reason.is_(None),
             Shipment.provider.in_(providers),
@@ -528,7 +528,7 @@ def reassign_providers(session, config, *, limit: int = 1000) -> int:
     """Give live shipments whose provider is unassigned or switched off an enabled one, due now."""
     enabled = carriers.provider_settings(config)
     rows = session.scalars(
-        select(Shipment).where(_LIVE_SQL, Shipment.provider.not_in(list(enabled)),
+        select(Shipment).where(LIVE_SQL, Shipment.provider.not_in(list(enabled)),
                                Shipment.stop_reason.is_(None)).limit(limit)
     )
     moved = 0

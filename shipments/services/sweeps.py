@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select, update
 
 from shipments.models import Program, Shipment
 from shipments.models.enums import ShipmentStatus, StopReason
-from shipments.services.polling import _LIVE_SQL
+from shipments.services.polling import LIVE_SQL
 from shipments.services.schedule import PollPolicy
 
 RECENT = timedelta(days=45)
@@ -19,7 +19,7 @@ def expire_stale_shipments(session, *, now: datetime, policy: PollPolicy) -> int
     cutoff = now - timedelta(days=policy.expire_days)
     result = session.execute(
         update(Shipment)
-        .where(_LIVE_SQL, func.coalesce(Shipment.last_event_at, Shipment.registered_at) < cutoff,
+        .where(LIVE_SQL, func.coalesce(Shipment.last_event_at, Shipment.registered_at) < cutoff,
                or_(Shipment.lease_until.is_(None), Shipment.lease_until < now))
         .values(status=ShipmentStatus.EXPIRED, substatus="NO_UPDATE_TIMEOUT",
                 stop_reason=StopReason.EXPIRED_NO_NEWS, next_poll_at=None, updated_at=now)
