@@ -39,4 +39,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.register(app)
     cli.register(app)
+
+    from shipments import jobs
+
+    jobs.init_app(app)  # the dev server's in-process scheduler, when this process should run it
     return app

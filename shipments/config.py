@@ -36,6 +36,38 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     # Bulk uploads: request body ceiling (a 100,000-row CSV is ≈ 10 MB).
     "BULK_MAX_BYTES": 64 * 1024 * 1024,
+    # Polling policy (DESIGN.md §3); intervals in seconds. See services/schedule.py.
+    "POLL_PENDING_INTERVAL": 3600,  # registered, no data yet: hourly ...
+    "POLL_PENDING_FAST_HOURS": 48,  # ... for the first 2 days ...
+    "POLL_PENDING_SLOW_INTERVAL": 6 * 3600,  # ... then every 6 h
+    "POLL_IN_TRANSIT_INTERVAL": 4 * 3600,
+    "POLL_NEAR_DELIVERY_INTERVAL": 3600,  # out for delivery, at a pickup point, failed attempt
+    "POLL_EXCEPTION_INTERVAL": 2 * 3600,
+    "POLL_EXPIRE_DAYS": 30,  # no new event for this long: expired
+    "POLL_PUSH_FALLBACK_HOURS": 12,  # subscribed to pushes: poll only after this long without one
+    "POLL_JITTER": 0.1,  # +/- share of an interval, spreads bulk registrations apart
+    "POLL_BACKOFF_BASE": 300,  # first retry after a failure; doubles per consecutive failure
+    "POLL_BACKOFF_MAX": 6 * 3600,
+    # Per number: never ask again sooner than this (Kuaidi100 locks numbers asked too often).
+    "POLL_MIN_INTERVAL": {"kuaidi100": 1800},
+    # Quotas shared by every process (limits library; Redis when REDIS_URL is set).
+    "POLL_RATE": {"kuaidi100": 20, "kdniao": 10, "17track": 3},  # HTTP requests/second
+    "POLL_RATE_SLACK": 0.05,  # pace 5 % under the quota: room for network and scheduling jitter
+    "POLL_BATCH": {},  # numbers per request; default and ceiling: the provider's max_batch
+    # Claiming and the cycle
+    "POLL_CLAIM_SIZE": 200,  # shipments leased per claim
+    "POLL_LEASE_SECONDS": 300,  # a dead worker's claims come back after this
+    "POLL_THREADS": 8,  # concurrent carrier calls per process
+    "POLL_HTTP_TIMEOUT": 10.0,
+    "POLL_CYCLE_SECONDS": 50,  # one cycle stops claiming after this long
+    "POLL_TICK_SECONDS": 60,
+    "QUOTA_NAMESPACE": "yx",  # prefix of the shared quota and circuit keys
+    # Per-provider circuit breaker
+    "CIRCUIT_FAILURES": 5,  # consecutive whole-call failures that open it
+    "CIRCUIT_OPEN_SECONDS": 60,  # then one probe call is let through
+    # Sweeps
+    "SWEEP_INTERVAL_SECONDS": 900,
+    "PICKUP_OVERDUE_HOURS": 24,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}

@@ -56,7 +56,8 @@ def init_app(app) -> None:
 def blueprints():
     """The API's blueprints, one module per resource."""
     from shipments.api.me import blp as me
+    from shipments.api.push import blp as push
     from shipments.api.shipments import blp as shipments
     from shipments.api.track import blp as track
 
-    return [me, shipments, track]
+    return [me, shipments, track, push]

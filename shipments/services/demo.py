@@ -8,12 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from integrations.models import TrackRequest
+from integrations.registry import get_provider
+from integrations.sandbox import make_number
 from shipments.db import utcnow
 from shipments.models import ApiToken, Division, Organisation, Program, Shipment, Station, TrackingEvent, User
 from shipments.models.enums import (
-    Channel, Direction, DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel,
+    Channel, Direction, DivisionLevel, EventSource, OrganisationKind, Product, Role, StationKind, StationLevel,
 )
-from shipments.services import access, reference
+from shipments.services import access, reference, tracking
+from shipments.services.schedule import PollPolicy
 
 DEMO_PASSWORD = "demo1234"
 DEMO_YEAR = 2026
@@ -188,10 +192,6 @@ def _save_demo_credentials(instance: Path, token: str) -> None:
 def _load_shipments(session: Session, programs: list[Program], now: datetime) -> None:
     """Register sandbox parcels over recent weeks (and in-season for fruit) and
     bring each up to date through the sandbox carrier, as the poller would."""
-    from integrations.models import TrackRequest
-    from integrations.registry import get_provider
-    from integrations.sandbox import make_number
-
     numbers = [make_number(i) for i in range(1, DEMO_SHIPMENTS + 1)]
     existing = set(session.scalars(select(Shipment.tracking_number).where(
         Shipment.carrier == "sandbox", Shipment.tracking_number.in_(numbers))))
@@ -222,10 +222,8 @@ def _load_shipments(session: Session, programs: list[Program], now: datetime) ->
     session.flush()
     outcomes = provider.track([TrackRequest("sandbox", s.tracking_number, s.phone_last4, s.registered_at)
                                for s in new])
-    from shipments.services import tracking
-
-    for shipment, outcome in zip(new, outcomes):
-        tracking.apply_outcome(session, shipment, outcome, source="demo", now=now)
+    tracking.apply_track_outcomes(session, zip(new, outcomes), source=EventSource.DEMO, now=now,
+                                  policy=PollPolicy())
     session.flush()
 
 

@@ -1,0 +1,160 @@
+"""Poller throughput against a carrier quota.
+
+A fake carrier on a real socket answers every request after 100 ms and
+records when each request arrived. The poller (`python -m tests.poll_process`,
+the function behind `flask poll --once`) gets a quota of Q requests/second for
+that provider and enough due shipments for about DURATION seconds. Printed:
+achieved request rate, its ratio to Q (target ≥ 0.90), the most requests the
+carrier saw in any one-second window (must be ≤ Q), shipments/second (batches
+as the provider allows), and the poller's CPU seconds per 1,000 shipments
+polled (its process's user+sys time, minus an idle cycle measured in the same
+run: interpreter start, app, database connection).
+
+    python bench/poller.py                       # SQLite file, one process
+    python bench/poller.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    python bench/poller.py --redis-url redis://127.0.0.1:6379/2   # + two processes sharing one quota
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes import kuaidi100 as k100  # noqa: E402
+from tests.fakes import seventeentrack as st  # noqa: E402
+from tests.fakes.recording import Recorder, serve_keepalive  # noqa: E402
+from tests.polling_support import finish, fresh_database, seed_due, start_poll_process  # noqa: E402
+
+LATENCY = 0.100
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def scenario(name, provider, quota, duration, database_url, *, processes=1, redis_url=None, threads=8):
+    if provider == "kuaidi100":
+        fake = k100.Kuaidi100Fake(latency=LATENCY, lock_after=10**6)
+        batch, carrier, numbers_of = 1, "yto", (lambda i: f"YT9{i:012d}")
+        settings = {"KUAIDI100_KEY": k100.KEY, "KUAIDI100_CUSTOMER": k100.CUSTOMER, "KUAIDI100_SALT": k100.SALT}
+        url_key = "KUAIDI100_URL"
+    else:
+        # The 17TRACK fake also enforces the quota itself: anything above Q gets HTTP 429.
+        fake = st.SeventeenTrackFake(latency=LATENCY, rate_limit_per_sec=quota)
+        batch, carrier, numbers_of = 40, "chinapost", (lambda i: f"98{i:011d}")
+        settings = {"SEVENTEENTRACK_TOKEN": st.TOKEN}
+        url_key = "SEVENTEENTRACK_URL"
+    recorder = Recorder(fake)
+    url, stop = serve_keepalive(recorder)
+    shipments = int(quota * batch * duration)
+    try:
+        with fresh_database(database_url, prefix="yx_poll_bench") as db_url:
+            seed_due(db_url, [numbers_of(i) for i in range(shipments)], carrier=carrier, provider=provider)
+            config = {"DATABASE_URL": db_url, "SECRET_KEY": "bench", "SCHEDULER_IN_PROCESS": False, url_key: url,
+                      **settings, "POLL_RATE": {provider: quota}, "POLL_CYCLE_SECONDS": duration * 4 + 30,
+                      "POLL_THREADS": threads, "POLL_HTTP_TIMEOUT": 5, "REDIS_URL": redis_url,
+                      "QUOTA_NAMESPACE": f"bench-{os.getpid()}-{time.time_ns()}"}
+            cpu_before = children_cpu()
+            idle = finish(start_poll_process({**config, "POLL_RATE": {provider: quota}, "DATABASE_URL": db_url,
+                                              "KUAIDI100_KEY": None, "SEVENTEENTRACK_TOKEN": None}))
+            idle_cpu = children_cpu() - cpu_before
+            assert idle["polled"] == 0
+            cpu_before = children_cpu()
+            started = time.monotonic()
+            summaries = [finish(p, timeout=duration * 6 + 60) for p in
+                         [start_poll_process(config) for _ in range(processes)]]
+            wall = time.monotonic() - started
+            cpu = children_cpu() - cpu_before - processes * idle_cpu
+    finally:
+        stop()
+    polled = sum(s["polled"] for s in summaries)
+    failed = sum(s["failed"] for s in summaries)
+    rate = recorder.rate()
+    peak = recorder.max_in_window(1.0)
+    row = {
+        "scenario": name, "Q": quota, "batch": batch, "processes": processes, "shipments": shipments,
+        "polled": polled, "failed": failed, "requests": len(recorder.arrivals), "http_429": recorder.statuses[429],
+        "rate": rate, "ratio": rate / quota, "peak_1s": peak, "shipments_per_s": polled / wall,
+        "cpu_per_1000": cpu / max(polled, 1) * 1000, "idle_cpu": idle_cpu, "wall": wall,
+    }
+    ok = row["ratio"] >= 0.90 and peak <= quota and polled == shipments and failed == 0 and not row["http_429"]
+    row["verdict"] = "PASS" if ok else "FAIL"
+    return row
+
+
+def calibration(quota: int, duration: float, slack: float) -> dict:
+    """The ceiling of this machine: an ideal client (no database, no provider code) sending
+    exactly every (1 + slack)/Q seconds from 8 threads; its peak shows the jitter alone."""
+    import threading
+
+    import requests
+
+    recorder = Recorder(k100.Kuaidi100Fake(latency=LATENCY))
+    url, stop = serve_keepalive(recorder)
+    count = int(quota * duration)
+    start = time.monotonic() + 0.2
+    gap = (1 + slack) / quota
+
+    def worker(first):
+        session = requests.Session()
+        for i in range(first, count, 8):
+            delay = start + i * gap - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            session.post(url + "/poll/query.do", data={"x": str(i)})
+        session.close()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stop()
+    return {"rate": recorder.rate(), "peak": recorder.max_in_window(1.0)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="PostgreSQL server URL (a fresh database is created on it); default: SQLite file")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"),
+                        help="adds a run of two processes sharing the quota through Redis")
+    parser.add_argument("--duration", type=float, default=15, help="seconds of work per scenario at the quota")
+    args = parser.parse_args()
+    runs = [
+        ("kuaidi100, one number per request", "kuaidi100", 20, {}),
+        ("kuaidi100, one number per request", "kuaidi100", 50, {}),
+        ("17track, batches of 40", "17track", 3, {}),
+    ]
+    if args.redis_url:
+        if not args.database_url:
+            parser.error("--redis-url needs --database-url (several processes)")
+        runs.append(("kuaidi100, 2 processes, shared Redis quota", "kuaidi100", 20,
+                     {"processes": 2, "redis_url": args.redis_url}))
+    print(f"database: {'PostgreSQL' if args.database_url else 'SQLite'}; carrier latency {LATENCY * 1000:.0f} ms;"
+          f" {args.duration:g} s of work per run")
+    header = (f"{'scenario':44} {'Q':>4} {'procs':>5} {'polled':>7} {'req/s':>7} {'ratio':>6} {'peak/1s':>8}"
+              f" {'ship/s':>7} {'CPU s/1000':>10}  verdict")
+    print(header)
+    rows = []
+    for name, provider, quota, extra in runs:
+        row = scenario(name, provider, quota, args.duration, args.database_url, **extra)
+        rows.append(row)
+        print(f"{row['scenario']:44} {row['Q']:>4} {row['processes']:>5} {row['polled']:>7} {row['rate']:>7.2f}"
+              f" {row['ratio']:>6.3f} {row['peak_1s']:>8} {row['shipments_per_s']:>7.1f}"
+              f" {row['cpu_per_1000']:>10.2f}  {row['verdict']}", flush=True)
+    ideal = calibration(20, args.duration, 0.05)
+    print(f"{'ceiling: ideal paced client, no DB (jitter only)':44} {20:>4} {'-':>5} {'-':>7} {ideal['rate']:>7.2f}"
+          f" {ideal['rate'] / 20:>6.3f} {ideal['peak']:>8}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    print("targets: ratio >= 0.90, peak/1s <= Q, every shipment polled once, no HTTP 429")
+    return 0 if all(r["verdict"] == "PASS" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""Carrier quotas shared by every poll process, and the per-provider circuit breaker.
+
+Quotas use the `limits` library's moving window (never more than N calls in
+any one-second window), stored in Redis when REDIS_URL is set so that all
+workers on all machines share one budget, in memory otherwise (one process).
+
+The circuit breaker keeps its state in the same place, for the same reason:
+with Redis configured every worker sees a provider's outage at once and only
+one of them probes; without Redis the deployment is the embedded single
+process, where an in-process breaker is exact. (A database table would work
+too, but would add a write per failure to the hot path and a migration, and
+a deployment with many workers already needs Redis for the global quotas.)
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger(__name__)
+
+_shared: dict[tuple, object] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_instance(key: tuple, factory):
+    # One limiter/breaker per process and configuration: in-memory state must be
+    # shared by every poll cycle of the process, not rebuilt per cycle.
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = factory()
+        return _shared[key]
+
+
+def redis_client(url: str):
+    """A Redis client for `url` (imported lazily: Redis is optional)."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+
+# Atomically hand out the next request slot of a provider, 1/Q apart, to every process.
+# Times travel as strings: Redis turns Lua numbers into integers.
+_PACE_LUA = """
+local now = tonumber(ARGV[1])
+local gap = tonumber(ARGV[2])
+local latest = tonumber(ARGV[3])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+if latest >= 0 and slot > latest then return '-1' end
+redis.call('SET', KEYS[1], tostring(slot + gap), 'PX', 60000)
+return tostring(slot)
+"""
+
+
+class ProviderQuotas:
+    """Requests/second per provider, enforced across processes; numbers per request."""
+
+    # Extra wait after a window frees up: absorbs scheduling jitter between taking
+    # a slot and the request reaching the carrier, so its one-second count holds too.
+    MARGIN = 0.010
+
+    def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx",
+                 slack: float = 0.05):
+        if redis_url:
+            self.storage = storage_from_string(redis_url)
+        else:
+            self.storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.items = {name: RateLimitItemPerSecond(int(rate)) for name, rate in rates.items() if rate}
+        self.batches = dict(batches)
+        self.namespace = namespace
+        # Pace a little slower than Q: with slack 0.05, Q+1 requests span 1.05 s, which
+        # leaves 50 ms of jitter on the way to the carrier before its own count sees Q+1.
+        self.pace_factor = 1.0 + float(slack)
+        # Local pacing, 1/Q apart: the shared window alone lets a whole second's quota
+        # go out in one burst, and a burst arriving late at the carrier could meet the
+        # next one inside its own one-second window.
+        self._pace_lock = threading.Lock()
+        self._next_slot: dict[str, float] = {}
+        # With Redis the pacing is shared too, or N processes would each pace at Q.
+        self._pace_script = redis_client(redis_url).register_script(_PACE_LUA) if redis_url else None
+
+    @classmethod
+    def from_config(cls, config) -> "ProviderQuotas":
+        """The process-wide quotas for this configuration."""
+        key = ("quotas", config.get("REDIS_URL"), config["QUOTA_NAMESPACE"], config["POLL_RATE_SLACK"],
+               tuple(sorted(config["POLL_RATE"].items())), tuple(sorted(config["POLL_BATCH"].items())))
+        return _shared_instance(key, lambda: cls(config["POLL_RATE"], config["POLL_BATCH"],
+                                                 redis_url=config.get("REDIS_URL"),
+                                                 namespace=config["QUOTA_NAMESPACE"],
+                                                 slack=config["POLL_RATE_SLACK"]))
+
+    def batch_size(self, provider: str, max_batch: int) -> int:
+        """Numbers per request: the configured size, never above what the provider takes."""
+        return max(1, min(int(self.batches.get(provider) or max_batch), max_batch))
+
+    def acquire(self, provider: str, *, deadline: float | None = None,
+                stop: threading.Event | None = None) -> bool:
+        """Wait for one request slot of `provider`; False when `deadline` (monotonic) or `stop` came first."""
+        item = self.items.get(provider)
+        if item is None:
+            return True  # no quota configured: unlimited
+        wait = self._reserve_slot(provider, self.pace_factor / item.amount, deadline)
+        if wait is None or (wait > 0 and not self._sleep(wait, stop)):
+            return False
+        while True:
+            if self.limiter.hit(item, self.namespace, provider):
+                return True
+            reset_at, _ = self.limiter.get_window_stats(item, self.namespace, provider)
+            wait = max(0.001, reset_at - time.time()) + self.MARGIN
+            if deadline is not None and time.monotonic() + wait > deadline:
+                return False
+            if not self._sleep(wait, stop):
+                return False
+
+    def _reserve_slot(self, provider: str, gap: float, deadline: float | None) -> float | None:
+        """Reserve the next paced slot; seconds to wait for it, or None when it is past `deadline`."""
+        if self._pace_script is not None:
+            now = time.time()
+            latest = -1.0 if deadline is None else now + (deadline - time.monotonic())
+            slot = float(self._pace_script(keys=[f"{self.namespace}:pace:{provider}"],
+                                           args=[repr(now), repr(gap), repr(latest)]))
+            return None if slot < 0 else max(0.0, slot - now)
+        with self._pace_lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot.get(provider, 0.0))
+            if deadline is not None and slot > deadline:
+                return None
+            self._next_slot[provider] = slot + gap
+            return slot - now
+
+    @staticmethod
+    def _sleep(seconds: float, stop: threading.Event | None) -> bool:
+        """Sleep; False when `stop` was set meanwhile."""
+        if stop is None:
+            time.sleep(seconds)
+            return True
+        return not stop.wait(seconds)
+
+
+def min_interval(config, provider: str) -> float:
+    """Seconds that must pass between two queries of one number at `provider` (0 when free)."""
+    return float(config["POLL_MIN_INTERVAL"].get(provider) or 0)
+
+
+def too_soon(config, provider: str, last_polled_at: datetime | None, now: datetime) -> bool:
+    """Tell whether asking about a number now would break the provider's per-number interval."""
+    gap = min_interval(config, provider)
+    return bool(gap and last_polled_at and now - last_polled_at < timedelta(seconds=gap))
+
+
+class _MemoryKV:
+    """The few Redis operations the breaker needs, for one process."""
+
+    def __init__(self):
+        self._data: dict[str, tuple[object, float | None]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key):
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if value[1] is not None and value[1] <= time.monotonic():
+            del self._data[key]
+            return None
+        return value
+
+    def incr(self, key: str, ttl: float) -> int:
+        with self._lock:
+            value = self._live(key)
+            count = (int(value[0]) if value else 0) + 1
+            self._data[key] = (count, time.monotonic() + ttl)
+            return count
+
+    def set(self, key: str, ttl: float, *, nx: bool = False) -> bool:
+        with self._lock:
+            if nx and self._live(key) is not None:
+                return False
+            self._data[key] = (1, time.monotonic() + ttl)
+            return True
+
+    def get_int(self, key: str) -> int:
+        with self._lock:
+            value = self._live(key)
+            return int(value[0]) if value else 0
+
+    def exists(self, key: str) -> bool:
+        with self._lock:
+            return self._live(key) is not None
+
+    def delete(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._data.pop(key, None)
+
+
+class _RedisKV:
+    def __init__(self, client):
+        self.client = client
+
+    def incr(self, key, ttl):
+        pipe = self.client.pipeline()
+        pipe.incr(key)
+        pipe.pexpire(key, int(ttl * 1000))
+        return int(pipe.execute()[0])
+
+    def set(self, key, ttl, *, nx=False):
+        return bool(self.client.set(key, 1, px=max(1, int(ttl * 1000)), nx=nx))
+
+    def get_int(self, key):
+        value = self.client.get(key)
+        return int(value) if value is not None else 0
+
+    def exists(self, key):
+        return bool(self.client.exists(key))
+
+    def delete(self, *keys):
+        self.client.delete(*keys)
+
+
+class CircuitBreaker:
+    """Per provider: closed → open after `threshold` consecutive failed calls → after
+    `open_seconds` one probe call (half-open) → closed on success, open again on failure."""
+
+    def __init__(self, kv, *, threshold: int, open_seconds: float, probe_seconds: float, namespace: str = "yx"):
+        self.kv = kv
+        self.threshold = int(threshold)
+        self.open_seconds = float(open_seconds)
+        self.probe_seconds = float(probe_seconds)
+        self.namespace = namespace
+
+    @classmethod
+    def from_config(cls, config) -> "CircuitBreaker":
+        """The process-wide breaker for this configuration (Redis-backed when REDIS_URL is set)."""
+        url = config.get("REDIS_URL")
+        key = ("breaker", url, config["QUOTA_NAMESPACE"], config["CIRCUIT_FAILURES"],
+               config["CIRCUIT_OPEN_SECONDS"], config["POLL_HTTP_TIMEOUT"])
+
+        def build():
+            kv = _RedisKV(redis_client(url)) if url else _MemoryKV()
+            return cls(kv, threshold=config["CIRCUIT_FAILURES"], open_seconds=config["CIRCUIT_OPEN_SECONDS"],
+                       probe_seconds=2 * float(config["POLL_HTTP_TIMEOUT"]) + 5,
+                       namespace=config["QUOTA_NAMESPACE"])
+        return _shared_instance(key, build)
+
+    def _key(self, provider, part):
+        return f"{self.namespace}:circuit:{provider}:{part}"
+
+    def state(self, provider: str) -> str:
+        """"closed", "open" or "half_open"."""
+        if self.kv.exists(self._key(provider, "open")):
+            return "open"
+        if self.kv.get_int(self._key(provider, "failures")) >= self.threshold:
+            return "half_open"
+        return "closed"
+
+    def is_open(self, provider: str) -> bool:
+        """True while calls must not be made (a half-open circuit counts as closed here)."""
+        return self.kv.exists(self._key(provider, "open"))
+
+    def allow(self, provider: str) -> bool:
+        """May a call to `provider` go out now? In half-open state only one caller gets True."""
+        state = self.state(provider)
+        if state == "closed":
+            return True
+        if state == "open":
+            return False
+        return self.kv.set(self._key(provider, "probe"), self.probe_seconds, nx=True)
+
+    def record_success(self, provider: str) -> None:
+        """A call succeeded: close the circuit."""
+        if self.kv.get_int(self._key(provider, "failures")):
+            if self.state(provider) != "closed":
+                log.info("circuit for %s closed again", provider)
+            self.kv.delete(self._key(provider, "failures"), self._key(provider, "probe"))
+
+    def record_failure(self, provider: str, cause: str = "") -> bool:
+        """A call failed as a whole; return True when this opened the circuit."""
+        failures = self.kv.incr(self._key(provider, "failures"), ttl=10 * self.open_seconds + 60)
+        if failures >= self.threshold:
+            # Calls already in flight when it opened fail too: they must not re-open it.
+            if not self.kv.set(self._key(provider, "open"), self.open_seconds, nx=True):
+                return False
+            self.kv.delete(self._key(provider, "probe"))
+            log.warning("circuit for %s open for %ss after %d consecutive failures (last: %s)",
+                        provider, self.open_seconds, failures, cause)
+            return True
+        return False
+
+    def reset(self, provider: str) -> None:
+        """Forget everything about `provider` (tests, operators)."""
+        self.kv.delete(*(self._key(provider, part) for part in ("failures", "open", "probe")))
