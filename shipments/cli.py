@@ -51,3 +51,6 @@ def register(app):
     """Attach the command groups to the app."""
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)
+    from shipments.report_cli import report_cli
+
+    app.cli.add_command(report_cli)
