@@ -54,5 +54,7 @@ def init_app(app) -> None:
 def blueprints():
     """The API's blueprints, one module per resource."""
     from shipments.api.me import blp as me
+    from shipments.api.programs import blp as programs
+    from shipments.api.reports import blp as reports
 
-    return [me]
+    return [me, programs, reports]

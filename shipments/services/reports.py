@@ -582,24 +582,22 @@ def _hours(pg: bool, start, end):
     return (func.julianday(end) - func.julianday(start)) * 24.0
 
 
-def _arrival(pg: bool):
+def _arrival():
     """When the parcel was delivered or first reached a station/locker (the 次日递 endpoint)."""
     first_station = (select(func.min(TrackingEvent.occurred_at))
                      .where(TrackingEvent.shipment_id == Shipment.id,
                             TrackingEvent.status.in_([ShipmentStatus.AVAILABLE_FOR_PICKUP, ShipmentStatus.DELIVERED]))
                      .correlate(Shipment).scalar_subquery())
-    delivered = Shipment.delivered_at
-    return case((delivered.is_(None), first_station), (first_station.is_(None), delivered),
-                (first_station < delivered, first_station), else_=delivered)
+    return first_station
 
 
-def _next_day_deadline(pg: bool):
+def _next_day_deadline(pg: bool, picked_up_at):
     """The end of the Beijing day after the pickup day (the pickup day itself is excluded)."""
     if pg:
-        pickup_day = cast(func.timezone("Asia/Shanghai", Shipment.picked_up_at), Date)
+        pickup_day = cast(func.timezone("Asia/Shanghai", picked_up_at), Date)
         local_midnight = cast(pickup_day + literal_column("2", Integer), DateTime())
         return func.timezone("Asia/Shanghai", local_midnight, type_=DateTime(timezone=True))
-    return func.datetime(func.date(Shipment.picked_up_at, "+8 hours", "+2 days"), "-8 hours")
+    return func.datetime(func.date(picked_up_at, "+8 hours", "+2 days"), "-8 hours")
 
 
 def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None
@@ -608,24 +606,31 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
     pg = _is_pg(session)
-    arrival = _arrival(pg)
-    deadline = _next_day_deadline(pg)
-    picked = Shipment.picked_up_at.is_not(None)
+    keys, fen, st, on = _raw_keys(pg)
+    base = (select(Shipment.program_id, Shipment.carrier, Shipment.destination_province_code.label("province"),
+                   Shipment.registered_at, Shipment.picked_up_at, Shipment.delivered_at,
+                   type_coerce(Shipment.status, Shipment.carrier.type).label("status"),
+                   _arrival().label("first_station_at"))
+            .select_from(Shipment).outerjoin(st, on).where(*_raw_where(keys, filters)).subquery("q"))
+    q = base.c
+    arrival = case((q.delivered_at.is_(None), q.first_station_at), (q.first_station_at.is_(None), q.delivered_at),
+                   (q.first_station_at < q.delivered_at, q.first_station_at), else_=q.delivered_at)
+    deadline = _next_day_deadline(pg, q.picked_up_at)
+    picked = q.picked_up_at.is_not(None)
     if pg:
         arrived_in_time = arrival < deadline
         deadline_passed = deadline <= now
-        pickup_in_time = Shipment.picked_up_at <= Shipment.registered_at + timedelta(hours=PICKUP_HOURS)
     else:
         arrived_in_time = func.julianday(arrival) < func.julianday(deadline)
         deadline_passed = func.julianday(deadline) <= func.julianday(_sqlite_instant(now))
-        pickup_in_time = _hours(False, Shipment.registered_at, Shipment.picked_up_at) <= PICKUP_HOURS
+    pickup_in_time = _hours(pg, q.registered_at, q.picked_up_at) <= PICKUP_HOURS
 
     def count_if(cond):
         return func.sum(case((cond, 1), else_=0))
 
-    transit = _hours(pg, Shipment.picked_up_at, Shipment.delivered_at)
-    delivered_transit = and_(picked, Shipment.delivered_at.is_not(None))
-    group = (Shipment.program_id, Shipment.carrier, Shipment.destination_province_code)
+    transit = _hours(pg, q.picked_up_at, q.delivered_at)
+    delivered_transit = and_(picked, q.delivered_at.is_not(None))
+    group = (q.program_id, q.carrier, q.province)
     measures = [
         func.count(),
         count_if(and_(picked, pickup_in_time)),
@@ -634,16 +639,13 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
         count_if(and_(picked, or_(and_(arrival.is_not(None), ~arrived_in_time),
                                   and_(arrival.is_(None), deadline_passed)))),
         count_if(and_(picked, arrival.is_(None), ~deadline_passed)),
-        count_if(Shipment.status == ShipmentStatus.EXCEPTION),
-        count_if(Shipment.status.in_([ShipmentStatus.RETURNING, ShipmentStatus.RETURNED])),
+        count_if(q.status == ShipmentStatus.EXCEPTION.value),
+        count_if(q.status.in_([ShipmentStatus.RETURNING.value, ShipmentStatus.RETURNED.value])),
     ]
     if pg:
         measures += [func.percentile_cont(0.5).within_group(transit).filter(delivered_transit),
                      func.percentile_cont(0.9).within_group(transit).filter(delivered_transit)]
-    keys, fen, st, on = _raw_keys(pg)
-    stmt = (select(*group, *measures).select_from(Shipment).outerjoin(st, on)
-            .where(*_raw_where(keys, filters)).group_by(*group)
-            .order_by(Shipment.program_id, Shipment.carrier, Shipment.destination_province_code))
+    stmt = select(*group, *measures).group_by(*group).order_by(*group)
     rows = []
     for row in session.execute(stmt):
         program_id, carrier, province, *counts = row
@@ -655,9 +657,7 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     if not pg:
         # SQLite has no percentile aggregate: the same continuous percentile in Python.
         durations: dict[tuple, list[float]] = {}
-        transit_stmt = (select(*group, transit).select_from(Shipment).outerjoin(st, on)
-                        .where(delivered_transit, *_raw_where(keys, filters)))
-        for program_id, carrier, province, hours in session.execute(transit_stmt):
+        for program_id, carrier, province, hours in session.execute(select(*group, transit).where(delivered_transit)):
             durations.setdefault((program_id, carrier, province), []).append(float(hours))
         for row in rows:
             values = sorted(durations.get((row.program_id, row.carrier, row.province_code), []))
@@ -832,3 +832,12 @@ def label_quality(session: Session, rows: list[QualityRow], lang: str = "zh") ->
     for row in rows:
         row.labels = (programs[row.program_id], carriers[row.carrier], provinces[row.province_code or ""])
     return rows
+
+
+def filters_for(caller, values: dict) -> ReportFilters:
+    """Report filters from query values; a member's figures are limited to their own organisation."""
+    names = {f for f in ReportFilters.__dataclass_fields__ if f != "organisation_id"}
+    filters = ReportFilters(**{k: v for k, v in values.items() if k in names and v is not None})
+    if not caller.sees_everything:
+        filters = replace(filters, organisation_id=caller.organisation_id)
+    return filters
