@@ -841,3 +841,32 @@ def filters_for(caller, values: dict) -> ReportFilters:
     if not caller.sees_everything:
         filters = replace(filters, organisation_id=caller.organisation_id)
     return filters
+
+
+def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh") -> dict:
+    """Every figure of the officials' dashboard for a program year, as of a Beijing day."""
+    program_list = session.scalars(select(Program).where(Program.year == year)
+                                   .order_by(Program.target_pieces.desc(), Program.id)).all()
+    progress = [program_progress(session, p, as_of) for p in program_list]
+    year_filters = ReportFilters(date_from=date(year, 1, 1), date_to=min(as_of, date(year, 12, 31)))
+    monthly = label_report(session, volume_report(session, "month", ("program",), year_filters), lang)
+    months = [date(year, m, 1) for m in range(1, 13)]
+    by_program: dict[int, list[int]] = {p.id: [0] * 12 for p in program_list}
+    for row in monthly.rows:
+        if row.keys[0] in by_program and row.period.year == year:
+            by_program[row.keys[0]][row.period.month - 1] += row.pieces
+    zh = lang == "zh"
+    series = [{"program_id": p.id, "name": p.name if zh else p.name_en, "data": by_program[p.id]}
+              for p in program_list]
+    names = _division_names(session, lang)
+    counties = county_progress(session, year, as_of)
+    county_map = [{"code": code, "name": _division_names(session, "zh").get(code, code),
+                   "label": names.get(code, code), "value": float(e["percent"]) if e["percent"] is not None else None,
+                   "pieces": e["pieces"], "prorated_target": e["prorated_target"]} for code, e in counties.items()]
+    quality = label_quality(session, quality_report(session, year_filters), lang)
+    late = session.execute(late_perishables(session, year_filters, limit=20)).all()
+    network = network_report(session, replace(year_filters, date_from=max(year_filters.date_from,
+                                                                          as_of - timedelta(days=29))))
+    return {"year": year, "as_of": as_of, "progress": progress, "months": [m.isoformat() for m in months],
+            "series": series, "county_map": county_map, "quality": quality, "late": late, "network": network,
+            "year_filters": year_filters}
