@@ -600,9 +600,9 @@ def _next_day_deadline(pg: bool, picked_up_at):
     return func.datetime(func.date(picked_up_at, "+8 hours", "+2 days"), "-8 hours")
 
 
-def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None
-                   ) -> list[QualityRow]:
-    """Delivery quality per program × carrier × destination province, over shipments registered in the filters."""
+def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
+                   by_province: bool = True) -> list[QualityRow]:
+    """Delivery quality per program × carrier (× destination province), over shipments registered in the filters."""
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
     pg = _is_pg(session)
@@ -630,7 +630,7 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
 
     transit = _hours(pg, q.picked_up_at, q.delivered_at)
     delivered_transit = and_(picked, q.delivered_at.is_not(None))
-    group = (q.program_id, q.carrier, q.province)
+    group = (q.program_id, q.carrier, q.province if by_province else literal_column("NULL").label("province"))
     measures = [
         func.count(),
         count_if(and_(picked, pickup_in_time)),
@@ -645,7 +645,7 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     if pg:
         measures += [func.percentile_cont(0.5).within_group(transit).filter(delivered_transit),
                      func.percentile_cont(0.9).within_group(transit).filter(delivered_transit)]
-    stmt = select(*group, *measures).group_by(*group).order_by(*group)
+    stmt = select(*group, *measures).group_by(*group[:3 if by_province else 2]).order_by(*group[:3 if by_province else 2])
     rows = []
     for row in session.execute(stmt):
         program_id, carrier, province, *counts = row
@@ -863,7 +863,7 @@ def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh"
     county_map = [{"code": code, "name": _division_names(session, "zh").get(code, code),
                    "label": names.get(code, code), "value": float(e["percent"]) if e["percent"] is not None else None,
                    "pieces": e["pieces"], "prorated_target": e["prorated_target"]} for code, e in counties.items()]
-    quality = label_quality(session, quality_report(session, year_filters), lang)
+    quality = label_quality(session, quality_report(session, year_filters, by_province=False), lang)
     late = session.execute(late_perishables(session, year_filters, limit=20)).all()
     network = network_report(session, replace(year_filters, date_from=max(year_filters.date_from,
                                                                           as_of - timedelta(days=29))))

@@ -150,3 +150,29 @@ def test_rebuild_recounts_from_raw_rows(db_session, random_world):
     assert reports.reconcile(db_session) == []
     assert as_dict(reports.volume_report(db_session, "week", ("program", "county"))) == python_report(
         db_session, "week", ("program", "county"))
+
+
+def test_quality_and_network_figures_equal_a_recount(db_session, random_world, network):
+    now = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    shipments = db_session.scalars(select(Shipment).execution_options(populate_existing=True)).all()
+    expected = defaultdict(lambda: [0, 0, 0, 0])
+    for s in shipments:
+        bucket = expected[(s.program_id, s.carrier, s.destination_province_code)]
+        bucket[0] += 1
+        bucket[1] += s.picked_up_at is None
+        bucket[2] += s.status == ShipmentStatus.EXCEPTION
+        bucket[3] += s.status in (ShipmentStatus.RETURNING, ShipmentStatus.RETURNED)
+    rows = reports.quality_report(db_session, now=now)
+    assert {(r.program_id, r.carrier, r.province_code): [r.shipments, r.no_pickup, r.exceptions, r.returns]
+            for r in rows} == dict(expected)
+    by_carrier = reports.quality_report(db_session, now=now, by_province=False)
+    assert sum(r.shipments for r in by_carrier) == len(shipments)
+    stations = {s.id: s for s in db_session.scalars(select(Station))}
+    villages = {s.id for s in network["villages"]}
+    active = {python_key(s, stations)["station_id"] for s in shipments} & villages
+    report = reports.network_report(db_session, ReportFilters(date_to=datetime(2026, 12, 31).date()))
+    assert report.active_village_stations == len(active)
+    flows = defaultdict(int)
+    for s in shipments:
+        flows[(python_key(s, stations)["township_code"], str(s.direction))] += 1
+    assert {(t["code"], d): t[d] for t in report.townships for d in ("inbound", "outbound") if t[d]} == dict(flows)
