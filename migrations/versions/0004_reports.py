@@ -58,6 +58,15 @@ def upgrade():
     with op.batch_alter_table('report_deltas', schema=None) as batch_op:
         batch_op.create_index('ix_report_deltas_program_day', ['program_id', 'day'], unique=False)
 
+    op.create_table('report_program_months',
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('county_code', sa.String(length=12), nullable=False),
+    sa.Column('shipments', sa.BigInteger(), nullable=False),
+    sa.Column('pieces', sa.BigInteger(), nullable=False),
+    sa.Column('value_fen', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('program_id', 'month', 'county_code', name=op.f('pk_report_program_months'))
+    )
     op.create_table('report_program_days',
     sa.Column('program_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -81,6 +90,7 @@ def downgrade():
         batch_op.drop_index('ix_report_days_empty', postgresql_where=sa.text('shipments = 0'),
                             sqlite_where=sa.text('shipments = 0'))
     op.drop_table('report_program_days')
+    op.drop_table('report_program_months')
     with op.batch_alter_table('report_deltas', schema=None) as batch_op:
         batch_op.drop_index('ix_report_deltas_program_day')
 

@@ -2,7 +2,7 @@
 
 Database triggers on `shipments` (migration 0004_reports) append signed
 deltas to `report_deltas` in the same transaction as the change they count;
-`services.reports.refresh_rollups` folds them into the two rollup tables
+`services.reports.refresh_rollups` folds them into the three rollup tables
 every minute. Readers add the unfolded deltas, so figures are exact at any
 moment. Nullable dimensions are stored as sentinels ('' or 0) so that the
 composite primary keys can be upserted on both databases.
@@ -60,6 +60,16 @@ class ReportProgramDay(_Measures, db.Model):
 
     program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+
+
+class ReportProgramMonth(_Measures, db.Model):
+    """Shipments per program, Beijing month and county: month/season totals over many programs."""
+
+    __tablename__ = "report_program_months"
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the month's first day
     county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
 
 

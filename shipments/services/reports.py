@@ -28,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from shipments.models import Division, Program, Province, ReportDay, ReportDelta, ReportProgramDay, Shipment, Station
+from shipments.models import (
+    Division, Program, Province, ReportDay, ReportDelta, ReportProgramDay, ReportProgramMonth, Shipment, Station,
+)
 from shipments.models.enums import Direction, DivisionLevel, ShipmentStatus, StationLevel
 from shipments.models.reports import FINE_DIMENSIONS
 from shipments.models.shipments import TrackingEvent
@@ -232,21 +234,35 @@ def _check(period: str, group_by) -> tuple[str, ...]:
     return group_by
 
 
-def _rollup_union(filters: ReportFilters, columns: tuple[str, ...], coarse: bool):
-    """Rollup rows plus not-yet-folded deltas, filtered, as one subquery."""
-    table = ReportProgramDay if coarse else ReportDay
+GRAINS = {"fine": ReportDay, "day": ReportProgramDay, "month": ReportProgramMonth}
+
+
+def _grain(period: str, group_by: tuple[str, ...], filters: ReportFilters) -> str:
+    """The coarsest rollup that answers the request exactly."""
+    if not set(group_by) <= COARSE_GROUPINGS or filters.needs_fine_grain:
+        return "fine"
+    month_aligned = ((filters.date_from is None or filters.date_from.day == 1)
+                     and (filters.date_to is None or (filters.date_to + timedelta(days=1)).day == 1))
+    return "month" if period in ("month", "season") and month_aligned else "day"
+
+
+def _rollup_union(pg: bool, filters: ReportFilters, columns: tuple[str, ...], grain: str):
+    """Rollup rows plus not-yet-folded deltas, filtered, as one subquery (the date column is labelled day)."""
     parts = []
-    for model in (table, ReportDelta):
+    for model in (GRAINS[grain], ReportDelta):
+        day = model.month if model is ReportProgramMonth else model.day
         conds = []
         if filters.date_from is not None:
-            conds.append(model.day >= filters.date_from)
+            conds.append(day >= filters.date_from)
         if filters.date_to is not None:
-            conds.append(model.day <= filters.date_to)
+            conds.append(day <= filters.date_to)
         for name, column in _FILTER_COLUMNS.items():
             if getattr(filters, name) is not None:
                 conds.append(getattr(model, column) == getattr(filters, name))
-        parts.append(select(*(getattr(model, c).label(c) for c in columns + ("shipments", "pieces", "value_fen")))
-                     .where(*conds))
+        if grain == "month" and model is ReportDelta:
+            day = _period_expr(pg, day, "month")
+        cols = [day.label("day")] + [getattr(model, c).label(c) for c in columns if c != "day"]
+        parts.append(select(*cols, model.shipments, model.pieces, model.value_fen).where(*conds))
     return union_all(*parts).subquery("u")
 
 
@@ -255,10 +271,10 @@ def volume_report(session: Session, period: str = "day", group_by=(), filters: R
     """Shipments, pieces and declared value per period and grouping, from the rollups."""
     filters = filters or ReportFilters()
     group_by = _check(period, group_by)
-    coarse = set(group_by) <= COARSE_GROUPINGS and not filters.needs_fine_grain
+    pg = _is_pg(session)
     columns = ("day",) + tuple(dict.fromkeys(GROUPINGS[g] for g in group_by))
-    u = _rollup_union(filters, columns, coarse)
-    period_col = _period_expr(_is_pg(session), u.c.day, period).label("period")
+    u = _rollup_union(pg, filters, columns, _grain(period, group_by, filters))
+    period_col = _period_expr(pg, u.c.day, period).label("period")
     group_cols = [u.c[GROUPINGS[g]] for g in group_by]
     stmt = (select(period_col, *group_cols, func.sum(u.c.shipments), func.sum(u.c.pieces), func.sum(u.c.value_fen))
             .group_by(period_col, *group_cols)
@@ -307,16 +323,23 @@ def _yuan(fen) -> Decimal:
 _MEASURE_SQL = "shipments, pieces, value_fen"
 
 
-def _fold_sql(table: str, keys: tuple[str, ...], source: str) -> str:
+def _fold_sql(table: str, keys: tuple[str, ...], source: str, exprs: tuple[str, ...] | None = None) -> str:
     key_list = ", ".join(keys)
+    expr_list = ", ".join(exprs or keys)
     return (f"INSERT INTO {table} ({key_list}, {_MEASURE_SQL}) "
-            f"SELECT {key_list}, sum(shipments), sum(pieces), sum(value_fen) FROM {source} "
-            f"WHERE 1 = 1 GROUP BY {key_list} "
+            f"SELECT {expr_list}, sum(shipments), sum(pieces), sum(value_fen) FROM {source} "
+            f"WHERE 1 = 1 GROUP BY {expr_list} "
             f"ON CONFLICT ({key_list}) DO UPDATE SET shipments = {table}.shipments + excluded.shipments, "
             f"pieces = {table}.pieces + excluded.pieces, value_fen = {table}.value_fen + excluded.value_fen")
 
 
 _COARSE_KEYS = ("program_id", "day", "county_code")
+_MONTH_KEYS = ("program_id", "month", "county_code")
+
+
+def _month_fold_exprs(pg: bool) -> tuple[str, ...]:
+    month = "CAST(date_trunc('month', day) AS date)" if pg else "date(day, 'start of month')"
+    return ("program_id", month, "county_code")
 
 
 def refresh_rollups(session: Session) -> int:
@@ -334,7 +357,8 @@ def refresh_rollups(session: Session) -> int:
         result = session.execute(text(
             f"WITH moved AS (DELETE FROM report_deltas RETURNING {columns}), "
             f"fine AS ({_fold_sql('report_days', FINE_DIMENSIONS, 'moved')}), "
-            f"coarse AS ({_fold_sql('report_program_days', _COARSE_KEYS, 'moved')}) "
+            f"coarse AS ({_fold_sql('report_program_days', _COARSE_KEYS, 'moved')}), "
+            f"months AS ({_fold_sql('report_program_months', _MONTH_KEYS, 'moved', _month_fold_exprs(True))}) "
             f"SELECT count(*) FROM moved"))
         folded = result.scalar_one()
     else:
@@ -342,17 +366,20 @@ def refresh_rollups(session: Session) -> int:
         # write lock no delta can arrive before the DELETE.
         session.execute(text(_fold_sql("report_days", FINE_DIMENSIONS, "report_deltas")))
         session.execute(text(_fold_sql("report_program_days", _COARSE_KEYS, "report_deltas")))
+        session.execute(text(_fold_sql("report_program_months", _MONTH_KEYS, "report_deltas",
+                                       _month_fold_exprs(False))))
         folded = session.execute(delete(ReportDelta)).rowcount
     session.execute(delete(ReportDay).where(ReportDay.shipments == 0))
     session.execute(delete(ReportProgramDay).where(ReportProgramDay.shipments == 0))
+    session.execute(delete(ReportProgramMonth).where(ReportProgramMonth.shipments == 0))
     return folded
 
 
 def rebuild_rollups(session: Session) -> int:
-    """Recount both rollups from the shipments rows (after bulk loads with triggers off); return rows written."""
+    """Recount the rollups from the shipments rows (after bulk loads with triggers off); return fine buckets."""
     if _is_pg(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
-    for model in (ReportDelta, ReportDay, ReportProgramDay):
+    for model in (ReportDelta, ReportDay, ReportProgramDay, ReportProgramMonth):
         session.execute(delete(model))
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
@@ -364,6 +391,13 @@ def rebuild_rollups(session: Session) -> int:
               .group_by(ReportDay.program_id, ReportDay.day, ReportDay.county_code))
     session.execute(ReportProgramDay.__table__.insert().from_select(
         list(_COARSE_KEYS) + ["shipments", "pieces", "value_fen"], coarse))
+    month = _period_expr(pg, ReportProgramDay.day, "month")
+    months = (select(ReportProgramDay.program_id, month, ReportProgramDay.county_code,
+                     func.sum(ReportProgramDay.shipments), func.sum(ReportProgramDay.pieces),
+                     func.sum(ReportProgramDay.value_fen))
+              .group_by(ReportProgramDay.program_id, month, ReportProgramDay.county_code))
+    session.execute(ReportProgramMonth.__table__.insert().from_select(
+        list(_MONTH_KEYS) + ["shipments", "pieces", "value_fen"], months))
     return session.scalar(select(func.count()).select_from(ReportDay))
 
 
@@ -380,13 +414,17 @@ def reconcile(session: Session) -> list[Difference]:
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
     differences = []
-    for name, key_names, coarse in (("report_days", FINE_DIMENSIONS, False),
-                                    ("report_program_days", _COARSE_KEYS, True)):
-        u = _rollup_union(ReportFilters(), tuple(key_names), coarse)
-        rollup_stmt = (select(*(u.c[k] for k in key_names), func.sum(u.c.shipments), func.sum(u.c.pieces),
-                              func.sum(u.c.value_fen)).group_by(*(u.c[k] for k in key_names)))
-        raw_stmt = (select(*(keys[k] for k in key_names), func.count(), func.sum(Shipment.pieces), func.sum(fen))
-                    .select_from(Shipment).outerjoin(st, on).group_by(*(keys[k] for k in key_names)))
+    raw_keys = dict(keys, month=_period_expr(pg, keys["day"], "month"))
+    for name, key_names, grain in (("report_days", FINE_DIMENSIONS, "fine"),
+                                   ("report_program_days", _COARSE_KEYS, "day"),
+                                   ("report_program_months", _MONTH_KEYS, "month")):
+        columns = tuple("day" if k == "month" else k for k in key_names)
+        u = _rollup_union(pg, ReportFilters(), columns, grain)
+        rollup_stmt = (select(*(u.c[k] for k in columns), func.sum(u.c.shipments), func.sum(u.c.pieces),
+                              func.sum(u.c.value_fen)).group_by(*(u.c[k] for k in columns)))
+        raw_cols = [raw_keys[k] for k in key_names]
+        raw_stmt = (select(*raw_cols, func.count(), func.sum(Shipment.pieces), func.sum(fen))
+                    .select_from(Shipment).outerjoin(st, on).group_by(*raw_cols))
         rollup = _keyed(session.execute(rollup_stmt))
         raw = _keyed(session.execute(raw_stmt))
         for key in sorted(set(rollup) | set(raw), key=str):
