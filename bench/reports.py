@@ -122,7 +122,7 @@ def figures(report) -> dict:
     return {(r.period, *r.keys): (r.shipments, r.pieces, r.value) for r in report.rows}
 
 
-def trigger_cost(session, runs: int = 3, rows: int = 100_000) -> dict:
+def trigger_cost(session, runs: int = 5, rows: int = 100_000) -> dict:
     """Median ms to bulk-insert / bulk-update `rows` shipments with and without the rollup triggers (rolled back)."""
     insert_sql = text("""
         INSERT INTO shipments (carrier, tracking_number, provider, program_id, organisation_id, channel, direction,
@@ -134,26 +134,26 @@ def trigger_cost(session, runs: int = 3, rows: int = 100_000) -> dict:
         FROM generate_series(1, :n) g""")
     program = session.scalar(select(Program.id).order_by(Program.id))
     org = session.scalar(select(Organisation.id).order_by(Organisation.id))
-    out = {}
-    for label, toggle in (("with triggers", None), ("without triggers", "DISABLE")):
-        inserts, updates, folds = [], [], []
-        for _ in range(runs):
-            if toggle:
+    samples = {label: {"insert": [], "update": [], "fold": []} for label in ("with triggers", "without triggers")}
+    # Interleaved, so caches and autovacuum favour neither side.
+    for _ in range(runs):
+        for label, disable in (("with triggers", False), ("without triggers", True)):
+            if disable:
                 session.execute(text("ALTER TABLE shipments DISABLE TRIGGER USER"))
             started = time.perf_counter()
             session.execute(insert_sql, {"program": program, "org": org, "n": rows})
-            inserts.append((time.perf_counter() - started) * 1000)
+            samples[label]["insert"].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             session.execute(text("UPDATE shipments SET status = 'in_transit', updated_at = now() "
                                  "WHERE tracking_number LIKE 'TC%' AND carrier = 'zto'"))
-            updates.append((time.perf_counter() - started) * 1000)
-            if not toggle:
+            samples[label]["update"].append((time.perf_counter() - started) * 1000)
+            if not disable:
                 started = time.perf_counter()
                 reports.refresh_rollups(session)
-                folds.append((time.perf_counter() - started) * 1000)
+                samples[label]["fold"].append((time.perf_counter() - started) * 1000)
             session.rollback()
-        out[label] = {"insert": statistics.median(inserts), "update": statistics.median(updates),
-                      "fold": statistics.median(folds) if folds else None}
+    out = {label: {k: statistics.median(v) if v else None for k, v in kinds.items()}
+           for label, kinds in samples.items()}
     return out
 
 
@@ -219,7 +219,7 @@ def main() -> None:
         print()
         cost = trigger_cost(session)
         with_t, without = cost["with triggers"], cost["without triggers"]
-        print("trigger cost (100,000 rows, one statement, median of 3, rolled back):")
+        print("trigger cost (100,000 rows, one statement, median of 5 interleaved runs, rolled back):")
         print(f"  bulk INSERT: {with_t['insert']:.0f} ms with triggers, {without['insert']:.0f} ms without "
               f"(x{with_t['insert'] / without['insert']:.2f})")
         print(f"  bulk UPDATE status: {with_t['update']:.0f} ms with triggers, {without['update']:.0f} ms without "

@@ -17,8 +17,8 @@ from werkzeug.serving import make_server
 from shipments import create_app
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.models import Organisation, Program, Shipment, Station, TrackingEvent
-from shipments.models.enums import EventSource, ShipmentStatus, StationLevel
+from shipments.models import Organisation, Program, Shipment, Station
+from shipments.models.enums import ShipmentStatus, StationLevel
 from shipments.services import demo, reports
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,7 +45,7 @@ def add_demo_shipments(session, count: int = 1500) -> None:
     fallback_org = session.scalar(select(Organisation.id))
     provinces = ["310000", "320000", "330000", "110000", "440000", "510000"]
     weights = {p.id: max(1, p.target_pieces // 50_000) for p in programs}
-    rows, events = [], []
+    rows = []
     for i in range(count):
         program = rng.choices(programs, weights=[weights[p.id] for p in programs])[0]
         start, end = reports.season_window(program)
@@ -75,7 +75,6 @@ def add_demo_shipments(session, count: int = 1500) -> None:
         })
     session.execute(insert(Shipment), rows)
     session.flush()
-    del events
 
 
 @pytest.fixture
