@@ -157,13 +157,57 @@ def trigger_cost(session, runs: int = 5, rows: int = 100_000) -> dict:
     return out
 
 
+def sqlite_trigger_cost(rows: int = 20_000, runs: int = 5) -> dict:
+    """Median ms to insert `rows` shipments in one executemany on SQLite, with and without the triggers."""
+    import tempfile
+
+    from sqlalchemy import insert
+
+    from shipments.db import utcnow
+
+    samples = {"with triggers": [], "without triggers": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": "bench",
+                          "SCHEDULER_IN_PROCESS": False})
+        with app.app_context():
+            upgrade()
+            program = setup_reference(db.session)[0]
+            org = db.session.scalar(select(Organisation.id))
+            db.session.commit()
+            now = utcnow()
+            values = [{"carrier": "zto", "tracking_number": f"TC{i:012d}", "provider": "sandbox", "program_id": program,
+                       "organisation_id": org, "channel": "douyin", "direction": "outbound",
+                       "origin_division_code": "330681108", "destination_province_code": "310000", "pieces": 1,
+                       "registered_at": now, "status": "pending", "at_station": False, "poll_failures": 0,
+                       "subscription_state": "none", "created_at": now, "updated_at": now} for i in range(rows)]
+            triggers = db.session.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'shipments'")).all()
+            for _ in range(runs):
+                for label in samples:
+                    if label == "without triggers":
+                        for name, _sql in triggers:
+                            db.session.execute(text(f"DROP TRIGGER {name}"))
+                    started = time.perf_counter()
+                    db.session.execute(insert(Shipment), values)
+                    samples[label].append((time.perf_counter() - started) * 1000)
+                    db.session.rollback()  # DDL is transactional on SQLite: the triggers come back
+            db.engine.dispose()
+    return {label: statistics.median(v) for label, v in samples.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--naive-runs", type=int, default=3)
+    parser.add_argument("--sqlite-only", action="store_true", help="only the SQLite trigger cost")
     args = parser.parse_args()
+    if args.sqlite_only:
+        cost = sqlite_trigger_cost()
+        print(f"SQLite executemany INSERT of 20,000 shipments: {cost['with triggers']:.0f} ms with triggers, "
+              f"{cost['without triggers']:.0f} ms without (x{cost['with triggers'] / cost['without triggers']:.2f})")
+        return
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if not url.startswith("postgresql"):
         sys.exit("BENCH_DATABASE_URL must be a postgresql+psycopg:// URL")
