@@ -1,4 +1,6 @@
 """Schemas for programs and reports."""
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shipments.models.enums import Channel, Direction, Product, ShipmentStatus
@@ -6,11 +8,15 @@ from shipments.services.reports import GROUPINGS, PERIODS
 
 
 
+# Reports cover the service's lifetime; far-off dates are typos (and overflow date arithmetic).
+DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
+
+
 class ReportFilterQuerySchema(Schema):
     """The shipment-list filters, shared by every report."""
 
-    date_from = fields.Date(metadata={"description": "First Beijing registration day (inclusive)"})
-    date_to = fields.Date(metadata={"description": "Last Beijing registration day (inclusive)"})
+    date_from = fields.Date(validate=DATE_RANGE, metadata={"description": "First Beijing registration day (inclusive)"})
+    date_to = fields.Date(validate=DATE_RANGE, metadata={"description": "Last Beijing registration day (inclusive)"})
     program_id = fields.Integer(validate=validate.Range(min=1, max=2147483647))
     county = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit county code"))
     township = fields.String(validate=validate.Regexp(r"^\d{9}$", error="a 9-digit township code"))
@@ -21,7 +27,7 @@ class ReportFilterQuerySchema(Schema):
     channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
     province = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit province code"))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]),
-                           metadata={"description": "json, or a csv/xlsx file to hand on"})
+                           metadata={"description": "json, or a csv/xlsx download (title, units, totals row)"})
     lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]),
                          metadata={"description": "Language of labels and export headers"})
 
@@ -39,7 +45,7 @@ class VolumeQuerySchema(ReportFilterQuerySchema):
 
 
 class ProgressQuerySchema(Schema):
-    as_of = fields.Date(metadata={"description": "Beijing day to report up to (default today)"})
+    as_of = fields.Date(validate=DATE_RANGE, metadata={"description": "Beijing day to report up to (default today)"})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
     lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
 

@@ -120,3 +120,8 @@ def test_xlsx_export_in_english(client, world):
     assert sheet["A1"].value.startswith("Delivery quality")
     assert [c.value for c in sheet[3]][:4] == ["Program", "Carrier", "Destination province", "Shipments"]
     assert sheet.cell(sheet.max_row, 1).value == "Total" and sheet.cell(sheet.max_row, 4).value == 7
+
+
+def test_far_off_dates_are_refused_by_name(client, world):
+    response = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], date_to="9999-12-31")
+    assert response.status_code == 422 and "date_to" in response.get_json()["errors"]["query"]
