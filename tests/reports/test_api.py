@@ -97,8 +97,12 @@ def test_only_admins_create_programs(client, world, db_session):
     assert client.post("/api/v1/programs", json=payload, headers=admin).status_code == 409
     bad = client.post("/api/v1/programs", json={**payload, "name": "x项目", "county_code": "330699"}, headers=admin)
     assert bad.status_code == 422 and "county_code" in bad.get_json()["errors"]["json"]
-    perishable = client.post("/api/v1/programs", json={**payload, "name": "y项目", "perishable": True}, headers=admin)
-    assert "deadline_hours" in perishable.get_json()["errors"]["json"]
+    perishable = client.post("/api/v1/programs", json={**payload, "name": "y项目", "deadline_hours": 48},
+                             headers=admin)
+    assert perishable.status_code == 201 and perishable.get_json()["perishable"] is True
+    unknown = client.post("/api/v1/programs", json={**payload, "name": "z项目", "organisation_ids": [999999]},
+                          headers=admin)
+    assert unknown.status_code == 404 and "organisation_ids" in unknown.get_json()["errors"]["json"]
 
 
 def test_csv_export_has_title_units_chinese_headers_and_totals(client, world):
