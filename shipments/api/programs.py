@@ -1,4 +1,10 @@
-"""Programs (寄递项目) and their progress against target."""
+"""Programs (寄递项目) and their progress against target.
+
+Any authenticated caller lists programs (names and targets are public
+facts); only admins create them. Progress is program-wide (it sums every
+organisation's parcels), so it is for officials and admins: members get 403
+and read their own organisation's volumes from /reports/volumes?program_id=.
+"""
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 

@@ -564,11 +564,15 @@ def township_shares(session: Session, county_code: str) -> dict[str, Decimal]:
     return {code: Decimal(counts.get(code, 0)) / total for code in townships}
 
 
-def county_progress(session: Session, year: int, as_of: date | None = None) -> dict[str, dict]:
+def county_progress(session: Session, year: int, as_of: date | None = None,
+                    progress_list: list[Progress] | None = None) -> dict[str, dict]:
     """Per home county, pieces to date against the prorated targets of its programs in `year` (the map)."""
+    if progress_list is None:
+        programs = session.scalars(select(Program).where(Program.year == year).order_by(Program.id))
+        progress_list = [program_progress(session, program, as_of) for program in programs]
     out: dict[str, dict] = {}
-    for program in session.scalars(select(Program).where(Program.year == year).order_by(Program.id)):
-        progress = program_progress(session, program, as_of)
+    for progress in progress_list:
+        program = progress.program
         entry = out.setdefault(program.county_code, {"pieces": 0, "prorated_target": 0, "programs": 0})
         entry["pieces"] += progress.pieces
         entry["prorated_target"] += progress.prorated_target
@@ -897,8 +901,9 @@ def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh"
     series = [{"program_id": p.id, "name": p.name if zh else p.name_en, "data": by_program[p.id]}
               for p in program_list]
     names = _division_names(session, lang)
-    counties = county_progress(session, year, as_of)
-    county_map = [{"code": code, "name": _division_names(session, "zh").get(code, code),
+    map_names = _division_names(session, "zh")  # the map's feature names are Chinese
+    counties = county_progress(session, year, as_of, progress)
+    county_map = [{"code": code, "name": map_names.get(code, code),
                    "label": names.get(code, code), "value": float(e["percent"]) if e["percent"] is not None else None,
                    "pieces": e["pieces"], "prorated_target": e["prorated_target"]} for code, e in counties.items()]
     # Figures "as of" a past day are computed at the end of that day.

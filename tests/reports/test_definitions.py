@@ -140,3 +140,15 @@ def test_seasons_and_weeks_in_beijing_time():
     assert reports.period_start(date(2026, 1, 15), "season") == date(2025, 12, 1)
     assert reports.period_start(date(2026, 5, 31), "season") == date(2026, 3, 1)
     assert reports.period_start(date(2026, 6, 14), "week") == date(2026, 6, 8)  # a Sunday → Monday
+
+
+def test_county_map_is_pieces_over_prorated_targets_of_the_countys_programs(db_session, create_program,
+                                                                           create_shipment):
+    tea = create_program(county_code="330624", target_pieces=1000, season_start_month=3, season_end_month=5)
+    other = create_program(county_code="330624", target_pieces=920)  # all year
+    create_shipment(program=tea, pieces=100, registered_at=bj(2026, 3, 10, 9))
+    create_shipment(program=other, pieces=8, registered_at=bj(2026, 1, 10, 9))
+    counties = reports.county_progress(db_session, 2026, date(2026, 3, 31))
+    # tea: 1000 × 31/92 = 337; other: 920 × 90/365 = 227 → 108 / 564
+    assert counties["330624"]["prorated_target"] == 337 + 227
+    assert counties["330624"]["percent"] == Decimal("19.1")
