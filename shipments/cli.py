@@ -1,10 +1,12 @@
-"""`flask …` commands: demo data, tokens (more come with each process)."""
+"""`flask …` commands: demo data and tokens here; import, report, poll and worker in their modules."""
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from shipments.extensions import db
+from shipments import worker_cli
 from shipments.import_cli import import_command
+from shipments.report_cli import report_cli
 from shipments.services import access, demo
 
 demo_cli = AppGroup("demo", help="Demo data for the Shaoxing programs.")
@@ -53,6 +55,5 @@ def register(app):
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(import_command)
-    from shipments import worker_cli
-
+    app.cli.add_command(report_cli)
     worker_cli.register(app)

@@ -68,6 +68,8 @@ DEFAULTS = {
     # Sweeps
     "SWEEP_INTERVAL_SECONDS": 900,
     "PICKUP_OVERDUE_HOURS": 24,
+    # Reports read rollups plus unfolded deltas (exact at once); folding keeps the deltas short.
+    "ROLLUP_FOLD_SECONDS": 60,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}

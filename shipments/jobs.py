@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.services import polling, sweeps
+from shipments.services import polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,14 @@ def provider_sweep(session, config, stop):
         log.info("provider sweep: %s shipments moved to an enabled provider", count)
 
 
+def rollup_fold(session, config, stop):
+    """Fold the report deltas written by the shipments triggers into the rollups."""
+    count = reports.refresh_rollups(session)
+    session.commit()
+    if count:
+        log.info("rollup fold: %s deltas folded", count)
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -78,6 +86,7 @@ JOBS = (
     Job("pickup_overdue_sweep", pickup_overdue_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("late_perishable_sweep", late_perishable_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("provider_sweep", provider_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
+    Job("rollup_fold", rollup_fold, "ROLLUP_FOLD_SECONDS", singleton=True),
 )
 
 SCHEDULER_LOCK = "yuexiang:in-process-scheduler"

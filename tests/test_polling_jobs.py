@@ -24,7 +24,7 @@ def test_job_table_has_explicit_ids_coalesce_and_one_instance(app):
     jobs.add_jobs(scheduler, jobs.JobRunner(app))
     added = {job.id: job for job in scheduler.get_jobs()}
     assert set(added) == {"poll_tick", "expiry_sweep", "pickup_overdue_sweep", "late_perishable_sweep",
-                          "provider_sweep"}
+                          "provider_sweep", "rollup_fold"}
     assert all(job.coalesce and job.max_instances == 1 for job in added.values())
     assert added["poll_tick"].trigger.interval == timedelta(seconds=app.config["POLL_TICK_SECONDS"])
 
@@ -44,6 +44,22 @@ def test_expiry_sweep(app, db_session, create_shipment):
     assert (stale.status, stale.stop_reason, stale.next_poll_at) == (ShipmentStatus.EXPIRED,
                                                                       StopReason.EXPIRED_NO_NEWS, None)
     assert fresh.status == ShipmentStatus.IN_TRANSIT and fresh.next_poll_at is not None
+
+
+def test_rollup_fold_empties_the_deltas_and_keeps_the_figures(app, db_session, create_shipment):
+    from sqlalchemy import func, select
+
+    from shipments.models.reports import ReportDelta
+    from shipments.services import reports
+
+    create_shipment(pieces=3)
+    create_shipment(pieces=2)
+    db_session.flush()
+    before = reports.reconcile(db_session)
+    assert db_session.scalar(select(func.count()).select_from(ReportDelta)) > 0
+    jobs.JobRunner(app).run(job("rollup_fold"))
+    assert db_session.scalar(select(func.count()).select_from(ReportDelta)) == 0
+    assert reports.reconcile(db_session) == before == []
 
 
 def test_pickup_overdue_is_flagged_once(app, db_session, create_shipment):
@@ -136,7 +152,7 @@ def test_flask_worker_stops_gracefully_on_sigterm(sandbox_db):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = worker.stdout.readline()
-        assert first.startswith("worker: 5 jobs: poll_tick"), first
+        assert first.startswith(f"worker: {len(jobs.JOBS)} jobs: poll_tick"), first
         time.sleep(1.0)  # let the first poll tick and sweeps run
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=30)
