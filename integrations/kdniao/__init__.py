@@ -1,0 +1,5 @@
+"""Kdniao (快递鸟) provider."""
+
+from .client import KdniaoProvider
+
+__all__ = ["KdniaoProvider"]
