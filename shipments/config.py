@@ -30,6 +30,12 @@ DEFAULTS = {
     "DISPLAY_TIMEZONE": "Asia/Shanghai",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # Web pages (shipments/web): languages offered, page sizes, limits.
+    "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
+    "WEB_PAGE_SIZE": 50,
+    "SELLER_MAX_NUMBERS": 1000,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}

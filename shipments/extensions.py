@@ -1,4 +1,5 @@
 """Unbound extensions, initialised in create_app()."""
+from flask_babel import Babel, lazy_gettext
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -11,5 +12,7 @@ migrate = Migrate(compare_type=True)
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录"
+login_manager.login_message = lazy_gettext("Please log in first.")
+login_manager.login_message_category = "info"
 csrf = CSRFProtect()
+babel = Babel()
