@@ -36,6 +36,7 @@ DEFAULTS = {
     "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
     "WEB_PAGE_SIZE": 50,
     "SELLER_MAX_NUMBERS": 1000,
+    "UPLOAD_FOLDER": None,  # uploads kept between preview and import; instance/uploads when unset
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}

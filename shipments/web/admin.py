@@ -11,6 +11,7 @@ from shipments.models import Organisation
 from shipments.models.enums import OrganisationKind, Product, Role, StationKind, StationLevel
 from shipments.services import access, admin as admin_service
 from shipments.web.auth import roles_required
+from shipments.web.forms import options
 from shipments.web.filters import KIND_LABELS, ROLE_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,7 +47,7 @@ STATION_KIND_LABELS = {
 
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    kind = SelectField(_l("Kind"), choices=[(k.value, KIND_LABELS[k.value]) for k in OrganisationKind])
+    kind = SelectField(_l("Kind"), choices=options([(k.value, KIND_LABELS[k.value]) for k in OrganisationKind]))
     county_code = SelectField(_l("County"), validate_choice=False)
 
 
@@ -55,7 +56,7 @@ class UserForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
+    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
 
 
 class UserActiveForm(FlaskForm):
@@ -65,7 +66,7 @@ class UserActiveForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     organisation_id = SelectField(_l("Organisation"), coerce=int)
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
+    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
     name = StringField(_l("Label"), validators=[DataRequired(), Length(max=60)], default="web")
 
 
@@ -76,7 +77,7 @@ class RevokeForm(FlaskForm):
 class ProgramForm(FlaskForm):
     name = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=100)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
-    product = SelectField(_l("Product"), choices=[(p.value, PRODUCT_LABELS[p.value]) for p in Product])
+    product = SelectField(_l("Product"), choices=options([(p.value, PRODUCT_LABELS[p.value]) for p in Product]))
     county_code = SelectField(_l("County"), validate_choice=False)
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
     target_pieces = IntegerField(_l("Target (pieces)"), validators=[DataRequired(), NumberRange(0, 10**12)])
@@ -88,8 +89,8 @@ class ProgramForm(FlaskForm):
 
 class StationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    level = SelectField(_l("Level"), choices=[(v.value, STATION_LEVEL_LABELS[v.value]) for v in StationLevel])
-    kind = SelectField(_l("Kind"), choices=[(v.value, STATION_KIND_LABELS[v.value]) for v in StationKind])
+    level = SelectField(_l("Level"), choices=options([(v.value, STATION_LEVEL_LABELS[v.value]) for v in StationLevel]))
+    kind = SelectField(_l("Kind"), choices=options([(v.value, STATION_KIND_LABELS[v.value]) for v in StationKind]))
     division_code = SelectField(_l("Division"), validate_choice=False)
 
 
@@ -121,7 +122,7 @@ def index():
 def organisations():
     """List and add organisations."""
     form = OrganisationForm()
-    form.county_code.choices = [("", "—"), *_division_choices(admin_service.list_counties())]
+    form.county_code.choices = options([("", "—"), *_division_choices(admin_service.list_counties())])
     if form.validate_on_submit():
         try:
             admin_service.create_organisation(db.session, form.name.data, form.kind.data, form.county_code.data)
@@ -142,7 +143,7 @@ def organisations():
 def users():
     """List and add users; switch them on and off."""
     form = UserForm()
-    form.organisation_id.choices = _organisation_choices()
+    form.organisation_id.choices = options(_organisation_choices())
     if form.validate_on_submit():
         try:
             admin_service.create_user(db.session, form.organisation_id.data, form.username.data,
@@ -182,7 +183,7 @@ def user_active():
 def tokens():
     """List API tokens; create one (shown once) or revoke one."""
     form = TokenForm()
-    form.organisation_id.choices = _organisation_choices()
+    form.organisation_id.choices = options(_organisation_choices())
     new_token = None
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation_id.data)
@@ -215,7 +216,7 @@ def programs():
     from shipments.services import programs as program_service
 
     form = ProgramForm()
-    form.county_code.choices = _division_choices(admin_service.list_counties())
+    form.county_code.choices = options(_division_choices(admin_service.list_counties()))
     if form.validate_on_submit():
         try:
             admin_service.create_program(
@@ -239,7 +240,7 @@ def programs():
 def stations():
     """List and add stations (filter by level)."""
     form = StationForm()
-    form.division_code.choices = _division_choices(admin_service.list_divisions())
+    form.division_code.choices = options(_division_choices(admin_service.list_divisions()))
     if form.validate_on_submit():
         try:
             admin_service.create_station(db.session, form.name.data, form.level.data, form.kind.data,

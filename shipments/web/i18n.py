@@ -1,5 +1,6 @@
 """Languages: pick the locale per request, switch it from any page."""
 from flask import Blueprint, current_app, redirect, request, url_for
+from flask_babel import refresh
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
@@ -25,6 +26,12 @@ def select_locale() -> str:
 def select_timezone() -> str:
     """Every page shows Beijing time."""
     return current_app.config["DISPLAY_TIMEZONE"]
+
+
+@bp.before_app_request
+def forget_cached_locale():
+    """Choose the locale afresh for each request (an app context may outlive one request)."""
+    refresh()
 
 
 class LanguageForm(FlaskForm):

@@ -16,6 +16,7 @@ from shipments.services import access, carriers as carrier_service, programs as 
 from shipments.services import imports, shipments as shipment_service
 from shipments.web import uploads
 from shipments.web.auth import roles_required
+from shipments.web.forms import options
 from shipments.web.filters import CHANNEL_LABELS, DIRECTION_LABELS, STATUS_LABELS
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -38,8 +39,8 @@ class RegisterForm(FlaskForm):
     carrier = SelectField(_l("Carrier"), validate_choice=False)
     phone_last4 = StringField(_l("Recipient phone, last 4 digits"), validators=[Optional(), Length(max=24)])
     program_id = SelectField(_l("Program"), validate_choice=False)
-    channel = SelectField(_l("Sales channel"), choices=[(c.value, CHANNEL_LABELS[c.value]) for c in Channel])
-    direction = SelectField(_l("Direction"), choices=[(d.value, DIRECTION_LABELS[d.value]) for d in Direction])
+    channel = SelectField(_l("Sales channel"), choices=options([(c.value, CHANNEL_LABELS[c.value]) for c in Channel]))
+    direction = SelectField(_l("Direction"), choices=options([(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
     destination_province = StringField(_l("Destination province"), validators=[Optional(), Length(max=20)])
     destination_city = StringField(_l("Destination city"), validators=[Optional(), Length(max=40)])
     pieces = StringField(_l("Pieces"), validators=[Optional(), Length(max=12)], default="1")
@@ -54,10 +55,10 @@ class ListFilterForm(FlaskForm):
         csrf = False  # a GET search form changes nothing
 
     q = StringField(_l("Tracking or order number"), validators=[Optional(), Length(max=64)])
-    status = SelectField(_l("Status"), choices=[("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus])
+    status = SelectField(_l("Status"), choices=options([("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]))
     carrier = SelectField(_l("Carrier"), validate_choice=False)
     program = SelectField(_l("Program"), validate_choice=False)
-    direction = SelectField(_l("Direction"), choices=[("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction])
+    direction = SelectField(_l("Direction"), choices=options([("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
     registered_from = DateField(_l("Registered from"), validators=[Optional()])
     registered_to = DateField(_l("Registered until"), validators=[Optional()])
 
@@ -80,8 +81,8 @@ def carrier_select(blank) -> list[tuple[str, str]]:
 def shipments():
     """List the organisation's shipments with filters, newest first, a page at a time."""
     form = ListFilterForm(request.args)
-    form.carrier.choices = carrier_select(_("Any carrier"))
-    form.program.choices = program_choices(_("Any program"))
+    form.carrier.choices = options(carrier_select(_("Any carrier")))
+    form.program.choices = options(program_choices(_("Any program")))
     filters = {}
     if form.validate():
         tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
@@ -116,8 +117,8 @@ def shipments():
 def register():
     """Register one shipment; the carrier is suggested from the number as it is typed."""
     form = RegisterForm()
-    form.carrier.choices = carrier_select(_("Detect from the number"))
-    form.program_id.choices = program_choices(_("No program"))
+    form.carrier.choices = options(carrier_select(_("Detect from the number")))
+    form.program_id.choices = options(program_choices(_("No program")))
     candidates = []
     if form.validate_on_submit():
         raw = {key: (getattr(form, key).data or "") for key in (
@@ -205,7 +206,7 @@ def run_import(path, meta: dict, dry_run: bool):
 def upload():
     """Upload a spreadsheet: see what it would do, row by row, before importing."""
     form = UploadForm()
-    form.program_id.choices = program_choices(_("No program"))
+    form.program_id.choices = options(program_choices(_("No program")))
     if form.validate_on_submit():
         data = form.file.data.read()
         meta = {"organisation_id": current_user.organisation_id, "user_id": current_user.id,

@@ -12,6 +12,7 @@ from shipments.models.enums import Role
 from shipments.services import carriers as carrier_service, imports, workspace
 from shipments.web import uploads
 from shipments.web.auth import roles_required
+from shipments.web.forms import options
 from shipments.web.portal import XLSX_MIMETYPE, caller, page_lang
 
 bp = Blueprint("seller", __name__, url_prefix="/seller")

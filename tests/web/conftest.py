@@ -1,0 +1,61 @@
+"""Helpers for the web page tests: users of each role, logging in, CSRF tokens."""
+import re
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from shipments.models import User
+from shipments.models.enums import OrganisationKind, Role
+
+PASSWORD = "s3cret-pass"
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, path="/") -> str:
+    """A CSRF token from a page (every page carries one in the language switch)."""
+    return _CSRF.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def login(client, user) -> None:
+    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
+                                           "csrf_token": csrf_token(client, "/login")})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture(autouse=True)
+def upload_folder(app, tmp_path, monkeypatch):
+    """Keep test uploads out of instance/."""
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+
+
+@pytest.fixture
+def create_user(db_session, create_organisation):
+    def create(role=Role.MEMBER, organisation=None, **values) -> User:
+        if organisation is None:
+            kind = {Role.ADMIN: OrganisationKind.OPERATOR, Role.OFFICIAL: OrganisationKind.AUTHORITY}.get(
+                role, OrganisationKind.COOPERATIVE)
+            organisation = create_organisation(kind=kind)
+        values.setdefault("username", f"user{organisation.id}-{role.value}-{len(organisation.users)}")
+        user = User(organisation=organisation, display_name=values.pop("display_name", "测试用户"),
+                    password_hash=generate_password_hash(PASSWORD), role=role, **values)
+        db_session.add(user)
+        db_session.flush()
+        return user
+    return create
+
+
+@pytest.fixture
+def member(create_user):
+    return create_user(Role.MEMBER)
+
+
+@pytest.fixture
+def member_client(client, member):
+    login(client, member)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, create_user):
+    login(client, create_user(Role.ADMIN))
+    return client
