@@ -4,6 +4,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from shipments.extensions import db
+from shipments.import_cli import import_command
 from shipments.services import access, demo
 
 demo_cli = AppGroup("demo", help="Demo data for the Shaoxing programs.")
@@ -51,3 +52,4 @@ def register(app):
     """Attach the command groups to the app."""
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)
+    app.cli.add_command(import_command)

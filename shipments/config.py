@@ -37,6 +37,12 @@ DEFAULTS = {
     "WEB_PAGE_SIZE": 50,
     "SELLER_MAX_NUMBERS": 1000,
     "UPLOAD_FOLDER": None,  # uploads kept between preview and import; instance/uploads when unset
+    # Public tracking lookups per client address, and per tracking number (DOMAIN.md §6).
+    "TRACK_RATE_LIMIT": "20 per minute;200 per hour",
+    "TRACK_NUMBER_RATE_LIMIT": "30 per hour",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Bulk uploads: request body ceiling (a 100,000-row CSV is ≈ 10 MB).
+    "BULK_MAX_BYTES": 64 * 1024 * 1024,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -66,6 +72,8 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
 def finalise(config: dict) -> None:
     """Derive settings that depend on others, after overrides are applied."""
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    # Rate limits are shared by every process through Redis when configured.
+    config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
     config.setdefault("SESSION_COOKIE_SECURE", not config.get("DEBUG") and not config.get("TESTING")
                       and config["DATABASE_URL"].startswith("postgresql"))
 

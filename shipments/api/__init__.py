@@ -3,7 +3,7 @@ from flask import request
 from flask_smorest import Api as SmorestApi
 
 from shipments import errors
-from shipments.extensions import csrf
+from shipments.extensions import csrf, limiter
 
 API_SETTINGS = {
     "API_TITLE": "越乡寄递 Yuexiang Track API",
@@ -45,6 +45,7 @@ def init_app(app) -> None:
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api.init_app(app)
+    limiter.init_app(app)
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
         # Bearer tokens, not cookies, authenticate the API: no CSRF there.
@@ -54,5 +55,7 @@ def init_app(app) -> None:
 def blueprints():
     """The API's blueprints, one module per resource."""
     from shipments.api.me import blp as me
+    from shipments.api.shipments import blp as shipments
+    from shipments.api.track import blp as track
 
-    return [me]
+    return [me, shipments, track]

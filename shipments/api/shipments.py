@@ -1,0 +1,173 @@
+"""Shipments: register one or many, list with filters, read one with events."""
+import io
+
+from flask import current_app, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from sqlalchemy.exc import IntegrityError
+
+from shipments.api.auth import auth_required, current_caller
+from shipments.extensions import db
+from shipments.models.enums import Role
+from shipments.schemas.shipments import (
+    ImportReportSchema, OfficialShipmentDetailSchema, OfficialShipmentPageSchema, ShipmentDetailSchema,
+    ShipmentInSchema, ShipmentPageSchema, ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema,
+)
+from shipments.services import imports
+from shipments.services import shipments as service
+from shipments.services.carriers import provider_settings
+
+blp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", description="Shipments (运单)")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WRITERS = (Role.ADMIN, Role.MEMBER)
+
+
+def request_language() -> str:
+    """The caller's language: en when Accept-Language prefers English, zh otherwise."""
+    for value, _quality in request.accept_languages:
+        primary = value.split("-")[0].lower()
+        if primary in service.LANGUAGES:
+            return primary
+    return "zh"
+
+
+def problems_as_errors(problems, lang: str) -> dict:
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        errors.setdefault(problem.field, []).append(problem.text(lang))
+    return {"json": errors}
+
+
+def dump(schema, data):
+    """A JSON response from a schema chosen by role (the documented one is the members' view)."""
+    return current_app.json.response(schema.dump(data))
+
+
+@blp.route("")
+class Shipments(MethodView):
+    @blp.arguments(ShipmentQuerySchema, location="query")
+    @blp.response(200, ShipmentPageSchema)
+    @auth_required(blp)
+    def get(self, query):
+        """List shipments, newest first, one page after `cursor`"""
+        caller = current_caller()
+        after = None
+        if query.get("cursor"):
+            try:
+                after = service.decode_cursor(query["cursor"])
+            except service.BadCursor:
+                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+        limit = query["limit"]
+        rows = db.session.scalars(service.list_shipments(caller, query, after).limit(limit + 1)).all()
+        page = {"items": rows[:limit], "next_cursor": service.encode_cursor(rows[limit - 1]) if len(rows) > limit else None}
+        schema = ShipmentPageSchema() if caller.sees_personal_data else OfficialShipmentPageSchema()
+        return dump(schema, page)
+
+    @blp.arguments(ShipmentInSchema)
+    @blp.response(201, ShipmentSchema)
+    @blp.alt_response(200, schema=ShipmentSchema, description="Already registered by your organisation (idempotent)")
+    @blp.alt_response(409, description="Registered by another organisation")
+    @auth_required(blp, *WRITERS)
+    def post(self, data):
+        """Register one shipment (idempotent on carrier and number)"""
+        lang = request_language()
+        try:
+            shipment, created = service.register_shipment(
+                db.session, current_caller(), data, provider_settings(current_app.config))
+        except service.CarrierUndecided as exc:
+            abort(422, message=exc.problem.text(lang),
+                  errors={"json": {"carrier": [exc.problem.text(lang)]}, "candidates": exc.candidates})
+        except service.RowInvalid as exc:
+            abort(422, message="输入有误 (invalid input)" if lang == "zh" else "invalid input",
+                  errors=problems_as_errors(exc.problems, lang))
+        except service.NumberTaken:
+            db.session.rollback()
+            abort(409, message=service.message("registered_by_other_org", lang))
+        except IntegrityError:
+            db.session.rollback()
+            abort(409, message=service.message("registered_by_other_org", lang))
+        db.session.commit()
+        return shipment, 201 if created else 200
+
+
+@blp.route("/bulk")
+class ShipmentsBulk(MethodView):
+    @blp.doc(requestBody={
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "maxItems": imports.MAX_JSON_ROWS,
+                                            "items": {"$ref": "#/components/schemas/ShipmentIn"}}},
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary",
+                                        "description": "CSV (UTF-8, UTF-8 BOM or GBK) or XLSX, ≤ 100,000 rows"}}}},
+        },
+    })
+    @blp.response(200, ImportReportSchema)
+    @blp.alt_response(413, description="Too many rows or too large")
+    @blp.alt_response(415, description="Neither JSON nor a multipart upload")
+    @blp.alt_response(422, description="Unreadable file or no tracking-number column")
+    @auth_required(blp, *WRITERS)
+    def post(self):
+        """Register many shipments: a JSON array, or a CSV/XLSX upload; answer a per-row report"""
+        caller = current_caller()
+        lang = request_language()
+        if (request.content_length or 0) > current_app.config["BULK_MAX_BYTES"]:
+            abort(413, message="上传内容过大 (upload too large)")
+        options = {"providers": provider_settings(current_app.config), "commit": db.session.commit,
+                   "any_program": caller.role == Role.ADMIN}
+        try:
+            if request.mimetype == "application/json":
+                items = request.get_json(silent=True)
+                if not isinstance(items, list):
+                    abort(422, message="请求体应为运单数组 (body must be a JSON array)",
+                          errors={"json": {"_schema": ["must be an array"]}})
+                report = imports.import_rows(db.session, imports.json_rows(items), caller.organisation_id, **options)
+            elif request.mimetype == "multipart/form-data":
+                upload = request.files.get("file")
+                if upload is None:
+                    abort(422, message="缺少文件 (missing file)", errors={"files": {"file": ["required"]}})
+                table = imports.open_table(upload.stream)
+                report = imports.import_rows(db.session, table.rows, caller.organisation_id,
+                                             columns=table.columns, **options)
+            else:
+                abort(415, message="请以 JSON 数组或 multipart 文件上传 (send JSON or a multipart file)")
+        except imports.FileRejected as exc:
+            db.session.rollback()
+            status = 413 if exc.code in ("too_many_rows", "too_many_items") else 422
+            abort(status, message=exc.text(lang), errors={"file": [exc.text(lang)]})
+        return report.as_dict(lang)
+
+
+@blp.route("/template")
+class ShipmentsTemplate(MethodView):
+    @blp.arguments(TemplateQuerySchema, location="query")
+    @blp.doc(responses={"200": {"description": "The upload template", "content": {
+        "text/csv": {"schema": {"type": "string", "format": "binary"}},
+        XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+    @auth_required(blp)
+    def get(self, query):
+        """Download the bulk-upload template (CSV or XLSX)"""
+        lang = query["lang"]
+        if query["format"] == "csv":
+            body, mimetype = imports.template_csv(lang), "text/csv"
+        else:
+            body, mimetype = imports.template_xlsx(lang), XLSX
+        name = f"shipments-template-{lang}.{query['format']}"
+        return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@blp.route("/<string(maxlength=16):carrier>/<string(maxlength=80):number>")
+class ShipmentByNumber(MethodView):
+    @blp.response(200, ShipmentDetailSchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    @auth_required(blp)
+    def get(self, carrier, number):
+        """Read one shipment with its tracking events"""
+        caller = current_caller()
+        shipment = db.session.scalar(service.find_shipment(caller, carrier, number))
+        if shipment is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        schema = ShipmentDetailSchema() if caller.sees_personal_data else OfficialShipmentDetailSchema()
+        return dump(schema, shipment)  # events: the relationship, oldest first

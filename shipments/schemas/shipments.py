@@ -1,0 +1,198 @@
+"""Shipment schemas: input (structure only: the rules live in
+services/shipments.py), output for members and admins, masked output for
+officials, the public tracking view, list queries and import reports."""
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from integrations.carriers import CARRIERS
+from shipments.models.enums import Channel, Direction, ShipmentStatus
+from shipments.services.masking import mask_text
+
+_CARRIER_CODES = sorted(CARRIERS)
+
+
+class ShipmentInSchema(Schema):
+    """One registration. Values are checked by the shared import rules."""
+
+    number = fields.String(required=True, validate=validate.Length(max=80),
+                           metadata={"description": "运单号 (normalised: full-width, spaces and dashes removed)",
+                                     "example": "SBX0000000001"})
+    carrier = fields.String(allow_none=True, validate=validate.Length(max=40), metadata={
+        "description": f"快递公司 code or name; omitted → detected from the number. Codes: {', '.join(_CARRIER_CODES)}"})
+    phone_last4 = fields.String(allow_none=True, validate=validate.Length(max=24),
+                                metadata={"description": "收件人手机尾号 (only the last 4 digits are stored)"})
+    program_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=2147483647))
+    channel = fields.String(allow_none=True, validate=validate.Length(max=20),
+                            metadata={"description": f"渠道: {', '.join(c.value for c in Channel)} or 抖音/快手/…"})
+    direction = fields.String(allow_none=True, validate=validate.Length(max=20),
+                              metadata={"description": "outbound (出村) or inbound (进村)"})
+    origin_division_code = fields.String(allow_none=True, validate=validate.Length(max=20),
+                                         metadata={"description": "Shaoxing county or township code (or name)"})
+    destination_province = fields.String(allow_none=True, validate=validate.Length(max=20),
+                                         metadata={"description": "目的省份: code (440000) or name (广东省)"})
+    destination_city = fields.String(allow_none=True, validate=validate.Length(max=80))
+    pieces = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=-2147483648, max=2147483647))
+    weight_kg = fields.Decimal(allow_none=True, as_string=True, metadata={"description": "kg, up to 3 decimals"})
+    declared_value = fields.Decimal(allow_none=True, as_string=True, metadata={"description": "元, up to 2 decimals"})
+    order_ref = fields.String(allow_none=True, validate=validate.Length(max=200))
+    batch_label = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class BulkInSchema(Schema):
+    """Documentation of the JSON bulk body (items are checked row by row, not here)."""
+
+    shipments = fields.List(fields.Nested(ShipmentInSchema), required=True,
+                            validate=validate.Length(max=10_000))
+
+
+class BulkUploadSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": "CSV (UTF-8 / UTF-8 BOM / GBK) or XLSX, ≤ 100,000 rows"})
+
+
+class EventSchema(Schema):
+    occurred_at = fields.AwareDateTime(required=True)
+    status = fields.Enum(ShipmentStatus, by_value=True, required=True)
+    substatus = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    description = fields.String(required=True)
+    raw_code = fields.String(allow_none=True)
+    source = fields.String(required=True)
+
+
+class MaskedEventSchema(EventSchema):
+    description = fields.Function(lambda e: mask_text(e.description), required=True,
+                                  metadata={"type": "string"})
+
+
+class ShipmentSchema(Schema):
+    """A shipment as its own organisation and admins see it."""
+
+    carrier = fields.String(required=True)
+    number = fields.String(attribute="tracking_number", required=True)
+    provider = fields.String(required=True)
+    organisation_id = fields.Integer(required=True)
+    program_id = fields.Integer(allow_none=True)
+    channel = fields.Enum(Channel, by_value=True, required=True)
+    direction = fields.Enum(Direction, by_value=True, required=True)
+    origin_division_code = fields.String(allow_none=True)
+    destination_province_code = fields.String(allow_none=True)
+    destination_city = fields.String(allow_none=True)
+    pieces = fields.Integer(required=True)
+    weight_kg = fields.Decimal(as_string=True, allow_none=True)
+    declared_value = fields.Decimal(as_string=True, allow_none=True)
+    order_ref = fields.String(allow_none=True)
+    phone_last4 = fields.String(allow_none=True)
+    batch_label = fields.String(allow_none=True)
+    status = fields.Enum(ShipmentStatus, by_value=True, required=True)
+    substatus = fields.String(allow_none=True)
+    at_station = fields.Boolean(required=True)
+    tracked_carrier = fields.String(allow_none=True)
+    tracked_number = fields.String(allow_none=True)
+    registered_at = fields.AwareDateTime(required=True)
+    picked_up_at = fields.AwareDateTime(allow_none=True)
+    delivered_at = fields.AwareDateTime(allow_none=True)
+    last_event_at = fields.AwareDateTime(allow_none=True)
+    next_poll_at = fields.AwareDateTime(allow_none=True)
+    stop_reason = fields.String(allow_none=True)
+
+
+class OfficialShipmentSchema(ShipmentSchema):
+    """Officials read every shipment with the recipient's data masked."""
+
+    phone_last4 = fields.Constant(None, allow_none=True, metadata={"type": "string"})
+    order_ref = fields.Constant(None, allow_none=True, metadata={"type": "string"})
+
+
+class ShipmentDetailSchema(ShipmentSchema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class OfficialShipmentDetailSchema(OfficialShipmentSchema):
+    events = fields.List(fields.Nested(MaskedEventSchema), required=True)
+
+
+class ShipmentPageSchema(Schema):
+    items = fields.List(fields.Nested(ShipmentSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True,
+                                metadata={"description": "Pass as `cursor` for the next page; null on the last"})
+
+
+class OfficialShipmentPageSchema(ShipmentPageSchema):
+    items = fields.List(fields.Nested(OfficialShipmentSchema), required=True)
+
+
+class ShipmentQuerySchema(Schema):
+    """Filters of the shipment list; pages follow `cursor`."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    program = fields.Integer(validate=validate.Range(min=1, max=2147483647))
+    status = fields.Enum(ShipmentStatus, by_value=True)
+    carrier = fields.String(validate=validate.OneOf(_CARRIER_CODES))
+    county = fields.String(validate=validate.Regexp(r"^\d{6}$"), metadata={"description": "county code, e.g. 330681"})
+    direction = fields.Enum(Direction, by_value=True)
+    channel = fields.Enum(Channel, by_value=True)
+    registered_from = fields.AwareDateTime(metadata={"description": "inclusive"})
+    registered_to = fields.AwareDateTime(metadata={"description": "exclusive"})
+    search = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "number or order ref"})
+    cursor = fields.String(validate=validate.Length(max=200))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TemplateQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]))
+    lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+
+
+class ProblemSchema(Schema):
+    row = fields.Integer(required=True, metadata={"description": "row in the file (JSON: item position from 1)"})
+    field = fields.String(required=True)
+    column = fields.String(required=True, metadata={"description": "the column header as written in the file"})
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class ImportReportSchema(Schema):
+    rows = fields.Integer(required=True)
+    created = fields.Integer(required=True)
+    duplicate_in_file = fields.Integer(required=True)
+    already_registered = fields.Integer(required=True)
+    registered_by_other_org = fields.Integer(required=True)
+    invalid = fields.Integer(required=True)
+    problems = fields.List(fields.Nested(ProblemSchema), required=True)
+    problems_truncated = fields.Boolean(required=True)
+
+
+class TrackQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    phone_last4 = fields.String(required=True, validate=validate.Length(max=8),
+                                metadata={"description": "收件人手机尾号 4 位"})
+
+
+class PublicEventSchema(Schema):
+    occurred_at = fields.AwareDateTime(required=True)
+    status = fields.Enum(ShipmentStatus, by_value=True, required=True)
+    location = fields.String(allow_none=True)
+    description = fields.Function(lambda e: mask_text(e.description), required=True, metadata={"type": "string"})
+
+
+class PublicShipmentSchema(Schema):
+    """What a buyer sees: no phone, order, organisation or personal names."""
+
+    carrier = fields.String(required=True)
+    carrier_name = fields.Function(lambda s: CARRIERS[s.carrier].name_zh if s.carrier in CARRIERS else s.carrier,
+                                   required=True, metadata={"type": "string"})
+    number = fields.String(attribute="tracking_number", required=True)
+    status = fields.Enum(ShipmentStatus, by_value=True, required=True)
+    substatus = fields.String(allow_none=True)
+    destination_province_code = fields.String(allow_none=True)
+    destination_city = fields.String(allow_none=True)
+    picked_up_at = fields.AwareDateTime(allow_none=True)
+    delivered_at = fields.AwareDateTime(allow_none=True)
+    events = fields.List(fields.Nested(PublicEventSchema), required=True)

@@ -1,0 +1,576 @@
+"""Shipments: the one set of input rules, registration, and scoped reads.
+
+The rules (`FIELDS`, `clean_row`) are plain functions so that a 100,000-row
+import can apply them at a few microseconds a row; the API's input schema
+wraps the same functions (shipments/schemas/shipments.py).
+"""
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from integrations.carriers import CARRIERS
+from integrations.detect import detect
+from integrations.numbers import is_s10_shaped, normalise_number, s10_valid
+from shipments.db import utcnow
+from shipments.models import Division, Organisation, Program, Province, Shipment, TrackingEvent
+from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
+from shipments.models.programs import program_organisations
+from shipments.services.carriers import choose_provider
+
+# ---------------------------------------------------------------- messages
+# code -> (zh, en); {placeholders} filled from the problem's params.
+MESSAGES = {
+    "required": ("必填", "is required"),
+    "number_format": ("运单号只能包含字母和数字，长度 6–40", "must be 6–40 letters and digits"),
+    "number_check_digit": ("运单号校验位错误（UPU S10）", "has a wrong UPU S10 check digit"),
+    "carrier_unknown": ("未知的快递公司：{value}", "unknown carrier: {value}"),
+    "carrier_undetected": ("无法从运单号识别快递公司，请填写快递公司", "carrier could not be detected: give it"),
+    "carrier_ambiguous": ("无法确定快递公司，可能是：{candidates}，请填写快递公司",
+                          "carrier is ambiguous ({candidates}): give it"),
+    "phone_format": ("手机尾号应为 4 位数字", "must be the last 4 digits of the phone"),
+    "phone_required": ("{carrier} 查询需要收件人手机尾号", "{carrier} needs the recipient phone's last 4 digits"),
+    "program_unknown": ("未知的项目：{value}", "unknown program: {value}"),
+    "program_not_joined": ("本机构未参加该项目：{value}", "your organisation is not in this program: {value}"),
+    "channel_unknown": ("未知的渠道：{value}", "unknown channel: {value}"),
+    "direction_unknown": ("方向应为 出村 或 进村", "must be outbound (出村) or inbound (进村)"),
+    "province_unknown": ("未知的省份：{value}", "unknown province: {value}"),
+    "division_unknown": ("未知的绍兴区县或乡镇：{value}", "unknown Shaoxing county or township: {value}"),
+    "integer": ("应为整数", "must be a whole number"),
+    "pieces_range": ("件数应在 1–10000 之间", "must be between 1 and 10000"),
+    "decimal": ("应为数字", "must be a number"),
+    "weight_range": ("重量应在 0–100000 公斤之间，最多 3 位小数", "must be 0–100000 kg with at most 3 decimals"),
+    "value_range": ("金额应在 0–9999999999 元之间，最多 2 位小数", "must be 0–9999999999 yuan with at most 2 decimals"),
+    "too_long": ("过长（最多 {max} 个字符）", "is too long (at most {max} characters)"),
+    "duplicate_in_file": ("与第 {first} 行的运单号重复", "same number as row {first}"),
+    "registered_by_other_org": ("该运单号已由其他机构登记", "this number is registered by another organisation"),
+    "not_an_object": ("应为对象", "must be an object"),
+    "type": ("类型错误", "has the wrong type"),
+}
+
+LANGUAGES = ("zh", "en")
+
+
+def message(code: str, lang: str = "zh", **params) -> str:
+    """The text of a problem code in a language (zh or en)."""
+    zh, en = MESSAGES[code]
+    return (en if lang == "en" else zh).format(**params)
+
+
+class Invalid(ValueError):
+    """A value that breaks a rule: a message code and its parameters."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    code: str
+    params: dict = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        return message(self.code, lang, **self.params)
+
+
+# ------------------------------------------------------------ text helpers
+_SPACES = re.compile(r"\s+")
+_NUMBER_OK = re.compile(r"^[A-Z0-9]{6,40}$")
+_INT = re.compile(r"^[+]?\d+$")
+_PHONE_SHAPE = re.compile(r"^[+\d][\d*xX\-() ]*\d{4}$")
+
+
+def clean_text(value: Any) -> str:
+    """Half-width, trimmed, single-spaced text ('' for None)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # spreadsheets hand whole numbers back as floats
+    text = value if isinstance(value, str) else str(value)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).replace("\u3000", " ")
+    if "  " in text or "\t" in text or "\n" in text:
+        text = _SPACES.sub(" ", text)
+    return text.strip()
+
+
+def _plain_number_text(text: str) -> str:
+    for junk in (",", "，", " ", "¥", "￥", "元", "kg", "KG", "Kg", "公斤", "件"):
+        if junk in text:
+            text = text.replace(junk, "")
+    return text
+
+
+# ------------------------------------------------------ reference look-ups
+CHANNEL_WORDS = {
+    "抖音": Channel.DOUYIN, "抖店": Channel.DOUYIN, "快手": Channel.KUAISHOU, "淘宝": Channel.TAOBAO,
+    "天猫": Channel.TAOBAO, "拼多多": Channel.PINDUODUO, "微信": Channel.WECHAT, "微店": Channel.WECHAT,
+    "小程序": Channel.WECHAT, "线下": Channel.OFFLINE, "其他": Channel.OTHER, "其它": Channel.OTHER,
+}
+DIRECTION_WORDS = {"出村": Direction.OUTBOUND, "寄出": Direction.OUTBOUND, "进村": Direction.INBOUND,
+                   "寄入": Direction.INBOUND}
+
+
+def _carrier_words() -> dict[str, str]:
+    words = {}
+    for code, carrier in CARRIERS.items():
+        for word in (code, carrier.name_zh, carrier.name_en, carrier.kuaidi100, carrier.kdniao):
+            if word:
+                words[word.lower()] = code
+        # 中通快递 → 中通, 顺丰速运 → 顺丰, 极兔速递 → 极兔
+        for suffix in ("快递包裹", "快递", "速运", "速递"):
+            if carrier.name_zh.endswith(suffix):
+                words[carrier.name_zh[: -len(suffix)].lower()] = code
+    words.update({"邮政": "chinapost", "中国邮政": "chinapost", "邮政ems": "ems", "ems": "ems", "顺丰快递": "sf",
+                  "京东": "jd", "京东物流": "jd", "德邦": "deppon", "百世": "best", "百世汇通": "best"})
+    return words
+
+
+CARRIER_WORDS = _carrier_words()
+
+
+@dataclass
+class Lookups:
+    """Reference data an import needs, read once: programs, provinces, divisions."""
+
+    organisation_id: int
+    default_origin: str | None
+    programs: dict[str, int]  # id as text and name -> id
+    joined: set[int] | None  # None: any program (admins)
+    provinces: dict[str, str]  # code, name, short name -> code
+    divisions: dict[str, str]  # code, name -> code
+    default_program_id: int | None = None
+
+    @classmethod
+    def load(cls, session: Session, organisation_id: int, any_program: bool = False,
+             default_program_id: int | None = None) -> "Lookups":
+        """Read the look-up tables for one organisation's registrations."""
+        programs = {}
+        for pid, name in session.execute(select(Program.id, Program.name)):
+            programs[str(pid)] = pid
+            programs[name] = pid
+        joined = None
+        if not any_program:
+            joined = set(session.scalars(select(program_organisations.c.program_id).where(
+                program_organisations.c.organisation_id == organisation_id)))
+        provinces = {}
+        for code, name, short in session.execute(select(Province.code, Province.name, Province.short_name)):
+            provinces.update({code: code, name: code, short: code})
+            for suffix in ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区"):
+                if name.endswith(suffix):
+                    provinces.setdefault(name[: -len(suffix)], code)
+        divisions = {}
+        for code, name in session.execute(select(Division.code, Division.name)):
+            divisions[code] = code
+            divisions.setdefault(name, code)
+        origin = session.scalar(select(Organisation.county_code).where(Organisation.id == organisation_id))
+        return cls(organisation_id, origin, programs, joined, provinces, divisions, default_program_id)
+
+
+# ----------------------------------------------------------- field parsers
+def parse_number(text: str, lookups: Lookups) -> str:
+    number = normalise_number(text)
+    if not _NUMBER_OK.match(number):
+        raise Invalid("number_format")
+    return number
+
+
+def parse_carrier(text: str, lookups: Lookups) -> str:
+    code = CARRIER_WORDS.get(text.lower()) or CARRIER_WORDS.get(text.lower().replace(" ", ""))
+    if code is None:
+        raise Invalid("carrier_unknown", value=text[:40])
+    return code
+
+
+def parse_phone_last4(text: str, lookups: Lookups) -> str:
+    # Accepts 4 digits, a masked or full phone (139****5678, 13912345678) or a
+    # platform virtual number (13800138000-1234): only the last 4 digits are kept.
+    if len(text) == 4 and text.isdigit():
+        return text
+    if len(text) > 24 or not _PHONE_SHAPE.match(text):
+        raise Invalid("phone_format")
+    return text[-4:]
+
+
+def parse_program(text: str, lookups: Lookups) -> int:
+    program_id = lookups.programs.get(text)
+    if program_id is None:
+        raise Invalid("program_unknown", value=text[:40])
+    if lookups.joined is not None and program_id not in lookups.joined:
+        raise Invalid("program_not_joined", value=text[:40])
+    return program_id
+
+
+def parse_channel(text: str, lookups: Lookups) -> Channel:
+    channel = CHANNEL_WORDS.get(text)
+    if channel is None:
+        try:
+            channel = Channel(text.lower())
+        except ValueError:
+            raise Invalid("channel_unknown", value=text[:20]) from None
+    return channel
+
+
+def parse_direction(text: str, lookups: Lookups) -> Direction:
+    direction = DIRECTION_WORDS.get(text)
+    if direction is None:
+        try:
+            direction = Direction(text.lower())
+        except ValueError:
+            raise Invalid("direction_unknown") from None
+    return direction
+
+
+def parse_province(text: str, lookups: Lookups) -> str:
+    code = lookups.provinces.get(text)
+    if code is None:
+        raise Invalid("province_unknown", value=text[:20])
+    return code
+
+
+def parse_division(text: str, lookups: Lookups) -> str:
+    code = lookups.divisions.get(text)
+    if code is None:
+        raise Invalid("division_unknown", value=text[:20])
+    return code
+
+
+def parse_pieces(text: str, lookups: Lookups) -> int:
+    text = _plain_number_text(text)
+    if text.endswith(".0"):
+        text = text[:-2]
+    if not _INT.match(text):
+        raise Invalid("integer")
+    pieces = int(text)
+    if not 1 <= pieces <= 10_000:
+        raise Invalid("pieces_range")
+    return pieces
+
+
+def _decimal(text: str, places: int, ceiling: Decimal, code: str) -> Decimal:
+    try:
+        value = Decimal(_plain_number_text(text))
+    except InvalidOperation:
+        raise Invalid("decimal") from None
+    if not value.is_finite() or value < 0 or value > ceiling or value != value.quantize(Decimal(1).scaleb(-places)):
+        raise Invalid(code)
+    return value.quantize(Decimal(1).scaleb(-places))
+
+
+def parse_weight(text: str, lookups: Lookups) -> Decimal:
+    return _decimal(text, 3, Decimal(100_000), "weight_range")
+
+
+def parse_value(text: str, lookups: Lookups) -> Decimal:
+    return _decimal(text, 2, Decimal(9_999_999_999), "value_range")
+
+
+def _text(max_length: int) -> Callable[[str, Lookups], str]:
+    def parse(text: str, lookups: Lookups) -> str:
+        if len(text) > max_length:
+            raise Invalid("too_long", max=max_length)
+        return text
+    return parse
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input column: its API key, accepted spreadsheet headers and parser."""
+
+    key: str  # JSON key and English template header
+    column: str  # Shipment column it fills
+    headers: tuple[str, ...]  # accepted headers besides key (compared lower-case, spaces dropped)
+    parse: Callable[[str, Lookups], Any]
+    zh: str  # Chinese template header
+    required: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("number", "tracking_number", ("运单号", "快递单号", "运单编号", "物流单号", "快递单号码", "tracking_number",
+                                        "trackingnumber", "waybill", "waybill_no", "tracking_no"),
+          parse_number, "运单号", required=True),
+    Field("carrier", "carrier", ("快递公司", "物流公司", "承运商", "快递", "courier"), parse_carrier, "快递公司"),
+    Field("phone_last4", "phone_last4", ("手机尾号", "收件人手机尾号", "收件人手机", "收货人手机", "收件人电话",
+                                         "收货人电话", "手机号", "phone", "mobile"), parse_phone_last4, "手机尾号"),
+    Field("program_id", "program_id", ("项目", "寄递项目", "项目编号", "program"), parse_program, "项目"),
+    Field("channel", "channel", ("渠道", "销售渠道", "平台", "销售平台"), parse_channel, "渠道"),
+    Field("direction", "direction", ("方向", "寄递方向"), parse_direction, "方向"),
+    Field("origin_division_code", "origin_division_code", ("始发地", "始发区县", "始发乡镇", "发货地", "origin"),
+          parse_division, "始发地"),
+    Field("destination_province", "destination_province_code", ("目的省份", "收货省份", "收件省份", "省份", "省",
+                                                                "destination_province_code", "province"),
+          parse_province, "目的省份"),
+    Field("destination_city", "destination_city", ("目的城市", "收货城市", "收件城市", "城市", "市", "city"),
+          _text(40), "目的城市"),
+    Field("pieces", "pieces", ("件数", "数量", "包裹数", "quantity"), parse_pieces, "件数"),
+    Field("weight_kg", "weight_kg", ("重量", "重量kg", "重量(kg)", "重量（kg）", "重量(公斤)", "weight"),
+          parse_weight, "重量"),
+    Field("declared_value", "declared_value", ("金额", "申报价值", "货值", "订单金额", "声明价值", "amount", "value"),
+          parse_value, "金额"),
+    Field("order_ref", "order_ref", ("订单号", "订单编号", "主订单编号", "子订单编号", "order", "order_no",
+                                     "order_id"), _text(64), "订单号"),
+    Field("batch_label", "batch_label", ("批次", "批次号", "batch"), _text(60), "批次"),
+)
+FIELD_BY_KEY = {f.key: f for f in FIELDS}
+
+
+def header_key(header: Any) -> str:
+    """Canonical form of a column header for matching."""
+    return clean_text(header).lower().replace(" ", "").replace("*", "")
+
+
+HEADER_TO_KEY = {header_key(h): f.key for f in FIELDS for h in (f.key, f.zh, *f.headers)}
+ConfidentDetection = 0.6
+
+
+def resolve_carrier(number: str) -> str:
+    """The carrier detected for a number, or Invalid listing the candidates."""
+    candidates = detect(number)
+    if not candidates:
+        raise Invalid("carrier_undetected", candidates=[])
+    best = candidates[0]
+    runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
+    if best.confidence >= ConfidentDetection and runner_up <= best.confidence / 2:
+        return best.carrier
+    raise Invalid("carrier_ambiguous", candidates=", ".join(c.carrier for c in candidates))
+
+
+def detection_candidates(number: str) -> list[dict]:
+    """The detection candidates of a number, best first, for an error answer."""
+    return [{"carrier": c.carrier, "confidence": c.confidence} for c in detect(number)]
+
+
+def clean_row(raw: dict[str, Any], lookups: Lookups) -> tuple[dict[str, Any], list[Problem]]:
+    """Apply every rule to one row keyed by field key; return column values and problems."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for f in FIELDS:
+        raw_value = raw.get(f.key)
+        if raw_value is not None and not isinstance(raw_value, (str, int, float, Decimal)) or isinstance(raw_value, bool):
+            problems.append(Problem(f.key, "type"))
+            continue
+        text = clean_text(raw_value)
+        if not text:
+            if f.required:
+                problems.append(Problem(f.key, "required"))
+            continue
+        try:
+            values[f.column] = f.parse(text, lookups)
+        except Invalid as exc:
+            problems.append(Problem(f.key, exc.code, exc.params))
+    if "tracking_number" in values:
+        _check_carrier(values, problems)
+    if "program_id" not in values and lookups.default_program_id and not any(p.field == "program_id" for p in problems):
+        values["program_id"] = lookups.default_program_id
+    if "origin_division_code" not in values and lookups.default_origin:
+        values["origin_division_code"] = lookups.default_origin
+    return values, problems
+
+
+def _check_carrier(values: dict, problems: list[Problem]) -> None:
+    number = values["tracking_number"]
+    carrier = values.get("carrier")
+    if carrier is None:
+        if any(p.field == "carrier" for p in problems):
+            return
+        try:
+            carrier = values["carrier"] = resolve_carrier(number)
+        except Invalid as exc:
+            problems.append(Problem("carrier", exc.code, exc.params))
+            return
+    if carrier in ("ems", "chinapost") and is_s10_shaped(number) and not s10_valid(number):
+        problems.append(Problem("number", "number_check_digit"))
+    if CARRIERS[carrier].needs_phone and "phone_last4" not in values and not any(
+            p.field == "phone_last4" for p in problems):
+        problems.append(Problem("phone_last4", "phone_required", {"carrier": CARRIERS[carrier].name_zh}))
+
+
+# ------------------------------------------------------------ registration
+class NumberTaken(Exception):
+    """The (carrier, number) belongs to another organisation."""
+
+
+class CarrierUndecided(Exception):
+    """The carrier was omitted and detection was not confident."""
+
+    def __init__(self, problem: Problem, candidates: list[dict]):
+        super().__init__(problem.code)
+        self.problem = problem
+        self.candidates = candidates
+
+
+class RowInvalid(Exception):
+    """A registration with rule violations."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(", ".join(f"{p.field}: {p.code}" for p in problems))
+        self.problems = problems
+
+
+def new_shipment_columns(values: dict, organisation_id: int, provider: str, now: datetime) -> dict:
+    """All columns of a new shipment row from cleaned values (Core inserts set every default)."""
+    return {
+        "carrier": values["carrier"], "tracking_number": values["tracking_number"], "provider": provider,
+        "organisation_id": organisation_id, "program_id": values.get("program_id"),
+        "channel": values.get("channel", Channel.OTHER), "direction": values.get("direction", Direction.OUTBOUND),
+        "origin_division_code": values.get("origin_division_code"),
+        "destination_province_code": values.get("destination_province_code"),
+        "destination_city": values.get("destination_city"), "pieces": values.get("pieces", 1),
+        "weight_kg": values.get("weight_kg"), "declared_value": values.get("declared_value"),
+        "order_ref": values.get("order_ref"), "phone_last4": values.get("phone_last4"),
+        "batch_label": values.get("batch_label"),
+        "registered_at": now, "status": ShipmentStatus.PENDING, "at_station": False,
+        # Due at once: the poller picks new shipments up on its next cycle.
+        "next_poll_at": now, "poll_failures": 0, "subscription_state": "none",
+        "created_at": now, "updated_at": now,
+    }
+
+
+def register_shipment(session: Session, caller, raw: dict, providers: dict,
+                      now: datetime | None = None) -> tuple[Shipment, bool]:
+    """Register one shipment for the caller's organisation; return (shipment, created).
+
+    Idempotent on (carrier, number): the caller's own earlier registration is
+    returned unchanged; another organisation's raises NumberTaken.
+    """
+    lookups = Lookups.load(session, caller.organisation_id, any_program=caller.role == Role.ADMIN)
+    values, problems = clean_row(raw, lookups)
+    carrier_problem = next((p for p in problems if p.field == "carrier"
+                            and p.code in ("carrier_ambiguous", "carrier_undetected")), None)
+    if carrier_problem and len(problems) == 1:
+        raise CarrierUndecided(carrier_problem, detection_candidates(values["tracking_number"]))
+    if problems:
+        raise RowInvalid(problems)
+    existing = _existing(session, values["carrier"], values["tracking_number"])
+    if existing is None:
+        now = now or utcnow()
+        columns = new_shipment_columns(
+            values, caller.organisation_id, choose_provider(values["carrier"], values["tracking_number"], providers), now)
+        try:
+            with session.begin_nested():
+                shipment = Shipment(**columns)
+                session.add(shipment)
+            return shipment, True
+        except IntegrityError:
+            # Registered concurrently between our look-up and insert.
+            existing = _existing(session, values["carrier"], values["tracking_number"])
+            if existing is None:
+                raise
+    if existing.organisation_id != caller.organisation_id:
+        raise NumberTaken()
+    return existing, False
+
+
+def _existing(session: Session, carrier: str, number: str) -> Shipment | None:
+    return session.scalar(select(Shipment).where(Shipment.carrier == carrier, Shipment.tracking_number == number))
+
+
+# ----------------------------------------------------------------- reading
+def visible_shipments(caller) -> Select:
+    """Select the shipments a caller may read (members: their organisation's)."""
+    query = select(Shipment)
+    if not caller.sees_everything:
+        query = query.where(Shipment.organisation_id == caller.organisation_id)
+    return query
+
+
+def find_shipment(caller, carrier: str, number: str) -> Select:
+    """Select one visible shipment by carrier and (raw) number."""
+    return visible_shipments(caller).where(
+        Shipment.carrier == carrier.lower(), Shipment.tracking_number == normalise_number(number))
+
+
+def shipment_events(shipment_id: int) -> Select:
+    """Select a shipment's events, oldest first."""
+    return (select(TrackingEvent).where(TrackingEvent.shipment_id == shipment_id)
+            .order_by(TrackingEvent.occurred_at, TrackingEvent.id))
+
+
+def find_for_public(number: str) -> Select:
+    """Select the shipments with a (raw) number, whatever the carrier."""
+    return select(Shipment).where(Shipment.tracking_number == normalise_number(number)).order_by(Shipment.id)
+
+
+class BadCursor(ValueError):
+    """A pagination cursor that was not issued by us."""
+
+
+def encode_cursor(shipment: Shipment) -> str:
+    """An opaque cursor pointing after this shipment in list order."""
+    raw = f"{shipment.registered_at.isoformat()}|{shipment.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (registered_at, id) position a cursor points after."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, _, ident = raw.partition("|")
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None or not ident.isdigit() or int(ident) > 2 ** 63:
+            raise ValueError(raw)
+        return at, int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursor(cursor) from exc
+
+
+def list_shipments(caller, filters: dict, after: tuple[datetime, int] | None = None) -> Select:
+    """Select visible shipments matching filters, newest first, after a cursor position.
+
+    The order (registered_at desc, id desc) is total, so keyset pages neither
+    skip nor repeat rows when new shipments arrive.
+    """
+    query = visible_shipments(caller)
+    if filters.get("program") is not None:
+        query = query.where(Shipment.program_id == filters["program"])
+    if filters.get("status"):
+        query = query.where(Shipment.status == filters["status"])
+    if filters.get("carrier"):
+        query = query.where(Shipment.carrier == filters["carrier"])
+    if filters.get("direction"):
+        query = query.where(Shipment.direction == filters["direction"])
+    if filters.get("channel"):
+        query = query.where(Shipment.channel == filters["channel"])
+    if filters.get("county"):
+        county = filters["county"]
+        townships = select(Division.code).where(Division.parent_code == county)
+        query = query.where(or_(Shipment.origin_division_code == county,
+                                Shipment.origin_division_code.in_(townships)))
+    if filters.get("registered_from"):
+        query = query.where(Shipment.registered_at >= filters["registered_from"])
+    if filters.get("registered_to"):
+        query = query.where(Shipment.registered_at < filters["registered_to"])
+    if filters.get("search"):
+        term = clean_text(filters["search"])
+        number = normalise_number(term)
+        query = query.where(or_(Shipment.tracking_number == number, Shipment.order_ref == term))
+    if after is not None:
+        at, ident = after
+        query = query.where(or_(Shipment.registered_at < at, and_(Shipment.registered_at == at, Shipment.id < ident)))
+    return query.order_by(Shipment.registered_at.desc(), Shipment.id.desc())
+
+
+def owners_of(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Map each registered (carrier, number) among keys to its organisation id."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(Shipment.carrier, Shipment.tracking_number, Shipment.organisation_id)
+        .where(tuple_(Shipment.carrier, Shipment.tracking_number).in_(keys)))
+    return {(carrier, number): org for carrier, number, org in rows}
+
+
+def count(session: Session, query: Select) -> int:
+    """Count the rows of a Select."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
