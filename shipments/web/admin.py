@@ -127,7 +127,6 @@ def organisations():
         try:
             admin_service.create_organisation(db.session, form.name.data, form.kind.data, form.county_code.data)
         except admin_service.AdminError as exc:
-            db.session.rollback()
             _failed(form, exc)
         else:
             db.session.commit()
@@ -149,7 +148,6 @@ def users():
             admin_service.create_user(db.session, form.organisation_id.data, form.username.data,
                                       form.display_name.data or "", form.password.data, form.role.data)
         except admin_service.AdminError as exc:
-            db.session.rollback()
             _failed(form, exc)
         else:
             db.session.commit()
@@ -170,7 +168,6 @@ def user_active():
             admin_service.set_user_active(db.session, int(form.user_id.data), form.active.data == "1",
                                           current_user.id)
         except admin_service.AdminError as exc:
-            db.session.rollback()
             flash(str(ADMIN_ERRORS.get(str(exc), str(exc))), "error")
         else:
             db.session.commit()
@@ -224,7 +221,6 @@ def programs():
                 form.year.data, form.target_pieces.data, form.season_start_month.data, form.season_end_month.data,
                 form.perishable.data, form.deadline_hours.data)
         except admin_service.AdminError as exc:
-            db.session.rollback()
             _failed(form, exc)
         else:
             db.session.commit()
@@ -246,7 +242,6 @@ def stations():
             admin_service.create_station(db.session, form.name.data, form.level.data, form.kind.data,
                                          form.division_code.data)
         except admin_service.AdminError as exc:
-            db.session.rollback()
             _failed(form, exc)
         else:
             db.session.commit()

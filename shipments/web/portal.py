@@ -55,10 +55,10 @@ class ListFilterForm(FlaskForm):
         csrf = False  # a GET search form changes nothing
 
     q = StringField(_l("Tracking or order number"), validators=[Optional(), Length(max=64)])
-    status = SelectField(_l("Status"), choices=options([("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]))
-    carrier = SelectField(_l("Carrier"), validate_choice=False)
-    program = SelectField(_l("Program"), validate_choice=False)
-    direction = SelectField(_l("Direction"), choices=options([("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
+    status = SelectField(_l("Status"), choices=options([("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]), default="")
+    carrier = SelectField(_l("Carrier"), validate_choice=False, default="")
+    program = SelectField(_l("Program"), validate_choice=False, default="")
+    direction = SelectField(_l("Direction"), choices=options([("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]), default="")
     registered_from = DateField(_l("Registered from"), validators=[Optional()])
     registered_to = DateField(_l("Registered until"), validators=[Optional()])
 
@@ -128,16 +128,13 @@ def register():
         try:
             shipment, created = shipment_service.register_shipment(db.session, caller(), raw, providers)
         except shipment_service.CarrierUndecided as exc:
-            db.session.rollback()
             form.carrier.errors = [exc.problem.text(page_lang())]
             candidates = exc.candidates
         except shipment_service.RowInvalid as exc:
-            db.session.rollback()
             for problem in exc.problems:
                 field = getattr(form, problem.field, None) or form.number
                 field.errors = [*field.errors, problem.text(page_lang())]
         except shipment_service.NumberTaken:
-            db.session.rollback()
             form.number.errors = [_("This number is registered by another organisation.")]
         else:
             db.session.commit()
@@ -190,15 +187,20 @@ def run_import(path, meta: dict, dry_run: bool):
         rows = table.rows
         if label:
             rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in rows)
-        report = imports.import_rows(
-            db.session, rows, who.organisation_id, providers=providers,
-            commit=(lambda: None) if dry_run else db.session.commit,
-            any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
-    if dry_run:
-        db.session.rollback()
-    else:
-        db.session.commit()
-    return report
+        if not dry_run:
+            report = imports.import_rows(
+                db.session, rows, who.organisation_id, providers=providers, commit=db.session.commit,
+                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
+            db.session.commit()
+            return report
+        # The preview runs the real import inside a savepoint and throws it away.
+        savepoint = db.session.begin_nested()
+        try:
+            return imports.import_rows(
+                db.session, rows, who.organisation_id, providers=providers, commit=lambda: None,
+                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
+        finally:
+            savepoint.rollback()
 
 
 @bp.route("/upload", methods=["GET", "POST"])
@@ -218,7 +220,6 @@ def upload():
         try:
             report = run_import(path, meta, dry_run=True)
         except imports.FileRejected as exc:
-            db.session.rollback()
             form.file.errors = [exc.text(page_lang())]
         else:
             meta["preview"] = uploads.report_meta(report)

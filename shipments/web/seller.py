@@ -85,7 +85,6 @@ def check():
                                      commit=db.session.commit, any_program=who.role == Role.ADMIN,
                                      columns=columns)
     except ValueError as exc:  # too many numbers, or a file that cannot be read
-        db.session.rollback()
         message = exc.text(page_lang()) if isinstance(exc, imports.FileRejected) else _(
             "At most %(limit)s numbers at once.", limit=limit)
         (form.file if form.file.data else form.numbers).errors = [message]

@@ -1,16 +1,16 @@
 """Public tracking page: a buyer looks up one parcel on a phone (masked data only)."""
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from shipments.extensions import db
+from shipments.extensions import db, limiter
 from shipments.schemas.shipments import PublicShipmentSchema
 from shipments.services import tracking
 from shipments.services.shipments import normalise_number
 
-bp = Blueprint("track", __name__)
+bp = Blueprint("tracking", __name__)
 
 
 class LookupForm(FlaskForm):
@@ -36,7 +36,14 @@ def lookup():
     return render_template("track/lookup.html", form=form)
 
 
+def _number_key() -> str:
+    return "web-track-number:" + normalise_number((request.view_args or {}).get("number", ""))
+
+
 @bp.route("/t/<string(maxlength=40):number>", methods=["GET", "POST"])
+# The same limits as the API lookup: per client, and per number against guessing the digits.
+@limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"])
+@limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key)
 def parcel(number):
     """One parcel's status and timeline; asks for the phone digits when its carrier needs them."""
     number = normalise_number(number)

@@ -2,17 +2,23 @@
 import re
 
 import pytest
+from flask import g
 from werkzeug.security import generate_password_hash
 
 from shipments.models import User
 from shipments.models.enums import OrganisationKind, Role
 
 PASSWORD = "s3cret-pass"
+# Cheap hash for tests only: real users get werkzeug's slow default.
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(client, path="/") -> str:
     """A CSRF token from a page (every page carries one in the language switch)."""
+    # Flask-WTF caches the token on `g`; the test's app context outlives requests,
+    # so drop it to get the token of this client's own session.
+    g.pop("csrf_token", None)
     return _CSRF.search(client.get(path).get_data(as_text=True)).group(1)
 
 
@@ -37,7 +43,7 @@ def create_user(db_session, create_organisation):
             organisation = create_organisation(kind=kind)
         values.setdefault("username", f"user{organisation.id}-{role.value}-{len(organisation.users)}")
         user = User(organisation=organisation, display_name=values.pop("display_name", "测试用户"),
-                    password_hash=generate_password_hash(PASSWORD), role=role, **values)
+                    password_hash=_PASSWORD_HASH, role=role, **values)
         db_session.add(user)
         db_session.flush()
         return user
