@@ -139,3 +139,11 @@ def error_words(code: int) -> tuple[str, str]:
     title, text = ERROR_WORDS.get(code, ERROR_WORDS[500] if code >= 500 else ERROR_WORDS[400])
     return str(title), str(text)
 
+
+
+@bp.app_template_filter("iso")
+def iso(value: datetime | str | None) -> str:
+    """Machine-readable time for <time datetime=…> (schemas already give ISO text)."""
+    if not value:
+        return ""
+    return value if isinstance(value, str) else value.isoformat()
