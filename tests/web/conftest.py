@@ -1,5 +1,6 @@
 """Helpers for the web page tests: users of each role, logging in, CSRF tokens."""
 import re
+from pathlib import Path
 
 import pytest
 from flask import g
@@ -29,9 +30,11 @@ def login(client, user) -> None:
 
 
 @pytest.fixture(autouse=True)
-def upload_folder(app, tmp_path, monkeypatch):
-    """Keep test uploads out of instance/."""
-    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
+def upload_folder(request, tmp_path, monkeypatch):
+    """Keep test uploads out of instance/ (tests on the shared app only)."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path / "uploads"))
 
 
 @pytest.fixture
@@ -65,3 +68,29 @@ def member_client(client, member):
 def admin_client(client, create_user):
     login(client, create_user(Role.ADMIN))
     return client
+
+
+# ------------------------------------------------------------------ browser tests
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+# DEPENDENCIES.md: Debian's Chromium, no `playwright install`.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCREENSHOTS.exists() and any(SCREENSHOTS.iterdir()):
+        shots = sorted(p.name for p in SCREENSHOTS.iterdir())
+        terminalreporter.write_line(f"browser screenshots in {SCREENSHOTS}: {', '.join(shots)}")
