@@ -24,7 +24,7 @@ from shipments.services.carriers import choose_provider
 
 MAX_FILE_ROWS = 100_000
 MAX_JSON_ROWS = 10_000
-CHUNK_ROWS = 2_000
+CHUNK_ROWS = 5_000
 MAX_LISTED_PROBLEMS = 1_000
 HEADER_SEARCH_ROWS = 10  # title rows tolerated above the header
 _SAMPLE = 1 << 16
@@ -79,7 +79,7 @@ class ImportReport:
             "invalid": self.invalid, "problems_truncated": self.problems_truncated,
             "problems": [{"row": row, "field": key, "column": column, "code": code,
                           "message": rules.message(code, lang, **params)}
-                         for row, key, column, code, params in self.problems],
+                         for row, key, column, code, params in sorted(self.problems, key=lambda p: p[0])],
         }
 
 
@@ -156,7 +156,10 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
         if provider is None:
             provider = provider_of[(carrier, international)] = choose_provider(carrier, number, providers)
         params.append(rules.new_shipment_columns(values, organisation_id, provider, now))
-    inserted = {(c, n) for c, n in session.execute(statement, params)}
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = _insert_postgresql(session, params)
+    else:
+        inserted = {(c, n) for c, n in session.execute(statement, params)}
     report.created += len(inserted)
     rest = [(row_no, (v["carrier"], v["tracking_number"])) for row_no, v in chunk
             if (v["carrier"], v["tracking_number"]) not in inserted]
@@ -169,6 +172,30 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
         else:
             report.registered_by_other_org += 1
             report.add_problem(row_no, "number", columns.get("number", "number"), "registered_by_other_org", {})
+
+
+_COPY_COLUMNS = tuple(rules.new_shipment_columns(
+    {"carrier": "", "tracking_number": ""}, 0, "", utcnow()))
+
+
+def _insert_postgresql(session: Session, params: list[dict]) -> set[tuple[str, str]]:
+    # Raw SQL because the ORM cannot say COPY: a multi-row INSERT … VALUES of
+    # 1,000 rows × 24 parameters costs psycopg ≈ 0.2 s just to parse, whereas
+    # COPY into a scratch table and one INSERT … SELECT … ON CONFLICT DO
+    # NOTHING runs at close to COPY speed (bench/import.py). Same transaction.
+    connection = session.connection()
+    names = ", ".join(_COPY_COLUMNS)
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS shipment_import AS SELECT {names} FROM shipments WITH NO DATA")
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY shipment_import ({names}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row([row[name] for name in _COPY_COLUMNS])  # str enums dump as their values
+    inserted = connection.exec_driver_sql(
+        f"INSERT INTO shipments ({names}) SELECT {names} FROM shipment_import "
+        "ON CONFLICT (carrier, tracking_number) DO NOTHING RETURNING carrier, tracking_number").all()
+    connection.exec_driver_sql("TRUNCATE shipment_import")
+    return {(carrier, number) for carrier, number in inserted}
 
 
 def json_rows(items: list) -> Iterator[tuple[int, Any]]:

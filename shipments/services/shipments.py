@@ -357,10 +357,19 @@ def clean_row(raw: dict[str, Any], lookups: Lookups) -> tuple[dict[str, Any], li
     problems: list[Problem] = []
     for f in FIELDS:
         raw_value = raw.get(f.key)
-        if raw_value is not None and not isinstance(raw_value, (str, int, float, Decimal)) or isinstance(raw_value, bool):
+        if raw_value is None or raw_value == "":
+            if f.required:
+                problems.append(Problem(f.key, "required"))
+            continue
+        if raw_value.__class__ is str:
+            text = raw_value.strip() if raw_value.isascii() and "  " not in raw_value else clean_text(raw_value)
+        elif isinstance(raw_value, (str, int, float, Decimal)) and not isinstance(raw_value, bool):
+            text = clean_text(raw_value)
+        else:
             problems.append(Problem(f.key, "type"))
             continue
-        text = clean_text(raw_value)
+        if f.key == "phone_last4" and isinstance(raw_value, (int, float)) and len(text) < 4:
+            text = text.zfill(4)  # a spreadsheet stored 0123 as the number 123
         if not text:
             if f.required:
                 problems.append(Problem(f.key, "required"))
