@@ -6,14 +6,16 @@ Start with `get_provider(name, **settings).track([TrackRequest(...)])`.
 from .detect import Candidate, detect
 from .errors import (AuthError, BadRequest, CarrierError, ProviderError, QuotaExhausted,
                      RateLimited, TemporaryError)
+from .base import beijing_to_utc
 from .models import (TERMINAL, InvalidNumber, NeedsPhone, NotFoundYet, Status, TrackEvent,
                      TrackProblem, TrackRequest, TrackResult)
-from .numbers import normalise_number, s10_valid
+from .numbers import normalise_number, phone_last4, s10_valid
 from .registry import PROVIDERS, enabled_providers, get_provider, needs_phone
 
 __all__ = [
     "AuthError", "BadRequest", "Candidate", "CarrierError", "InvalidNumber", "NeedsPhone",
     "NotFoundYet", "PROVIDERS", "ProviderError", "QuotaExhausted", "RateLimited", "Status",
     "TERMINAL", "TemporaryError", "TrackEvent", "TrackProblem", "TrackRequest", "TrackResult",
-    "detect", "enabled_providers", "get_provider", "needs_phone", "normalise_number", "s10_valid",
+    "beijing_to_utc", "detect", "enabled_providers", "get_provider", "needs_phone",
+    "normalise_number", "phone_last4", "s10_valid",
 ]

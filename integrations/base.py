@@ -164,9 +164,9 @@ class Provider:
             raise self._error(TemporaryError, f"HTTP {status}")
         if status >= 400:
             raise self._error(BadRequest, f"HTTP {status}")
-        ctype = resp.headers.get("Content-Type", "")
-        text = resp.content.decode(resp.encoding or "utf-8", errors="replace")
-        if "html" in ctype.lower() or re.match(r"\s*<", text):
+        # All three aggregators speak UTF-8; some label JSON as text/html, so judge the body.
+        text = resp.content.decode("utf-8", errors="replace")
+        if re.match(r"\s*<", text):
             raise self._error(TemporaryError, f"HTML instead of JSON (HTTP {status})")
         try:
             return json.loads(text)

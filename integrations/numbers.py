@@ -47,3 +47,11 @@ def s10_valid(number: str) -> bool:
     if not m:
         return False
     return s10_check_digit(m.group(2)) == int(m.group(3))
+
+
+def phone_last4(raw: str | None) -> str | None:
+    """Return the last 4 digits of a phone (also of a 隐私号 "1xxxxxxxxxx-1234"), or None."""
+    if not raw:
+        return None
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", str(raw)))
+    return digits[-4:] if len(digits) >= 4 else None

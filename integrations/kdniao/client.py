@@ -7,6 +7,7 @@ from typing import Mapping
 from ..base import Provider
 from ..errors import ProviderError
 from ..models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest, TrackResult
+from ..numbers import phone_last4
 from . import mapping, push
 
 PHONE_CARRIERS = frozenset({"sf"})  # CustomerName = last 4 digits, required for SF
@@ -35,7 +36,7 @@ class KdniaoProvider(Provider):
     def _precheck(self, req: TrackRequest) -> TrackProblem | None:
         if mapping.shipper_for(req.carrier) is None:
             return InvalidNumber(req, f"kdniao has no ShipperCode for carrier {req.carrier!r}")
-        if req.carrier in PHONE_CARRIERS and not req.phone_last4:
+        if req.carrier in PHONE_CARRIERS and not phone_last4(req.phone_last4):
             return NeedsPhone(req, "kdniao needs CustomerName (phone last 4 digits) for this carrier")
         return None
 
@@ -52,7 +53,8 @@ class KdniaoProvider(Provider):
             try:
                 out.append(mapping.parse_query_response(req, body))
             except ProviderError as exc:
-                exc.args = (self._scrub(str(exc)),)
+                exc.message = self._scrub(exc.message)
+                exc.args = (exc.message,)
                 raise
         return out
 

@@ -12,10 +12,15 @@ from ..carriers import CARRIERS
 from ..errors import AuthError, QuotaExhausted, RateLimited, TemporaryError
 from ..models import (InvalidNumber, NeedsPhone, NotFoundYet, Status, TrackEvent,
                       TrackProblem, TrackRequest, TrackResult, build_result)
+from ..numbers import phone_last4
 from ..text import infer_status
 from .statuses import map_state
 
 RATE_RETRY_AFTER = 60.0
+_REFINES = {
+    "2": {Status.OUT_FOR_DELIVERY, Status.AVAILABLE_FOR_PICKUP, Status.ATTEMPT_FAIL},
+    "4": {Status.ATTEMPT_FAIL, Status.RETURNING, Status.RETURNED},
+}
 
 
 def data_sign(request_data: str, app_key: str) -> str:
@@ -41,8 +46,9 @@ def carrier_for_shipper(code: str | None, default: str) -> str:
 def build_request_data(req: TrackRequest) -> str:
     """Return the RequestData JSON string for an instant query / subscription."""
     data: dict[str, Any] = {"ShipperCode": shipper_for(req.carrier), "LogisticCode": req.number}
-    if req.phone_last4:
-        data["CustomerName"] = req.phone_last4
+    phone = phone_last4(req.phone_last4)
+    if phone:
+        data["CustomerName"] = phone
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -101,6 +107,10 @@ def parse_track(req: TrackRequest, data: dict, *, raw: dict | None = None) -> Tr
         return NotFoundYet(req, str(data.get("Reason") or "暂无轨迹信息"), raw=raw or data)
     if mapped and mapped[0] is not Status.PENDING:
         status, sub = mapped
+        if raw_state in _REFINES and events and events[-1].status in _REFINES[raw_state]:
+            # 1002 has only the coarse State 2 (在途中) / 4 (问题件): the last scan tells
+            # 派件/驿站/退回 apart (8001's StateEx never needs this).
+            status, sub = events[-1].status, events[-1].substatus
     else:
         status, sub = events[-1].status, events[-1].substatus
     return build_result(number=str(data.get("LogisticCode") or req.number),

@@ -7,6 +7,7 @@ from typing import Mapping
 from ..base import Provider
 from ..errors import ProviderError
 from ..models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest, TrackResult
+from ..numbers import phone_last4
 from . import mapping, push
 
 PHONE_CARRIERS = frozenset({"sf", "zto"})  # K-DOC: 顺丰速运/顺丰快运/中通快递 need `phone`
@@ -20,9 +21,15 @@ class Kuaidi100Provider(Provider):
     supports_push = True
     default_url = "https://poll.kuaidi100.com"
 
+    default_autonumber_url = "https://www.kuaidi100.com/autonumber/auto"
+
     def __init__(self, *, key: str, customer: str, salt: str | None = None,
-                 url: str | None = None, timeout: float | None = None, session=None):
+                 url: str | None = None, autonumber_url: str | None = None,
+                 timeout: float | None = None, session=None):
         super().__init__(url=url, timeout=timeout, session=session)
+        # Auto-detect lives on another host; with a custom `url` (tests, proxies) it sits under it.
+        self.autonumber_url = autonumber_url or (
+            self.url + "/autonumber/auto" if url else self.default_autonumber_url)
         self.key = key
         self.customer = customer
         self.salt = salt or ""
@@ -33,7 +40,7 @@ class Kuaidi100Provider(Provider):
     def _precheck(self, req: TrackRequest) -> TrackProblem | None:
         if mapping.com_for(req.carrier) is None:
             return InvalidNumber(req, f"kuaidi100 has no code for carrier {req.carrier!r}")
-        if req.carrier in PHONE_CARRIERS and not req.phone_last4:
+        if req.carrier in PHONE_CARRIERS and not phone_last4(req.phone_last4):
             return NeedsPhone(req, "kuaidi100 needs the phone's last 4 digits for this carrier")
         return None
 
@@ -49,9 +56,15 @@ class Kuaidi100Provider(Provider):
             try:
                 out.append(mapping.parse_query_response(req, body))
             except ProviderError as exc:
-                exc.args = (self._scrub(str(exc)),)
+                exc.message = self._scrub(exc.message)
+                exc.args = (exc.message,)
                 raise
         return out
+
+    def autonumber(self, number: str) -> list[str]:
+        """Ask Kuaidi100 which carriers a number may belong to (our codes, likeliest first; paid accounts)."""
+        body = self._post(self.autonumber_url, data={"num": number, "key": self.key})
+        return mapping.parse_autonumber_response(body)
 
     def subscribe(self, request: TrackRequest, callback_url: str) -> TrackProblem | None:
         """Subscribe a number to pushes at `callback_url`; None when accepted (or already)."""

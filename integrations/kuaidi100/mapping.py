@@ -11,6 +11,7 @@ from ..carriers import CARRIERS
 from ..errors import AuthError, BadRequest, QuotaExhausted, RateLimited, TemporaryError
 from ..models import (InvalidNumber, NeedsPhone, NotFoundYet, Status, TrackEvent,
                       TrackProblem, TrackRequest, TrackResult, build_result)
+from ..numbers import phone_last4
 from ..text import infer_status
 from .statuses import NAME_TABLE, map_state
 
@@ -46,8 +47,9 @@ def carrier_for_com(com: str | None, default: str) -> str:
 def build_query_form(req: TrackRequest, key: str, customer: str) -> dict[str, str]:
     """Return the form fields of a real-time query (param JSON, sign, customer)."""
     param: dict[str, Any] = {"com": com_for(req.carrier), "num": req.number}
-    if req.phone_last4:
-        param["phone"] = req.phone_last4
+    phone = phone_last4(req.phone_last4)
+    if phone:
+        param["phone"] = phone
     param["resultv2"] = "4"
     text = json.dumps(param, ensure_ascii=False, separators=(",", ":"))
     return {"customer": customer, "sign": query_sign(text, key, customer), "param": text}
@@ -58,8 +60,9 @@ def build_subscribe_form(req: TrackRequest, key: str, callback_url: str, salt: s
     parameters: dict[str, Any] = {"callbackurl": callback_url, "resultv2": "4"}
     if salt:
         parameters["salt"] = salt
-    if req.phone_last4:
-        parameters["phone"] = req.phone_last4
+    phone = phone_last4(req.phone_last4)
+    if phone:
+        parameters["phone"] = phone
     param = {"company": com_for(req.carrier), "number": req.number, "key": key, "parameters": parameters}
     return {"schema": "json", "param": json.dumps(param, ensure_ascii=False, separators=(",", ":"))}
 
@@ -167,3 +170,23 @@ def parse_subscribe_response(req: TrackRequest, body: Any) -> TrackProblem | Non
     if code == "500":
         raise TemporaryError(label, provider="kuaidi100", code=code)
     raise BadRequest(label, provider="kuaidi100", code=code)
+
+
+def parse_autonumber_response(body: Any) -> list[str]:
+    """Return our carrier codes from an autonumber answer, most likely first (unknown coms dropped)."""
+    if isinstance(body, dict):
+        code = str(body.get("returnCode") or "")
+        label = f"kuaidi100 autonumber returnCode {code}: {body.get('message') or ''}"
+        if code == "601":
+            raise QuotaExhausted(label, provider="kuaidi100", code=code)
+        if code in ("600", "503"):
+            raise AuthError(label, provider="kuaidi100", code=code)
+        raise TemporaryError(label, provider="kuaidi100", code=code)
+    if not isinstance(body, list):
+        raise TemporaryError("kuaidi100: unexpected autonumber answer", provider="kuaidi100")
+    out: list[str] = []
+    for item in body:
+        code = carrier_for_com(str((item or {}).get("comCode") or ""), "")
+        if code and code not in out:
+            out.append(code)
+    return out

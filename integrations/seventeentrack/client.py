@@ -25,7 +25,8 @@ class SeventeenTrackProvider(Provider):
         return (self.token,)
 
     def _call(self, path: str, reqs: list[TrackRequest]) -> tuple[dict, dict]:
-        body = self._post(self.url + path, json_body=mapping.build_items(reqs),
+        items = mapping.build_items(reqs, register=path == "/register")
+        body = self._post(self.url + path, json_body=items,
                           headers={"17token": self.token})
         return mapping.split(mapping.raise_for_envelope(body))
 

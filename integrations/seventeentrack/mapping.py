@@ -10,6 +10,7 @@ from ..carriers import CARRIERS
 from ..errors import AuthError, BadRequest, QuotaExhausted, RateLimited, TemporaryError
 from ..models import (InvalidNumber, NotFoundYet, Status, TrackEvent, TrackProblem,
                       TrackRequest, TrackResult, build_result)
+from ..numbers import phone_last4
 from ..text import infer_status
 from .statuses import STAGE_TABLE, map_status
 
@@ -37,14 +38,17 @@ def carrier_for_key(key: Any, default: str) -> str:
     return default
 
 
-def build_items(requests: list[TrackRequest]) -> list[dict]:
-    """Return the JSON array body for /register or /gettrackinfo."""
+def build_items(requests: list[TrackRequest], *, register: bool = False) -> list[dict]:
+    """Return the JSON array body for /register (with `param` = phone last 4) or /gettrackinfo."""
     items = []
     for req in requests:
         item: dict[str, Any] = {"number": req.number}
         key = carrier_key(req.carrier)
         if key is not None:
             item["carrier"] = key
+        phone = phone_last4(req.phone_last4)
+        if register and phone:
+            item["param"] = phone  # extra parameter some carriers need (phone digits)
         items.append(item)
     return items
 
@@ -137,9 +141,9 @@ def parse_item(req: TrackRequest, item: dict, *, raw: dict | None = None,
             if parsed:
                 events.append(parsed)
     mapped = map_status(main, sub_status)
+    if not events and sub_status == "NotFound_InvalidCode":
+        return InvalidNumber(req, "17track: invalid number", raw=raw or item)
     if not events and (mapped is None or mapped[0] is Status.PENDING):
-        if sub_status == "NotFound_InvalidCode":
-            return InvalidNumber(req, "17track: invalid number", raw=raw or item)
         if not tracking_stopped:
             return NotFoundYet(req, "17track: no tracking info yet", raw=raw or item)
     if mapped:
@@ -154,6 +158,6 @@ def parse_item(req: TrackRequest, item: dict, *, raw: dict | None = None,
     delivered = parse_iso(milestones["Delivered"]) if milestones.get("Delivered") else None
     return build_result(number=str(item.get("number") or req.number),
                         carrier=carrier_for_key(item.get("carrier"), req.carrier),
-                        status=status, substatus=sub or sub_status, raw_state=sub_status or main,
+                        status=status, substatus=sub, raw_state=sub_status or main,
                         events=events, raw=raw or item, picked_up_at=picked, delivered_at=delivered,
                         tracking_stopped=tracking_stopped)

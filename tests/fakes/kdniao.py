@@ -44,9 +44,9 @@ def sign(request_data: str, app_key: str = APP_KEY) -> str:
 
 
 def track_item(number: str, shipper: str, scenario: str, *, request_type: str = "1002",
-               numeric_state: bool = False) -> dict:
-    """Return one tracking item (Success true) for a story."""
-    steps = story(scenario)
+               numeric_state: bool = False, steps: list | None = None) -> dict:
+    """Return one tracking item (Success true) for a story (or given steps)."""
+    steps = story(scenario) if steps is None else steps
     traces = []
     for when, kind, desc, loc in steps:
         t = {"AcceptTime": when, "AcceptStation": desc}
@@ -118,10 +118,12 @@ class KdniaoFake(FakeAggregator):
             return self.fail(f"无效的输入[【ShipperCode】{shipper}不正确]", number, shipper)
         if scenario == "phone_required" or (shipper == "SF" and str(data.get("CustomerName") or "") != self.phone):
             return self.fail("顺丰单号需要传CustomerName(收/寄件人手机号后四位)", number, shipper)
-        if scenario == "not_found":
+        steps = [] if scenario == "not_found" else self.visible_steps(number, scenario)
+        if not steps:
             return self.json({"EBusinessID": self.ebusiness_id, "LogisticCode": number, "ShipperCode": shipper,
                               "Success": True, "Reason": "暂无轨迹信息", "State": "0", "Traces": []})
-        item = track_item(number, shipper, scenario, request_type=rtype, numeric_state=self.numeric_state)
+        item = track_item(number, shipper, scenario, request_type=rtype, numeric_state=self.numeric_state,
+                          steps=steps)
         item["EBusinessID"] = self.ebusiness_id
         return self.json(item)
 

@@ -11,7 +11,8 @@ Knobs (besides FakeAggregator's): `phone` (expected last 4, default "1234"),
 `lock_after` (queries of one number per `lock_window` s before 锁单, default 48 / 86400),
 `lock_reply` ("error": an error envelope saying the number is locked, or
 "stale": keep answering the data frozen at lock time — the real body is UNCONFIRMED),
-`subscribed` (number -> times subscribed). Behaviours per number: stories plus
+`subscribed` (number -> times subscribed). Also serves /autonumber/auto
+(num + key as form or query fields; a crude prefix table; bad key -> 601 envelope). Behaviours per number: stories plus
 not_found (500), bad_number (400), phone_required (408), locked (lock error),
 server_error, timeout, malformed, html. `make_push()` builds a signed push body.
 """
@@ -47,9 +48,9 @@ def _md5u(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest().upper()
 
 
-def track_body(number: str, com: str, scenario: str, resultv2: str = "4") -> dict:
-    """Return a query.do success body (newest first, all scalars strings) for a story."""
-    steps = story(scenario)
+def track_body(number: str, com: str, scenario: str, resultv2: str = "4", steps: list | None = None) -> dict:
+    """Return a query.do success body (newest first, all scalars strings) for a story (or given steps)."""
+    steps = story(scenario) if steps is None else steps
     data = []
     for when, kind, desc, loc in reversed(steps):
         code, name = CODES[kind]
@@ -100,6 +101,8 @@ class Kuaidi100Fake(FakeAggregator):
             return self.query(request)
         if request.path == "/poll":
             return self.subscribe(request)
+        if request.path == "/autonumber/auto":
+            return self.autonumber(request)
         return Response(b"<html><body>404 Not Found</body></html>", status=404, content_type="text/html")
 
     def query(self, request: Request) -> Response:
@@ -130,9 +133,10 @@ class Kuaidi100Fake(FakeAggregator):
             return self.error("400", "找不到对应公司")
         if scenario == "phone_required" or (com in PHONE_COMS and str(param.get("phone") or "")[-4:] != self.phone):
             return self.error("408", "快递公司参数异常：验证码错误")
-        if scenario == "not_found":
+        steps = [] if scenario == "not_found" else self.visible_steps(number, scenario)
+        if not steps:
             return self.error("500", "查询无结果，请隔段时间再查")
-        body = track_body(number, com, scenario, str(param.get("resultv2") or ""))
+        body = track_body(number, com, scenario, str(param.get("resultv2") or ""), steps=steps)
         self._frozen[number] = body
         return self.json(body)
 
@@ -151,3 +155,16 @@ class Kuaidi100Fake(FakeAggregator):
         if self.subscribed[number] > 1:
             return self.json({"result": False, "returnCode": "501", "message": "重复订阅"})
         return self.json({"result": True, "returnCode": "200", "message": "提交成功"})
+
+    def autonumber(self, request: Request) -> Response:
+        number, key = request.values.get("num") or "", request.values.get("key") or ""
+        if key != self.key:
+            return self.json({"returnCode": "601", "message": "key过期", "result": False})
+        rules = (("SF", ["shunfeng"]), ("YT", ["yuantong"]), ("JT", ["jtexpress"]), ("JD", ["jd"]),
+                 ("DPK", ["debangkuaidi", "debangwuliu"]))
+        coms = next((c for prefix, c in rules if number.startswith(prefix)), None)
+        if coms is None and number.isdigit():
+            coms = {13: ["ems", "youzhengguonei", "yunda"], 14: ["zhongtong"], 15: ["shentong", "yunda"]}.get(
+                len(number), [])
+        return self.json([{"comCode": c, "name": c, "lengthPre": len(number), "noPre": number[:4], "noCount": 1}
+                          for c in coms or []])

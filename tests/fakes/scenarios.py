@@ -8,6 +8,7 @@ the first step is 2026-06-01 08:00:00 Beijing = 2026-06-01 00:00:00 UTC.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 BASE_TIME = datetime(2026, 6, 1, 8, 0, 0)  # naive Beijing time
@@ -45,6 +46,7 @@ STORIES: dict[str, list[tuple[float, str, str, str]]] = {
 
 # Names that are not stories but per-number behaviours every fake understands.
 BEHAVIOURS = (
+    "mixed",           # a story picked deterministically from the number (for benchmarks)
     "not_found",       # no record yet
     "bad_number",      # the provider says the number/carrier is invalid
     "phone_required",  # the provider demands the phone's last 4 digits (wrong/missing)
@@ -56,7 +58,19 @@ BEHAVIOURS = (
 )
 
 
-def story(name: str) -> list[tuple[str, str, str, str]]:
-    """Return [(beijing_time_str, kind, description, location)] oldest first."""
-    return [((BASE_TIME + timedelta(hours=h)).strftime("%Y-%m-%d %H:%M:%S"), kind, desc, loc)
+def story(name: str, base: datetime = BASE_TIME) -> list[tuple[str, str, str, str]]:
+    """Return [(beijing_time_str, kind, description, location)] oldest first, from `base` (naive Beijing)."""
+    return [((base + timedelta(hours=h)).strftime("%Y-%m-%d %H:%M:%S"), kind, desc, loc)
             for h, kind, desc, loc in STORIES[name]]
+
+
+def mixed_story_for(number: str) -> str:
+    """Return a story name picked deterministically from the number (scenario "mixed")."""
+    weights = (("in_transit", 30), ("delivered", 35), ("station", 10), ("collected", 15),
+               ("transferred", 3), ("exception", 4), ("returned", 3))
+    h = int(hashlib.sha256(number.encode()).hexdigest(), 16) % sum(w for _, w in weights)
+    for name, w in weights:
+        if h < w:
+            return name
+        h -= w
+    return "in_transit"  # pragma: no cover

@@ -20,7 +20,7 @@ class _QuietHandler(WSGIRequestHandler):
 def serve(app, host: str = "127.0.0.1") -> tuple[str, Callable[[], None]]:
     """Start `app` on host:<free port> (threaded); return (base_url, stop)."""
     server = make_server(host, 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name=f"fake-{type(app).__name__}", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{type(app).__name__}", daemon=True)
     thread.start()
     stopped = False
 

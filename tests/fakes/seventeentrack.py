@@ -53,13 +53,14 @@ def _iso(bj: str) -> tuple[str, str]:
     return dt.strftime("%Y-%m-%dT%H:%M:%S+08:00"), (dt - timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def track_info(scenario: str, *, shuffle: bool = True) -> dict:
-    """Return a v2.2 `track_info` for a story (events newest first unless shuffle=False)."""
-    if scenario not in STORIES:
+def track_info(scenario: str, *, shuffle: bool = True, steps: list | None = None) -> dict:
+    """Return a v2.2 `track_info` for a story or given steps (events newest first unless shuffle=False)."""
+    if steps is None and scenario in STORIES:
+        steps = story(scenario)
+    if not steps:
         return {"latest_status": {"status": "NotFound", "sub_status": "NotFound_Other", "sub_status_descr": None},
                 "latest_event": None, "milestone": [],
                 "tracking": {"providers_hash": 0, "providers": []}}
-    steps = story(scenario)
     events, milestones = [], {}
     for when, kind, desc, loc in steps:
         iso, utc = _iso(when)
@@ -189,5 +190,6 @@ class SeventeenTrackFake(FakeAggregator):
             return self._reject(number, -18019903, "carrier cannot be detected")
         if scenario == "locked":
             return self._reject(number, -18019907, "daily tracking limit exceeded")
+        steps = self.visible_steps(number, scenario) if scenario in STORIES else []
         return True, {"number": number, "carrier": item.get("carrier") or 3011, "tag": None,
-                      "track_info": track_info(scenario)}
+                      "track_info": track_info(scenario, steps=steps)}
