@@ -53,3 +53,6 @@ def register(app):
     app.cli.add_command(demo_cli)
     app.cli.add_command(tokens_cli)
     app.cli.add_command(import_command)
+    from shipments.report_cli import report_cli
+
+    app.cli.add_command(report_cli)

@@ -55,7 +55,9 @@ def init_app(app) -> None:
 def blueprints():
     """The API's blueprints, one module per resource."""
     from shipments.api.me import blp as me
+    from shipments.api.programs import blp as programs
+    from shipments.api.reports import blp as reports
     from shipments.api.shipments import blp as shipments
     from shipments.api.track import blp as track
 
-    return [me, shipments, track]
+    return [me, shipments, track, programs, reports]

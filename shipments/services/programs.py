@@ -1,9 +1,39 @@
 """Shipping programs."""
 from sqlalchemy import Select, select
 
-from shipments.models import Program
+from shipments.models import Division, Organisation, Program
+from shipments.models.enums import DivisionLevel
 
 
-def list_programs() -> Select:
-    """Select all programs, largest target first."""
-    return select(Program).order_by(Program.target_pieces.desc(), Program.id)
+class ProgramError(ValueError):
+    """A program that cannot be created; names the field."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def list_programs(year: int | None = None) -> Select:
+    """Select all programs (of a year when given), largest target first."""
+    stmt = select(Program).order_by(Program.target_pieces.desc(), Program.id)
+    return stmt.where(Program.year == year) if year is not None else stmt
+
+
+def create_program(session, *, organisation_ids=(), **values) -> Program:
+    """Add a program after checking its county, name and organisations (the caller commits)."""
+    county = session.get(Division, values["county_code"])
+    if county is None or county.level != DivisionLevel.COUNTY:
+        raise ProgramError("county_code", f"{values['county_code']} is not a Shaoxing county code")
+    if session.scalar(select(Program.id).where(Program.name == values["name"])) is not None:
+        raise ProgramError("name", "a program with this name already exists")
+    organisations = session.scalars(select(Organisation).where(Organisation.id.in_(organisation_ids))).all()
+    missing = sorted(set(organisation_ids) - {o.id for o in organisations})
+    if missing:
+        raise ProgramError("organisation_ids", f"no organisation with id {missing[0]}")
+    if not values.get("perishable"):
+        values["deadline_hours"] = values.get("deadline_hours")
+    program = Program(**values, organisations=list(organisations))
+    session.add(program)
+    session.flush()
+    return program

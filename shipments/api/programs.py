@@ -1,0 +1,51 @@
+"""Programs (寄递项目) and their progress against target."""
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from shipments.api.auth import auth_required
+from shipments.api.reports import file_response
+from shipments.extensions import db
+from shipments.models import Program
+from shipments.models.enums import Role
+from shipments.schemas.reports import ProgramInSchema, ProgramListQuerySchema, ProgramSchema, ProgressQuerySchema, ProgressSchema
+from shipments.services import exports, programs, reports
+
+blp = Blueprint("programs", __name__, url_prefix="/api/v1/programs", description="Shipping programs and targets")
+
+
+@blp.route("")
+class Programs(MethodView):
+    @blp.arguments(ProgramListQuerySchema, location="query")
+    @blp.response(200, ProgramSchema(many=True))
+    @auth_required(blp)
+    def get(self, args):
+        """List programs (their names and targets are public facts)"""
+        return db.session.scalars(programs.list_programs(args.get("year"))).all()
+
+    @blp.arguments(ProgramInSchema)
+    @blp.response(201, ProgramSchema)
+    @auth_required(blp, Role.ADMIN)
+    def post(self, data):
+        """Create a program (admins only)"""
+        try:
+            program = programs.create_program(db.session, **data)
+        except programs.ProgramError as exc:
+            db.session.rollback()
+            abort(409 if exc.field == "name" else 422, message=exc.message, errors={"json": {exc.field: [exc.message]}})
+        db.session.commit()
+        return program
+
+
+@blp.route("/<int(min=1, max=2147483647):program_id>/progress")
+class ProgramProgress(MethodView):
+    @blp.arguments(ProgressQuerySchema, location="query")
+    @blp.response(200, ProgressSchema)
+    @blp.alt_response(404, description="No such program")
+    @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
+    def get(self, args, program_id):
+        """Pieces to date against the season-prorated target, pace, tier and shortfalls"""
+        program = db.session.get(Program, program_id) or abort(404, message="没有这个寄递项目 (no such program)")
+        progress = reports.program_progress(db.session, program, args.get("as_of"))
+        if args["format"] != "json":
+            return file_response(exports.shortfall_table(progress, args["lang"]), args["format"])
+        return progress

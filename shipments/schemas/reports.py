@@ -1,0 +1,196 @@
+"""Schemas for programs and reports."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shipments.models.enums import Channel, Direction, Product, ShipmentStatus
+from shipments.services.reports import GROUPINGS, PERIODS
+
+
+
+class ReportFilterQuerySchema(Schema):
+    """The shipment-list filters, shared by every report."""
+
+    date_from = fields.Date(metadata={"description": "First Beijing registration day (inclusive)"})
+    date_to = fields.Date(metadata={"description": "Last Beijing registration day (inclusive)"})
+    program_id = fields.Integer(validate=validate.Range(min=1, max=2147483647))
+    county = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit county code"))
+    township = fields.String(validate=validate.Regexp(r"^\d{9}$", error="a 9-digit township code"))
+    station_id = fields.Integer(validate=validate.Range(min=1, max=2147483647))
+    carrier = fields.String(validate=validate.Length(min=1, max=16))
+    status = fields.String(validate=validate.OneOf([s.value for s in ShipmentStatus]))
+    direction = fields.String(validate=validate.OneOf([d.value for d in Direction]))
+    channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
+    province = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit province code"))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]),
+                           metadata={"description": "json, or a csv/xlsx file to hand on"})
+    lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]),
+                         metadata={"description": "Language of labels and export headers"})
+
+    @validates_schema
+    def _dates_in_order(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("must not be after date_to", "date_from")
+
+
+class VolumeQuerySchema(ReportFilterQuerySchema):
+    period = fields.String(load_default="day", validate=validate.OneOf(PERIODS))
+    group_by = fields.List(fields.String(validate=validate.OneOf(list(GROUPINGS))), load_default=list,
+                           validate=validate.Length(max=2),
+                           metadata={"description": "Up to two groupings (repeat the parameter)"})
+
+
+class ProgressQuerySchema(Schema):
+    as_of = fields.Date(metadata={"description": "Beijing day to report up to (default today)"})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
+    lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
+
+
+class VolumeRowSchema(Schema):
+    period = fields.Date(required=True)
+    keys = fields.List(fields.Raw(), required=True)
+    labels = fields.List(fields.String(), required=True)
+    shipments = fields.Integer(required=True)
+    pieces = fields.Integer(required=True)
+    value = fields.Decimal(as_string=True, required=True, metadata={"description": "Declared value, yuan"})
+
+
+class TotalsSchema(Schema):
+    shipments = fields.Integer(required=True)
+    pieces = fields.Integer(required=True)
+    value = fields.Decimal(as_string=True, required=True)
+
+
+class VolumeReportSchema(Schema):
+    period = fields.String(required=True)
+    group_by = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.Nested(VolumeRowSchema), required=True)
+    totals = fields.Nested(TotalsSchema, required=True)
+
+
+class ShortfallSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    pieces = fields.Integer(required=True)
+    prorated_target = fields.Integer(allow_none=True)
+    percent = fields.Decimal(as_string=True, allow_none=True)
+    flagged = fields.Boolean(required=True)
+
+
+class ProgressSchema(Schema):
+    program_id = fields.Function(lambda p: p.program.id, required=True)
+    program_name = fields.Function(lambda p: p.program.name, required=True)
+    as_of = fields.Date(required=True)
+    season_start = fields.Date(required=True)
+    season_end = fields.Date(required=True)
+    elapsed_days = fields.Integer(required=True)
+    season_days = fields.Integer(required=True)
+    target = fields.Integer(required=True)
+    prorated_target = fields.Integer(required=True)
+    pieces = fields.Integer(required=True)
+    shipments = fields.Integer(required=True)
+    percent_of_prorated = fields.Decimal(as_string=True, allow_none=True)
+    projected_pieces = fields.Integer(allow_none=True)
+    projected_percent = fields.Decimal(as_string=True, allow_none=True)
+    tier = fields.String(allow_none=True)
+    flagged = fields.Boolean(required=True)
+    counties = fields.List(fields.Nested(ShortfallSchema), required=True)
+    townships = fields.List(fields.Nested(ShortfallSchema), required=True)
+
+
+class QualityRowSchema(Schema):
+    program_id = fields.Integer(allow_none=True)
+    carrier = fields.String(required=True)
+    province_code = fields.String(allow_none=True)
+    labels = fields.List(fields.String(), required=True)
+    shipments = fields.Integer(required=True)
+    picked_within_24h = fields.Integer(required=True)
+    pickup_rate = fields.Decimal(as_string=True, allow_none=True)
+    no_pickup = fields.Integer(required=True)
+    next_day_on_time = fields.Integer(required=True)
+    next_day_late = fields.Integer(required=True)
+    next_day_pending = fields.Integer(required=True)
+    next_day_rate = fields.Decimal(as_string=True, allow_none=True)
+    transit_p50_hours = fields.Float(allow_none=True)
+    transit_p90_hours = fields.Float(allow_none=True)
+    exceptions = fields.Integer(required=True)
+    exception_rate = fields.Decimal(as_string=True, allow_none=True)
+    returns = fields.Integer(required=True)
+    return_rate = fields.Decimal(as_string=True, allow_none=True)
+
+
+class LateShipmentSchema(Schema):
+    carrier = fields.Function(lambda r: r[0].carrier, required=True)
+    tracking_number = fields.Function(lambda r: r[0].tracking_number, required=True)
+    program_id = fields.Function(lambda r: r[0].program_id, required=True)
+    status = fields.Function(lambda r: str(r[0].status), required=True)
+    registered_at = fields.Function(lambda r: r[0].registered_at.isoformat(), required=True)
+    picked_up_at = fields.Function(lambda r: r[0].picked_up_at and r[0].picked_up_at.isoformat())
+    delivered_at = fields.Function(lambda r: r[0].delivered_at and r[0].delivered_at.isoformat())
+    hours = fields.Function(lambda r: round(float(r[1]), 1), required=True)
+    deadline_hours = fields.Function(lambda r: r[0].program.deadline_hours, required=True)
+
+
+class StationSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    division_code = fields.String(required=True)
+
+
+class TownshipFlowSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    inbound = fields.Integer(required=True)
+    outbound = fields.Integer(required=True)
+    inbound_pieces = fields.Integer(required=True)
+    outbound_pieces = fields.Integer(required=True)
+
+
+class NetworkSchema(Schema):
+    as_of = fields.Date(required=True)
+    village_stations = fields.Integer(required=True)
+    active_village_stations = fields.Integer(required=True)
+    coverage = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "percent"})
+    silent_stations = fields.List(fields.Nested(StationSchema), required=True)
+    townships = fields.List(fields.Nested(TownshipFlowSchema), required=True)
+
+
+class ProgramSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    product = fields.String(required=True)
+    county_code = fields.String(required=True)
+    year = fields.Integer(required=True)
+    target_pieces = fields.Integer(required=True)
+    season_start_month = fields.Integer(required=True)
+    season_end_month = fields.Integer(required=True)
+    perishable = fields.Boolean(required=True)
+    deadline_hours = fields.Integer(allow_none=True)
+    tier = fields.String(allow_none=True)
+    organisation_ids = fields.Function(lambda p: [o.id for o in p.organisations], required=True)
+
+
+class ProgramInSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    name_en = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    product = fields.String(required=True, validate=validate.OneOf([p.value for p in Product]))
+    county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a 6-digit county code"))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    target_pieces = fields.Integer(required=True, validate=validate.Range(min=0, max=10**12))
+    season_start_month = fields.Integer(load_default=1, validate=validate.Range(min=1, max=12))
+    season_end_month = fields.Integer(load_default=12, validate=validate.Range(min=1, max=12))
+    perishable = fields.Boolean(load_default=False)
+    deadline_hours = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=720))
+    organisation_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2147483647)),
+                                   load_default=list)
+
+    @validates_schema
+    def _perishable_needs_deadline(self, data, **kwargs):
+        if data.get("perishable") and not data.get("deadline_hours"):
+            raise ValidationError("a perishable program needs a delivery deadline in hours", "deadline_hours")
+
+
+class ProgramListQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+

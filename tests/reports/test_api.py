@@ -1,0 +1,122 @@
+"""Who may read which report, and the exports' shape."""
+import csv
+import io
+from datetime import datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from shipments.models.enums import OrganisationKind, Role
+from shipments.services import access, reports
+
+BJ = reports.BEIJING
+ROUTES = ["/api/v1/programs", "/api/v1/reports/volumes", "/api/v1/reports/quality",
+          "/api/v1/reports/late-perishables", "/api/v1/reports/network", "/api/v1/programs/{program}/progress"]
+
+
+@pytest.fixture
+def world(db_session, create_organisation, create_program, create_shipment):
+    mine, theirs = create_organisation(), create_organisation()
+    program = create_program(organisations=[mine, theirs])
+    for org, count in ((mine, 2), (theirs, 5)):
+        for _ in range(count):
+            create_shipment(organisation=org, program=program, registered_at=datetime(2026, 3, 2, 9, tzinfo=BJ))
+    authority = create_organisation(kind=OrganisationKind.AUTHORITY)
+    tokens = {
+        "member": access.create_token(db_session, mine, Role.MEMBER),
+        "official": access.create_token(db_session, authority, Role.OFFICIAL),
+        "admin": access.create_token(db_session, authority, Role.ADMIN),
+    }
+    return {"program": program, "tokens": tokens}
+
+
+def get(client, path, token=None, **params):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.get(path, headers=headers, query_string=params)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_anonymous_callers_get_401(client, world, route):
+    assert get(client, route.format(program=world["program"].id)).status_code == 401
+
+
+@pytest.mark.parametrize("route,member_status", [
+    ("/api/v1/programs", 200), ("/api/v1/reports/volumes", 200), ("/api/v1/reports/quality", 200),
+    ("/api/v1/reports/late-perishables", 200), ("/api/v1/reports/network", 403),
+    ("/api/v1/programs/{program}/progress", 403),
+])
+def test_officials_and_admins_read_all_members_only_their_own(client, world, route, member_status):
+    path = route.format(program=world["program"].id)
+    assert get(client, path, world["tokens"]["member"]).status_code == member_status
+    assert get(client, path, world["tokens"]["official"]).status_code == 200
+    assert get(client, path, world["tokens"]["admin"]).status_code == 200
+
+
+def test_a_member_sees_only_their_organisations_figures(client, world):
+    mine = get(client, "/api/v1/reports/volumes", world["tokens"]["member"], period="month").get_json()
+    everyone = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], period="month").get_json()
+    assert mine["totals"]["shipments"] == 2
+    assert everyone["totals"]["shipments"] == 7
+    quality = get(client, "/api/v1/reports/quality", world["tokens"]["member"]).get_json()
+    assert sum(r["shipments"] for r in quality) == 2
+
+
+def test_volumes_grouped_with_labels(client, world):
+    body = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], period="month",
+               group_by=["program", "status"]).get_json()
+    assert body["rows"][0]["labels"] == [world["program"].name, "待查询"]
+    assert body["rows"][0]["period"] == "2026-03-01"
+
+
+def test_bad_query_names_the_field(client, world):
+    response = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], period="year")
+    assert response.status_code == 422
+    assert "period" in response.get_json()["errors"]["query"]
+    response = get(client, "/api/v1/reports/volumes", world["tokens"]["official"],
+                   date_from="2026-05-01", date_to="2026-04-01")
+    assert "date_from" in response.get_json()["errors"]["query"]
+
+
+def test_progress_api(client, world):
+    body = get(client, f"/api/v1/programs/{world['program'].id}/progress", world["tokens"]["official"],
+               as_of="2026-12-31").get_json()
+    assert body["pieces"] == 7 and body["prorated_target"] == 100_000 and body["tier"] == "十万件"
+    assert get(client, "/api/v1/programs/999999/progress", world["tokens"]["official"]).status_code == 404
+
+
+def test_only_admins_create_programs(client, world, db_session):
+    payload = {"name": "诸暨香榧测试项目", "name_en": "Zhuji torreya", "product": "torreya", "county_code": "330681",
+               "year": 2026, "target_pieces": 200_000, "season_start_month": 9, "season_end_month": 12}
+    for role in ("member", "official"):
+        response = client.post("/api/v1/programs", json=payload,
+                               headers={"Authorization": f"Bearer {world['tokens'][role]}"})
+        assert response.status_code == 403
+    admin = {"Authorization": f"Bearer {world['tokens']['admin']}"}
+    created = client.post("/api/v1/programs", json=payload, headers=admin)
+    assert created.status_code == 201 and created.get_json()["tier"] == "十万件"
+    assert client.post("/api/v1/programs", json=payload, headers=admin).status_code == 409
+    bad = client.post("/api/v1/programs", json={**payload, "name": "x项目", "county_code": "330699"}, headers=admin)
+    assert bad.status_code == 422 and "county_code" in bad.get_json()["errors"]["json"]
+    perishable = client.post("/api/v1/programs", json={**payload, "name": "y项目", "perishable": True}, headers=admin)
+    assert "deadline_hours" in perishable.get_json()["errors"]["json"]
+
+
+def test_csv_export_has_title_units_chinese_headers_and_totals(client, world):
+    response = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], period="month",
+                   group_by="program", format="csv")
+    assert response.mimetype == "text/csv"
+    text = response.get_data().decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][0].startswith("寄递量统计")
+    assert "单位" in rows[1][0]
+    assert rows[2] == ["统计期", "寄递项目", "票数（票）", "件数（件）", "申报价值（元）"]
+    assert rows[-1][0] == "合计" and rows[-1][2] == "7"
+
+
+def test_xlsx_export_in_english(client, world):
+    response = get(client, "/api/v1/reports/quality", world["tokens"]["official"], format="xlsx", lang="en")
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    assert sheet["A1"].value.startswith("Delivery quality")
+    assert [c.value for c in sheet[3]][:4] == ["Program", "Carrier", "Destination province", "Shipments"]
+    assert sheet.cell(sheet.max_row, 1).value == "Total" and sheet.cell(sheet.max_row, 4).value == 7

@@ -1,0 +1,82 @@
+"""The officials' dashboard: access, figures, drill-down, exports."""
+import io
+import re
+from datetime import datetime
+
+import pytest
+from openpyxl import load_workbook
+from werkzeug.security import generate_password_hash
+
+from shipments.models import User
+from shipments.models.enums import OrganisationKind, Product, Role
+from shipments.services import reports
+
+BJ = reports.BEIJING
+
+
+@pytest.fixture
+def login(client, db_session, create_organisation):
+    def as_role(role: Role):
+        org = create_organisation(kind=OrganisationKind.AUTHORITY if role != Role.MEMBER else OrganisationKind.FARM)
+        user = User(organisation=org, username=f"u-{role}-{org.id}", display_name="测试", role=role,
+                    password_hash=generate_password_hash("x"))
+        db_session.add(user)
+        db_session.flush()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"username": user.username, "password": "x", "csrf_token": token})
+        assert response.status_code == 302
+        return user
+    return as_role
+
+
+@pytest.fixture
+def figures(db_session, create_program, create_shipment, network):
+    program = create_program(name="上虞杨梅测试项目", product=Product.BAYBERRY, county_code="330604",
+                             season_start_month=6, season_end_month=7, perishable=True, deadline_hours=48)
+    for day in (3, 4, 5):
+        create_shipment(program=program, pieces=2, carrier="zto", destination_province_code="310000",
+                        registered_at=datetime(2026, 6, day, 9, tzinfo=BJ),
+                        picked_up_at=datetime(2026, 6, day, 12, tzinfo=BJ),
+                        origin_station_id=network["villages"][0].id)
+    return program
+
+
+PAGES = ["/dashboard?as_of=2026-06-30", "/dashboard/shipments", "/dashboard/export/volumes.csv"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_dashboard_needs_an_official_or_admin(client, login, path):
+    assert client.get(path).status_code in (302, 401)
+    login(Role.MEMBER)
+    assert client.get(path).status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.OFFICIAL, Role.ADMIN])
+def test_dashboard_shows_cards_quality_and_late_perishables(client, login, figures, role):
+    login(role)
+    html = client.get("/dashboard?as_of=2026-06-30").get_data(as_text=True)
+    assert "上虞杨梅测试项目" in html and "十万件" in html
+    assert "示意图" in html
+    assert "echarts.min.js" in html
+    # The late list: picked up in June and never delivered, past 48 h.
+    assert html.count("zto SBX") == 3
+
+
+def test_every_drill_down_lists_the_shipments_behind_the_figure(client, login, figures, db_session):
+    login(Role.OFFICIAL)
+    report = reports.volume_report(db_session, "month", ("program",), reports.ReportFilters(program_id=figures.id))
+    html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30")
+    assert f'<b id="total">{report.totals["shipments"]}</b>' in html.get_data(as_text=True)
+    html = client.get("/dashboard/shipments?county=330681&carrier=zto").get_data(as_text=True)
+    assert '<b id="total">3</b>' in html  # through a Zhuji village station
+    assert client.get("/dashboard/shipments?status=lost").status_code == 400
+
+
+def test_dashboard_exports_in_the_ui_language(client, login, figures):
+    login(Role.OFFICIAL)
+    response = client.get("/dashboard/export/progress.xlsx?as_of=2026-06-30&lang=en")
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    assert sheet["A1"].value == "Program progress as of 2026-06-30"
+    response = client.get("/dashboard/export/late.csv?date_from=2026-06-01")
+    assert "生鲜超时件清单" in response.get_data().decode("utf-8")

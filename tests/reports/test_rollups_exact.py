@@ -1,0 +1,178 @@
+"""After random registrations and status changes, every report figure equals a recount from raw rows."""
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import delete, insert, select, update
+
+from shipments.report_cli import report_cli
+from shipments.db import utcnow
+from shipments.models import ReportDelta, Shipment, Station
+from shipments.models.enums import ShipmentStatus
+from shipments.services import reports
+from shipments.services.reports import GROUPINGS, PERIODS, ReportFilters
+from tests.reports.conftest import random_shipment_values
+
+BEIJING = reports.BEIJING
+
+
+def python_key(shipment: Shipment, stations: dict) -> dict:
+    """A shipment's report key, computed in Python from the DESIGN rules (independent of the SQL)."""
+    local = shipment.destination_station_id if shipment.direction == "inbound" else shipment.origin_station_id
+    station = stations.get(local)
+    division = shipment.origin_division_code or (station.division_code if station else None)
+    return {
+        "day": shipment.registered_at.astimezone(BEIJING).date(),
+        "program_id": shipment.program_id or 0,
+        "county_code": division[:6] if division else "",
+        "township_code": division if division and len(division) == 9 else "",
+        "station_id": station.id if station else 0,
+        "carrier": shipment.carrier,
+        "status": str(shipment.status),
+        "direction": str(shipment.direction),
+        "channel": str(shipment.channel),
+        "province_code": shipment.destination_province_code or "",
+    }
+
+
+def python_report(session, period, group_by, filters=ReportFilters()):
+    stations = {s.id: s for s in session.scalars(select(Station))}
+    totals = defaultdict(lambda: [0, 0, Decimal("0.00")])
+    for shipment in session.scalars(select(Shipment).execution_options(populate_existing=True)):
+        key = python_key(shipment, stations)
+        if filters.program_id is not None and key["program_id"] != filters.program_id:
+            continue
+        if filters.county is not None and key["county_code"] != filters.county:
+            continue
+        if filters.date_from is not None and key["day"] < filters.date_from:
+            continue
+        if filters.date_to is not None and key["day"] > filters.date_to:
+            continue
+        bucket = (reports.period_start(key["day"], period),) + tuple(key[GROUPINGS[g]] for g in group_by)
+        totals[bucket][0] += 1
+        totals[bucket][1] += shipment.pieces
+        totals[bucket][2] += shipment.declared_value or Decimal("0.00")
+    return {k: tuple(v) for k, v in totals.items()}
+
+
+def as_dict(report):
+    return {(r.period, *r.keys): (r.shipments, r.pieces, r.value) for r in report.rows}
+
+
+GROUP_BYS = [()] + [(g,) for g in GROUPINGS] + [("program", "county"), ("township", "direction"),
+                                                ("carrier", "province")]
+
+
+@pytest.fixture
+def random_world(db_session, create_program, create_organisation, network, provinces):
+    rng = random.Random(20260615)
+    programs = [create_program(), create_program(county_code="330604", season_start_month=6, season_end_month=7)]
+    organisations = [create_organisation(), create_organisation()]
+    # Half through the ORM, one row at a time; half as one bulk INSERT.
+    for i in range(40):
+        values = random_shipment_values(rng, programs, organisations, network, provinces)
+        db_session.add(Shipment(tracking_number=f"RND{i:08d}", **values))
+    db_session.flush()
+    rows = [dict(random_shipment_values(rng, programs, organisations, network, provinces),
+                 tracking_number=f"BLK{i:08d}", updated_at=utcnow(), created_at=utcnow(),
+                 poll_failures=0, at_station=False, subscription_state="none") for i in range(60)]
+    db_session.execute(insert(Shipment), rows)
+    reports.refresh_rollups(db_session)  # some deltas folded, later ones not
+    shipments = db_session.scalars(select(Shipment).order_by(Shipment.id)).all()
+    for shipment in rng.sample(shipments, 30):
+        shipment.status = rng.choice(list(ShipmentStatus))
+        if rng.random() < 0.3:
+            shipment.program_id = rng.choice([p.id for p in programs] + [None])
+        if rng.random() < 0.2:
+            shipment.pieces = rng.randint(1, 9)
+            shipment.declared_value = Decimal("12.34")
+        if rng.random() < 0.2:
+            shipment.picked_up_at = shipment.registered_at + timedelta(hours=3)  # not counted: no delta
+    db_session.flush()
+    ids = [s.id for s in rng.sample(shipments, 10)]
+    db_session.execute(update(Shipment).where(Shipment.id.in_(ids))
+                       .values(status=ShipmentStatus.DELIVERED, updated_at=utcnow()))
+    db_session.execute(delete(Shipment).where(Shipment.id.in_([shipments[0].id, shipments[-1].id])))
+    db_session.expire_all()
+    return programs
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_every_volume_figure_equals_a_recount(db_session, random_world, period):
+    assert db_session.scalar(select(ReportDelta.id).limit(1)) is not None  # unfolded deltas are counted too
+    for group_by in GROUP_BYS:
+        rollup = as_dict(reports.volume_report(db_session, period, group_by))
+        assert rollup == as_dict(reports.volume_report_raw(db_session, period, group_by)), group_by
+        assert rollup == python_report(db_session, period, group_by), group_by
+
+
+def test_filtered_reports_equal_a_recount(db_session, random_world):
+    program = random_world[1]
+    for filters in (ReportFilters(program_id=program.id),
+                    ReportFilters(county="330681", date_from=datetime(2026, 3, 1).date(),
+                                  date_to=datetime(2026, 8, 31).date()),
+                    ReportFilters(program_id=program.id, date_from=datetime(2026, 6, 1).date())):
+        for group_by in [(), ("program",), ("county",), ("township",), ("status",)]:
+            rollup = as_dict(reports.volume_report(db_session, "month", group_by, filters))
+            assert rollup == python_report(db_session, "month", group_by, filters), (filters, group_by)
+
+
+def test_reconcile_finds_no_difference_before_and_after_the_fold(app, db_session, random_world):
+    assert reports.reconcile(db_session) == []
+    folded = reports.refresh_rollups(db_session)
+    assert folded > 0
+    assert db_session.scalar(select(ReportDelta.id).limit(1)) is None
+    assert reports.reconcile(db_session) == []
+    assert as_dict(reports.volume_report(db_session, "day", ("carrier",))) == python_report(
+        db_session, "day", ("carrier",))
+    result = app.test_cli_runner().invoke(report_cli, ["reconcile"])
+    assert result.exit_code == 0, result.output
+    assert "无差异" in result.output
+
+
+def test_reconcile_reports_a_tampered_bucket_and_exits_non_zero(app, db_session, random_world):
+    reports.refresh_rollups(db_session)
+    from shipments.models import ReportDay
+    bucket = db_session.scalars(select(ReportDay).limit(1)).one()
+    bucket.shipments += 1
+    db_session.flush()
+    differences = reports.reconcile(db_session)
+    assert [d.table for d in differences] == ["report_days"]
+    result = app.test_cli_runner().invoke(report_cli, ["reconcile"])
+    assert result.exit_code == 1
+    assert "report_days" in result.output
+
+
+def test_rebuild_recounts_from_raw_rows(db_session, random_world):
+    reports.rebuild_rollups(db_session)
+    assert reports.reconcile(db_session) == []
+    assert as_dict(reports.volume_report(db_session, "week", ("program", "county"))) == python_report(
+        db_session, "week", ("program", "county"))
+
+
+def test_quality_and_network_figures_equal_a_recount(db_session, random_world, network):
+    now = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    shipments = db_session.scalars(select(Shipment).execution_options(populate_existing=True)).all()
+    expected = defaultdict(lambda: [0, 0, 0, 0])
+    for s in shipments:
+        bucket = expected[(s.program_id, s.carrier, s.destination_province_code)]
+        bucket[0] += 1
+        bucket[1] += s.picked_up_at is None
+        bucket[2] += s.status == ShipmentStatus.EXCEPTION
+        bucket[3] += s.status in (ShipmentStatus.RETURNING, ShipmentStatus.RETURNED)
+    rows = reports.quality_report(db_session, now=now)
+    assert {(r.program_id, r.carrier, r.province_code): [r.shipments, r.no_pickup, r.exceptions, r.returns]
+            for r in rows} == dict(expected)
+    by_carrier = reports.quality_report(db_session, now=now, by_province=False)
+    assert sum(r.shipments for r in by_carrier) == len(shipments)
+    stations = {s.id: s for s in db_session.scalars(select(Station))}
+    villages = {s.id for s in network["villages"]}
+    active = {python_key(s, stations)["station_id"] for s in shipments} & villages
+    report = reports.network_report(db_session, ReportFilters(date_to=datetime(2026, 12, 31).date()))
+    assert report.active_village_stations == len(active)
+    flows = defaultdict(int)
+    for s in shipments:
+        flows[(python_key(s, stations)["township_code"], str(s.direction))] += 1
+    assert {(t["code"], d): t[d] for t in report.townships for d in ("inbound", "outbound") if t[d]} == dict(flows)
