@@ -45,5 +45,5 @@ poll: install
 .PHONY: translations
 translations: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o shipments/translations/messages.pot .
-	$(BIN)/pybabel update -i shipments/translations/messages.pot -d shipments/translations --no-location --width 120
+	$(BIN)/pybabel update -i shipments/translations/messages.pot -d shipments/translations --width 120 --ignore-obsolete --no-fuzzy-matching
 	$(BIN)/pybabel compile -d shipments/translations --statistics

@@ -54,8 +54,13 @@ def switch_language():
     form = LanguageForm()
     if not form.validate_on_submit() or form.lang.data not in current_app.config["LANGUAGES"]:
         return redirect(url_for("public.home")), 303
+    from shipments.extensions import db
+    from shipments.services import users
     from shipments.web.auth import safe_next
 
+    if current_user.is_authenticated:
+        users.set_locale(current_user, form.lang.data)
+        db.session.commit()
     response = redirect(safe_next(form.next.data) or url_for("public.home"), 303)
     response.set_cookie(LANG_COOKIE, form.lang.data, max_age=LANG_COOKIE_MAX_AGE, httponly=True,
                         samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
