@@ -1,6 +1,6 @@
 """Admin pages: organisations, users, API tokens, programs, stations."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField
@@ -99,7 +99,8 @@ def _organisation_choices():
 
 
 def _division_choices(query):
-    return [(d.code, d.name) for d in db.session.scalars(query)]
+    zh = str(get_locale()).startswith("zh")
+    return [(d.code, d.name if zh else d.name_en) for d in db.session.scalars(query)]
 
 
 def _failed(form, exc: admin_service.AdminError):
