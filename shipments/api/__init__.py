@@ -29,12 +29,13 @@ class Api(SmorestApi):
     def handle_http_exception(self, error):
         if not request.path.startswith("/api/"):
             return errors.html_error(error)
-        response = super().handle_http_exception(error)
+        payload, status, headers = super().handle_http_exception(error)
+        headers = dict(headers or {})
         # Keep werkzeug's headers (Allow on 405, Retry-After on 429).
         for name, value in error.get_headers():
             if name.lower() != "content-type":
-                response.headers[name] = value
-        return response
+                headers.setdefault(name, value)
+        return payload, status, headers
 
 
 api = Api()

@@ -1,7 +1,7 @@
 """Shipment schemas: input (structure only: the rules live in
 services/shipments.py), output for members and admins, masked output for
 officials, the public tracking view, list queries and import reports."""
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from integrations.carriers import CARRIERS
 from shipments.models.enums import Channel, Direction, ShipmentStatus
@@ -124,9 +124,6 @@ class OfficialShipmentPageSchema(ShipmentPageSchema):
 class ShipmentQuerySchema(Schema):
     """Filters of the shipment list; pages follow `cursor`."""
 
-    class Meta:
-        unknown = EXCLUDE
-
     program = fields.Integer(validate=validate.Range(min=1, max=2147483647))
     status = fields.Enum(ShipmentStatus, by_value=True)
     carrier = fields.String(validate=validate.OneOf(_CARRIER_CODES))
@@ -141,9 +138,6 @@ class ShipmentQuerySchema(Schema):
 
 
 class TemplateQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]))
     lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
 
@@ -168,9 +162,6 @@ class ImportReportSchema(Schema):
 
 
 class TrackQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
     phone_last4 = fields.String(required=True, validate=validate.Length(max=8),
                                 metadata={"description": "收件人手机尾号 4 位"})
 

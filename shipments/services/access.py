@@ -4,7 +4,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from shipments.db import utcnow
 from shipments.models import ApiToken, Organisation
@@ -68,7 +68,9 @@ def find_token(session: Session, plain: str) -> ApiToken | None:
     """Return the live token matching a plain bearer token, or None."""
     if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    # The organisation comes in the same query: every API request needs its name.
+    token = session.scalar(select(ApiToken).options(joinedload(ApiToken.organisation))
+                           .where(ApiToken.token_hash == hash_token(plain)))
     if token is None or token.revoked_at is not None:
         return None
     return token

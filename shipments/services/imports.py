@@ -278,21 +278,26 @@ def _sniff_encoding(stream) -> tuple[str, int]:
         encoding = "utf-16"
     else:
         encoding = "utf-8"
-    decoder = codecs.getincrementaldecoder("utf-8")() if encoding == "utf-8" else None
+    # The whole file is checked before anything is written, so a bad byte
+    # deep in the file rejects the upload instead of half-importing it.
+    decoders = {name: codecs.getincrementaldecoder(name)() for name in
+                ((encoding, "gb18030") if encoding == "utf-8" else (encoding,))}
     lines = 0
     while block := stream.read(1 << 20):
         lines += block.count(b"\n")
-        if decoder is not None:
+        for name, decoder in list(decoders.items()):
             try:
                 decoder.decode(block)
             except UnicodeDecodeError:
-                decoder = None
-                encoding = "gb18030"
-    if decoder is not None:
+                del decoders[name]
+    for name, decoder in list(decoders.items()):
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            encoding = "gb18030"
+            del decoders[name]
+    if not decoders:
+        raise FileRejected("unreadable")
+    encoding = next(iter(decoders))
     stream.seek(0)
     return encoding, lines + 1
 
