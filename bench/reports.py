@@ -122,7 +122,7 @@ def figures(report) -> dict:
     return {(r.period, *r.keys): (r.shipments, r.pieces, r.value) for r in report.rows}
 
 
-def trigger_cost(session, runs: int = 3, rows: int = 100_000) -> dict:
+def trigger_cost(session, runs: int = 5, rows: int = 100_000) -> dict:
     """Median ms to bulk-insert / bulk-update `rows` shipments with and without the rollup triggers (rolled back)."""
     insert_sql = text("""
         INSERT INTO shipments (carrier, tracking_number, provider, program_id, organisation_id, channel, direction,
@@ -134,27 +134,65 @@ def trigger_cost(session, runs: int = 3, rows: int = 100_000) -> dict:
         FROM generate_series(1, :n) g""")
     program = session.scalar(select(Program.id).order_by(Program.id))
     org = session.scalar(select(Organisation.id).order_by(Organisation.id))
-    out = {}
-    for label, toggle in (("with triggers", None), ("without triggers", "DISABLE")):
-        inserts, updates, folds = [], [], []
-        for _ in range(runs):
-            if toggle:
+    samples = {label: {"insert": [], "update": [], "fold": []} for label in ("with triggers", "without triggers")}
+    # Interleaved, so caches and autovacuum favour neither side.
+    for _ in range(runs):
+        for label, disable in (("with triggers", False), ("without triggers", True)):
+            if disable:
                 session.execute(text("ALTER TABLE shipments DISABLE TRIGGER USER"))
             started = time.perf_counter()
             session.execute(insert_sql, {"program": program, "org": org, "n": rows})
-            inserts.append((time.perf_counter() - started) * 1000)
+            samples[label]["insert"].append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             session.execute(text("UPDATE shipments SET status = 'in_transit', updated_at = now() "
                                  "WHERE tracking_number LIKE 'TC%' AND carrier = 'zto'"))
-            updates.append((time.perf_counter() - started) * 1000)
-            if not toggle:
+            samples[label]["update"].append((time.perf_counter() - started) * 1000)
+            if not disable:
                 started = time.perf_counter()
                 reports.refresh_rollups(session)
-                folds.append((time.perf_counter() - started) * 1000)
+                samples[label]["fold"].append((time.perf_counter() - started) * 1000)
             session.rollback()
-        out[label] = {"insert": statistics.median(inserts), "update": statistics.median(updates),
-                      "fold": statistics.median(folds) if folds else None}
+    out = {label: {k: statistics.median(v) if v else None for k, v in kinds.items()}
+           for label, kinds in samples.items()}
     return out
+
+
+def sqlite_trigger_cost(rows: int = 20_000, runs: int = 5) -> dict:
+    """Median ms to insert `rows` shipments in one executemany on SQLite, with and without the triggers."""
+    import tempfile
+
+    from sqlalchemy import insert
+
+    from shipments.db import utcnow
+
+    samples = {"with triggers": [], "without triggers": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SECRET_KEY": "bench",
+                          "SCHEDULER_IN_PROCESS": False})
+        with app.app_context():
+            upgrade()
+            program = setup_reference(db.session)[0]
+            org = db.session.scalar(select(Organisation.id))
+            db.session.commit()
+            now = utcnow()
+            values = [{"carrier": "zto", "tracking_number": f"TC{i:012d}", "provider": "sandbox", "program_id": program,
+                       "organisation_id": org, "channel": "douyin", "direction": "outbound",
+                       "origin_division_code": "330681108", "destination_province_code": "310000", "pieces": 1,
+                       "registered_at": now, "status": "pending", "at_station": False, "poll_failures": 0,
+                       "subscription_state": "none", "created_at": now, "updated_at": now} for i in range(rows)]
+            triggers = db.session.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'shipments'")).all()
+            for _ in range(runs):
+                for label in samples:
+                    if label == "without triggers":
+                        for name, _sql in triggers:
+                            db.session.execute(text(f"DROP TRIGGER {name}"))
+                    started = time.perf_counter()
+                    db.session.execute(insert(Shipment), values)
+                    samples[label].append((time.perf_counter() - started) * 1000)
+                    db.session.rollback()  # DDL is transactional on SQLite: the triggers come back
+            db.engine.dispose()
+    return {label: statistics.median(v) for label, v in samples.items()}
 
 
 def main() -> None:
@@ -163,7 +201,13 @@ def main() -> None:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--naive-runs", type=int, default=3)
+    parser.add_argument("--sqlite-only", action="store_true", help="only the SQLite trigger cost")
     args = parser.parse_args()
+    if args.sqlite_only:
+        cost = sqlite_trigger_cost()
+        print(f"SQLite executemany INSERT of 20,000 shipments: {cost['with triggers']:.0f} ms with triggers, "
+              f"{cost['without triggers']:.0f} ms without (x{cost['with triggers'] / cost['without triggers']:.2f})")
+        return
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if not url.startswith("postgresql"):
         sys.exit("BENCH_DATABASE_URL must be a postgresql+psycopg:// URL")
@@ -219,7 +263,7 @@ def main() -> None:
         print()
         cost = trigger_cost(session)
         with_t, without = cost["with triggers"], cost["without triggers"]
-        print("trigger cost (100,000 rows, one statement, median of 3, rolled back):")
+        print("trigger cost (100,000 rows, one statement, median of 5 interleaved runs, rolled back):")
         print(f"  bulk INSERT: {with_t['insert']:.0f} ms with triggers, {without['insert']:.0f} ms without "
               f"(x{with_t['insert'] / without['insert']:.2f})")
         print(f"  bulk UPDATE status: {with_t['update']:.0f} ms with triggers, {without['update']:.0f} ms without "

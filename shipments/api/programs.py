@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from shipments.api.auth import auth_required
-from shipments.api.reports import file_response
+from shipments.api.reports import FILE_DOWNLOADS, file_response
 from shipments.extensions import db
 from shipments.models import Program
 from shipments.models.enums import Role
@@ -24,6 +24,8 @@ class Programs(MethodView):
 
     @blp.arguments(ProgramInSchema)
     @blp.response(201, ProgramSchema)
+    @blp.alt_response(404, description="A listed organisation does not exist")
+    @blp.alt_response(409, description="A program with this name exists")
     @auth_required(blp, Role.ADMIN)
     def post(self, data):
         """Create a program (admins only)"""
@@ -31,7 +33,9 @@ class Programs(MethodView):
             program = programs.create_program(db.session, **data)
         except programs.ProgramError as exc:
             db.session.rollback()
-            abort(409 if exc.field == "name" else 422, message=exc.message, errors={"json": {exc.field: [exc.message]}})
+            # 409: the name is taken; 404: a named organisation does not exist.
+            status = {"name": 409, "organisation_ids": 404}.get(exc.field, 422)
+            abort(status, message=exc.message, errors={"json": {exc.field: [exc.message]}})
         db.session.commit()
         return program
 
@@ -40,6 +44,7 @@ class Programs(MethodView):
 class ProgramProgress(MethodView):
     @blp.arguments(ProgressQuerySchema, location="query")
     @blp.response(200, ProgressSchema)
+    @blp.doc(**FILE_DOWNLOADS)
     @blp.alt_response(404, description="No such program")
     @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
     def get(self, args, program_id):

@@ -20,6 +20,13 @@ from shipments.schemas.reports import (
 )
 from shipments.services import exports, reports
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# With format=csv|xlsx the 200 answer is a file download.
+FILE_DOWNLOADS = {"responses": {200: {"content": {
+    "text/csv": {"schema": {"type": "string"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}}}}
+
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Program volumes and delivery quality")
 
 
@@ -35,6 +42,7 @@ def file_response(table: exports.Table, fmt: str) -> Response:
 class Volumes(MethodView):
     @blp.arguments(VolumeQuerySchema, location="query")
     @blp.response(200, VolumeReportSchema)
+    @blp.doc(**FILE_DOWNLOADS)
     @auth_required(blp)
     def get(self, args):
         """Shipments, pieces and declared value per period and grouping (Beijing days)"""
@@ -54,6 +62,7 @@ class Volumes(MethodView):
 class Quality(MethodView):
     @blp.arguments(ReportFilterQuerySchema, location="query")
     @blp.response(200, QualityRowSchema(many=True))
+    @blp.doc(**FILE_DOWNLOADS)
     @auth_required(blp)
     def get(self, args):
         """Delivery quality per program, carrier and destination province"""
@@ -68,6 +77,7 @@ class Quality(MethodView):
 class LatePerishables(MethodView):
     @blp.arguments(ReportFilterQuerySchema, location="query")
     @blp.response(200, LateShipmentSchema(many=True))
+    @blp.doc(**FILE_DOWNLOADS)
     @auth_required(blp)
     def get(self, args):
         """Perishable shipments past their program's delivery deadline"""
@@ -81,6 +91,7 @@ class LatePerishables(MethodView):
 class Network(MethodView):
     @blp.arguments(ReportFilterQuerySchema, location="query")
     @blp.response(200, NetworkSchema)
+    @blp.doc(**FILE_DOWNLOADS)
     @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
     def get(self, args):
         """Village-station coverage, silent stations, inbound vs outbound per township"""

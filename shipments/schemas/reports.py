@@ -1,4 +1,6 @@
 """Schemas for programs and reports."""
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shipments.models.enums import Channel, Direction, Product, ShipmentStatus
@@ -6,11 +8,15 @@ from shipments.services.reports import GROUPINGS, PERIODS
 
 
 
+# Reports cover the service's lifetime; far-off dates are typos (and overflow date arithmetic).
+DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
+
+
 class ReportFilterQuerySchema(Schema):
     """The shipment-list filters, shared by every report."""
 
-    date_from = fields.Date(metadata={"description": "First Beijing registration day (inclusive)"})
-    date_to = fields.Date(metadata={"description": "Last Beijing registration day (inclusive)"})
+    date_from = fields.Date(validate=DATE_RANGE, metadata={"description": "First Beijing registration day (inclusive)"})
+    date_to = fields.Date(validate=DATE_RANGE, metadata={"description": "Last Beijing registration day (inclusive)"})
     program_id = fields.Integer(validate=validate.Range(min=1, max=2147483647))
     county = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit county code"))
     township = fields.String(validate=validate.Regexp(r"^\d{9}$", error="a 9-digit township code"))
@@ -21,7 +27,7 @@ class ReportFilterQuerySchema(Schema):
     channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
     province = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit province code"))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]),
-                           metadata={"description": "json, or a csv/xlsx file to hand on"})
+                           metadata={"description": "json, or a csv/xlsx download (title, units, totals row)"})
     lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]),
                          metadata={"description": "Language of labels and export headers"})
 
@@ -39,7 +45,7 @@ class VolumeQuerySchema(ReportFilterQuerySchema):
 
 
 class ProgressQuerySchema(Schema):
-    as_of = fields.Date(metadata={"description": "Beijing day to report up to (default today)"})
+    as_of = fields.Date(validate=DATE_RANGE, metadata={"description": "Beijing day to report up to (default today)"})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
     lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
 
@@ -169,24 +175,30 @@ class ProgramSchema(Schema):
     organisation_ids = fields.Function(lambda p: [o.id for o in p.organisations], required=True)
 
 
-class ProgramInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=2, max=100))
-    name_en = fields.String(required=True, validate=validate.Length(min=2, max=120))
-    product = fields.String(required=True, validate=validate.OneOf([p.value for p in Product]))
-    county_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a 6-digit county code"))
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
-    target_pieces = fields.Integer(required=True, validate=validate.Range(min=0, max=10**12))
-    season_start_month = fields.Integer(load_default=1, validate=validate.Range(min=1, max=12))
-    season_end_month = fields.Integer(load_default=12, validate=validate.Range(min=1, max=12))
-    perishable = fields.Boolean(load_default=False)
-    deadline_hours = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=720))
-    organisation_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2147483647)),
-                                   load_default=list)
+def _printable(value: str) -> None:
+    if any(0xD800 <= ord(ch) <= 0xDFFF or ord(ch) < 0x20 for ch in value):
+        raise ValidationError("must be printable text (no control characters or lone surrogates)")
 
-    @validates_schema
-    def _perishable_needs_deadline(self, data, **kwargs):
-        if data.get("perishable") and not data.get("deadline_hours"):
-            raise ValidationError("a perishable program needs a delivery deadline in hours", "deadline_hours")
+
+SHAOXING_COUNTIES = ["330602", "330603", "330604", "330624", "330681", "330683"]
+
+
+class ProgramInSchema(Schema):
+    name = fields.String(required=True, validate=[validate.Length(min=2, max=100), _printable])
+    name_en = fields.String(required=True, validate=[validate.Length(min=2, max=120), _printable])
+    product = fields.String(required=True, validate=validate.OneOf([p.value for p in Product]))
+    county_code = fields.String(required=True, validate=validate.OneOf(SHAOXING_COUNTIES),
+                                metadata={"description": "A Shaoxing county-level code (GB/T 2260)"})
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    target_pieces = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**12))
+    season_start_month = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=12))
+    season_end_month = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=1, max=12),
+                                      metadata={"description": "Inclusive; before the start month wraps the year"})
+    deadline_hours = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                    validate=validate.Range(min=1, max=720),
+                                    metadata={"description": "Delivery deadline; set it for perishables (and only them)"})
+    organisation_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647)),
+                                   load_default=list)
 
 
 class ProgramListQuerySchema(Schema):

@@ -31,8 +31,8 @@ def create_program(session, *, organisation_ids=(), **values) -> Program:
     missing = sorted(set(organisation_ids) - {o.id for o in organisations})
     if missing:
         raise ProgramError("organisation_ids", f"no organisation with id {missing[0]}")
-    if not values.get("perishable"):
-        values["deadline_hours"] = values.get("deadline_hours")
+    # A program is perishable exactly when it has a delivery deadline.
+    values["perishable"] = values.get("deadline_hours") is not None
     program = Program(**values, organisations=list(organisations))
     session.add(program)
     session.flush()

@@ -901,8 +901,10 @@ def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh"
     county_map = [{"code": code, "name": _division_names(session, "zh").get(code, code),
                    "label": names.get(code, code), "value": float(e["percent"]) if e["percent"] is not None else None,
                    "pieces": e["pieces"], "prorated_target": e["prorated_target"]} for code, e in counties.items()]
-    quality = label_quality(session, quality_report(session, year_filters, by_province=False), lang)
-    late = session.execute(late_perishables(session, year_filters, limit=20)).all()
+    # Figures "as of" a past day are computed at the end of that day.
+    now = min(datetime.now(BEIJING), day_start(as_of + timedelta(days=1)))
+    quality = label_quality(session, quality_report(session, year_filters, now, by_province=False), lang)
+    late = session.execute(late_perishables(session, year_filters, now, limit=20)).all()
     network = network_report(session, replace(year_filters, date_from=max(year_filters.date_from,
                                                                           as_of - timedelta(days=29))))
     return {"year": year, "as_of": as_of, "progress": progress, "months": [m.isoformat() for m in months],

@@ -97,8 +97,12 @@ def test_only_admins_create_programs(client, world, db_session):
     assert client.post("/api/v1/programs", json=payload, headers=admin).status_code == 409
     bad = client.post("/api/v1/programs", json={**payload, "name": "x项目", "county_code": "330699"}, headers=admin)
     assert bad.status_code == 422 and "county_code" in bad.get_json()["errors"]["json"]
-    perishable = client.post("/api/v1/programs", json={**payload, "name": "y项目", "perishable": True}, headers=admin)
-    assert "deadline_hours" in perishable.get_json()["errors"]["json"]
+    perishable = client.post("/api/v1/programs", json={**payload, "name": "y项目", "deadline_hours": 48},
+                             headers=admin)
+    assert perishable.status_code == 201 and perishable.get_json()["perishable"] is True
+    unknown = client.post("/api/v1/programs", json={**payload, "name": "z项目", "organisation_ids": [999999]},
+                          headers=admin)
+    assert unknown.status_code == 404 and "organisation_ids" in unknown.get_json()["errors"]["json"]
 
 
 def test_csv_export_has_title_units_chinese_headers_and_totals(client, world):
@@ -120,3 +124,8 @@ def test_xlsx_export_in_english(client, world):
     assert sheet["A1"].value.startswith("Delivery quality")
     assert [c.value for c in sheet[3]][:4] == ["Program", "Carrier", "Destination province", "Shipments"]
     assert sheet.cell(sheet.max_row, 1).value == "Total" and sheet.cell(sheet.max_row, 4).value == 7
+
+
+def test_far_off_dates_are_refused_by_name(client, world):
+    response = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], date_to="9999-12-31")
+    assert response.status_code == 422 and "date_to" in response.get_json()["errors"]["query"]

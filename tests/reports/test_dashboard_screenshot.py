@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 from shipments import create_app
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.models import Organisation, Program, Shipment, Station, TrackingEvent
-from shipments.models.enums import EventSource, ShipmentStatus, StationLevel
+from shipments.models import Organisation, Program, Shipment, Station
+from shipments.models.enums import ShipmentStatus, StationLevel
 from shipments.services import demo, reports
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -46,7 +46,16 @@ def add_demo_shipments(session, count: int = 1500) -> None:
     fallback_org = session.scalar(select(Organisation.id))
     provinces = ["310000", "320000", "330000", "110000", "440000", "510000"]
     weights = {p.id: max(1, p.target_pieces // 50_000) for p in programs}
-    rows, events = [], []
+    total_weight = sum(weights.values())
+    # Pieces per parcel sized so each program lands between 40 % and 120 % of its prorated target.
+    pace = {}
+    for p in programs:
+        start, end = reports.season_window(p)
+        elapsed = min(max((AS_OF - start).days + 1, 0), (end - start).days + 1)
+        prorated = reports.prorate(p.target_pieces, elapsed, (end - start).days + 1)
+        expected = max(1, count * weights[p.id] // total_weight)
+        pace[p.id] = max(1, round(prorated * rng.uniform(0.4, 1.2) / expected))
+    rows = []
     for i in range(count):
         program = rng.choices(programs, weights=[weights[p.id] for p in programs])[0]
         start, end = reports.season_window(program)
@@ -63,12 +72,12 @@ def add_demo_shipments(session, count: int = 1500) -> None:
         status = (ShipmentStatus.DELIVERED if delivered else ShipmentStatus.PENDING if not picked else
                   rng.choice([ShipmentStatus.IN_TRANSIT, ShipmentStatus.EXCEPTION, ShipmentStatus.RETURNING]))
         rows.append({
-            "carrier": rng.choice(["ems", "sf", "zto", "yto", "sto", "yunda", "jt", "jd"]), "provider": "sandbox",
+            "carrier": rng.choice(["ems", "sf", "zto", "yto", "sto", "yunda", "jtexpress", "jd"]), "provider": "sandbox",
             "tracking_number": f"DEMO{i:08d}", "program_id": program.id,
             "organisation_id": rng.choice(orgs[program.id] or [fallback_org]),
             "channel": rng.choice(["douyin", "taobao", "pinduoduo", "wechat", "offline"]), "direction": "outbound",
             "origin_division_code": station.division_code, "origin_station_id": station.id,
-            "destination_province_code": rng.choice(provinces), "pieces": rng.randint(1, 3),
+            "destination_province_code": rng.choice(provinces), "pieces": max(1, round(pace[program.id] * rng.uniform(0.5, 1.5))),
             "declared_value": Decimal(rng.randint(3000, 60000)) / 100, "registered_at": registered,
             "picked_up_at": picked, "delivered_at": delivered, "status": status,
             "poll_failures": 0, "at_station": False, "subscription_state": "none",
@@ -76,7 +85,6 @@ def add_demo_shipments(session, count: int = 1500) -> None:
         })
     session.execute(insert(Shipment), rows)
     session.flush()
-    del events
 
 
 @pytest.fixture

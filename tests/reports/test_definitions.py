@@ -1,5 +1,5 @@
 """The report definitions, pinned: prorated seasonal target, 次日递率, the no-pickup bucket, coverage."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest

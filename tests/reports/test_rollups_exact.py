@@ -176,3 +176,29 @@ def test_quality_and_network_figures_equal_a_recount(db_session, random_world, n
     for s in shipments:
         flows[(python_key(s, stations)["township_code"], str(s.direction))] += 1
     assert {(t["code"], d): t[d] for t in report.townships for d in ("inbound", "outbound") if t[d]} == dict(flows)
+
+
+def test_report_volumes_prints_a_table_with_totals(app, db_session, random_world):
+    result = app.test_cli_runner().invoke(report_cli, ["volumes", "--period", "season", "--group-by", "program"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:2] == ["统计期", "寄递项目"]
+    total = reports.volume_report(db_session, "season", ()).totals
+    assert lines[-1].split()[0] == "合计" and f"{total['shipments']:,}" in lines[-1]
+    bad = app.test_cli_runner().invoke(report_cli, ["volumes", "--group-by", "program", "--group-by", "carrier",
+                                                    "--group-by", "status"])
+    assert bad.exit_code == 2 and "at most two" in bad.output
+
+
+def test_poll_bookkeeping_writes_no_delta_but_a_status_change_does(db_session, create_shipment):
+    shipment = create_shipment()
+    reports.refresh_rollups(db_session)
+    shipment.next_poll_at = utcnow()
+    shipment.poll_failures = 2
+    shipment.last_polled_at = utcnow()
+    db_session.flush()
+    assert db_session.scalar(select(ReportDelta.id).limit(1)) is None
+    shipment.status = ShipmentStatus.IN_TRANSIT
+    db_session.flush()
+    deltas = db_session.execute(select(ReportDelta.status, ReportDelta.shipments).order_by(ReportDelta.id)).all()
+    assert [tuple(d) for d in deltas] == [("pending", -1), ("in_transit", 1)]
