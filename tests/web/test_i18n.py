@@ -63,3 +63,11 @@ def test_compiled_catalogue_matches_the_po_file():
     with open(f"{CATALOGUE}.mo", "rb") as f:
         mo = {m.id: m.string for m in read_mo(io.BytesIO(f.read())) if m.id}
     assert mo == po, "run `make translations` to recompile the .mo file"
+
+
+def test_switching_while_logged_in_is_remembered_on_the_user(client, create_user, db_session):
+    user = create_user()
+    login(client, user)
+    client.post("/lang", data={"lang": "en", "next": "/portal/", "csrf_token": csrf_token(client)})
+    db_session.refresh(user)
+    assert user.locale == "en"

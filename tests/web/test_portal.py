@@ -158,3 +158,21 @@ def test_another_organisation_cannot_open_an_upload(member_client, client, creat
 def test_upload_templates_download(member_client, fmt):
     response = member_client.get(f"/portal/upload/template.{fmt}")
     assert response.status_code == 200 and len(response.data) > 50
+
+
+def test_xlsx_upload_previews_like_csv(member_client):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["运单号", "件数"])
+    sheet.append(["SBX1100000001", 1])
+    sheet.append(["SBX1100000002", "两件"])
+    body = io.BytesIO()
+    book.save(body)
+    response = member_client.post("/portal/upload", data={
+        "file": (io.BytesIO(body.getvalue()), "orders.xlsx"), "program_id": "", "batch_label": "",
+        "csrf_token": csrf_token(member_client, "/portal/upload")}, content_type="multipart/form-data")
+    page = member_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert re.findall(r'<tr class="row-error"><td class="num">(\d+)</td><td>([^<]*)</td>', page) == [("3", "件数")]
+    assert re.search(r'data-testid="report-counts">.*?将新建</small><div class="stat">1<', page, re.S)
