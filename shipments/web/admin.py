@@ -81,8 +81,10 @@ class ProgramForm(FlaskForm):
     county_code = SelectField(_l("County"), validate_choice=False)
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
     target_pieces = IntegerField(_l("Target (pieces)"), validators=[DataRequired(), NumberRange(0, 10**12)])
-    season_start_month = IntegerField(_l("Season starts (month)"), validators=[DataRequired(), NumberRange(1, 12)], default=1)
-    season_end_month = IntegerField(_l("Season ends (month)"), validators=[DataRequired(), NumberRange(1, 12)], default=12)
+    season_start_month = IntegerField(_l("Season starts (month)"), default=1,
+                                      validators=[DataRequired(), NumberRange(1, 12)])
+    season_end_month = IntegerField(_l("Season ends (month)"), default=12,
+                                    validators=[DataRequired(), NumberRange(1, 12)])
     perishable = BooleanField(_l("Perishable"))
     deadline_hours = IntegerField(_l("Delivery deadline (hours)"), validators=[Optional(), NumberRange(1, 24 * 30)])
 

@@ -55,10 +55,12 @@ class ListFilterForm(FlaskForm):
         csrf = False  # a GET search form changes nothing
 
     q = StringField(_l("Tracking or order number"), validators=[Optional(), Length(max=64)])
-    status = SelectField(_l("Status"), choices=options([("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]), default="")
+    status = SelectField(_l("Status"), default="", choices=options(
+        [("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]))
     carrier = SelectField(_l("Carrier"), validate_choice=False, default="")
     program = SelectField(_l("Program"), validate_choice=False, default="")
-    direction = SelectField(_l("Direction"), choices=options([("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]), default="")
+    direction = SelectField(_l("Direction"), default="", choices=options(
+        [("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
     registered_from = DateField(_l("Registered from"), validators=[Optional()])
     registered_to = DateField(_l("Registered until"), validators=[Optional()])
 

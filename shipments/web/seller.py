@@ -28,7 +28,8 @@ SESSIONS_SHOWN = 20
 class CheckForm(FlaskForm):
     label = StringField(_l("Livestream session"), validators=[Optional(), Length(max=60)])
     numbers = TextAreaField(_l("Tracking numbers"), validators=[Optional(), Length(max=60_000)])
-    file = FileField(_l("…or an order export (CSV or Excel)"), validators=[Optional(), FileAllowed(["csv", "xlsx", "xls", "txt"])])
+    file = FileField(_l("…or an order export (CSV or Excel)"),
+                     validators=[Optional(), FileAllowed(["csv", "xlsx", "xls", "txt"])])
 
 
 def _sessions():

@@ -57,5 +57,6 @@ def parcel(number):
                                needs_phone=needs_phone, tried=request.method == "POST"), status
     parcel = PublicShipmentSchema().dump(shipment)
     parcel["events"].reverse()  # newest first
+    share_url = url_for(".parcel", number=number, _external=True)
     return render_template("track/parcel.html", number=number, parcel=parcel, form=form,
-                           province=shipment.destination_province, share_url=url_for(".parcel", number=number, _external=True))
+                           province=shipment.destination_province, share_url=share_url)
