@@ -41,9 +41,10 @@ def _number_key() -> str:
 
 
 @bp.route("/t/<string(maxlength=40):number>", methods=["GET", "POST"])
-# The same limits as the API lookup: per client, and per number against guessing the digits.
+# The API lookup's limits: per client, and per number against guessing the phone digits
+# (only answers to the digit form count there, so a shared link can be reloaded).
 @limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"])
-@limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key)
+@limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key, methods=["POST"])
 def parcel(number):
     """One parcel's status and timeline; asks for the phone digits when its carrier needs them."""
     number = normalise_number(number)

@@ -84,3 +84,13 @@ def test_first_load_is_under_200_kb(client, parcel):
             total += len(response.data)
     print(f"tracking page first load: {total / 1024:.1f} KB ({len(assets)} assets)")
     assert total <= FIRST_LOAD_BUDGET
+
+
+def test_guessing_the_digits_is_rate_limited_per_number(app, client, create_shipment, monkeypatch):
+    monkeypatch.setitem(app.config, "TRACK_NUMBER_RATE_LIMIT", "3 per hour")
+    create_shipment(carrier="sf", provider="kuaidi100", tracking_number="SF1000000000025", phone_last4="2468")
+    token = csrf_token(client, "/track")
+    answers = [client.post("/t/SF1000000000025", data={"phone_last4": f"{n:04d}", "csrf_token": token}).status_code
+               for n in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert client.get("/t/SF1000000000025").status_code == 200  # the shared link still opens
