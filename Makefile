@@ -40,3 +40,10 @@ worker: install
 
 poll: install
 	$(BIN)/flask poll --once
+
+# Web page translations: extract strings, update the catalogues, compile the .mo files (committed).
+.PHONY: translations
+translations: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o shipments/translations/messages.pot .
+	$(BIN)/pybabel update -i shipments/translations/messages.pot -d shipments/translations --width 120 --ignore-obsolete --no-fuzzy-matching
+	$(BIN)/pybabel compile -d shipments/translations --statistics

@@ -30,6 +30,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     extensions.login_manager.init_app(app)
     extensions.csrf.init_app(app)
 
+    from shipments.web import i18n
+
+    extensions.babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+
     from shipments import api, cli, errors
     from shipments.web import blueprints as web_blueprints
 

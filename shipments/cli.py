@@ -3,8 +3,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from shipments.extensions import db
 from shipments import worker_cli
+from shipments.extensions import db
 from shipments.import_cli import import_command
 from shipments.report_cli import report_cli
 from shipments.services import access, demo

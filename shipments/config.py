@@ -30,6 +30,13 @@ DEFAULTS = {
     "DISPLAY_TIMEZONE": "Asia/Shanghai",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # Web pages (shipments/web): languages offered, page sizes, limits.
+    "LANGUAGES": {"zh_Hans_CN": "中文", "en": "English"},
+    "WEB_PAGE_SIZE": 50,
+    "SELLER_MAX_NUMBERS": 1000,
+    "UPLOAD_FOLDER": None,  # uploads kept between preview and import; instance/uploads when unset
     # Public tracking lookups per client address, and per tracking number (DOMAIN.md §6).
     "TRACK_RATE_LIMIT": "20 per minute;200 per hour",
     "TRACK_NUMBER_RATE_LIMIT": "30 per hour",
@@ -103,6 +110,7 @@ def finalise(config: dict) -> None:
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
     config.setdefault("SESSION_COOKIE_SECURE", not config.get("DEBUG") and not config.get("TESTING")
                       and config["DATABASE_URL"].startswith("postgresql"))
+    config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
 
 
 def validate(config: dict) -> None:

@@ -41,4 +41,4 @@ def test_login_without_csrf_token_is_refused(client, user):
 def test_login_never_redirects_off_site(client, user):
     response = client.post("/login?next=//evil.example/x", data={
         "username": "clerk", "password": "s3cret-pass", "csrf_token": csrf_token(client)})
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/portal/"  # the member's landing page, not the other host

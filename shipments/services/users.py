@@ -24,3 +24,8 @@ def get_active_user(session: Session, user_id: str) -> User | None:
         return None
     user = session.get(User, int(user_id))
     return user if user is not None and user.active else None
+
+
+def set_locale(user: User, locale: str) -> None:
+    """Remember a user's language for their next visit, on any device."""
+    user.locale = locale

@@ -1,7 +1,8 @@
 """Log in and out of the web pages; role checks for pages."""
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -21,8 +22,8 @@ def load_user(user_id: str):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired(), Length(max=60)])
-    password = PasswordField("密码", validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 def roles_required(*roles: Role):
@@ -46,8 +47,8 @@ def login():
         user = users.authenticate(db.session, form.username.data, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("public.home"))
-        flash("用户名或密码错误", "error")
+            return redirect(safe_next(request.args.get("next")) or url_for(landing_page(user)))
+        flash(_("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
 
 
@@ -59,7 +60,16 @@ def logout():
     return redirect(url_for("public.home"))
 
 
-def _safe_next(target: str | None) -> str | None:
+def landing_page(user) -> str:
+    """Where a user starts after logging in."""
+    if user.role == Role.ADMIN:
+        return "admin.index"
+    if user.role == Role.OFFICIAL:
+        return "dashboard.index" if "dashboard.index" in current_app.view_functions else "public.home"
+    return "portal.shipments"
+
+
+def safe_next(target: str | None) -> str | None:
     # Only same-site relative paths: never redirect to another host.
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target

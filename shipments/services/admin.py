@@ -1,0 +1,131 @@
+"""Administration: organisations, users, programs and stations."""
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from shipments.models import ApiToken, Division, Organisation, Program, Station, User
+from shipments.models.enums import DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class AdminError(ValueError):
+    """A change that cannot be made; `field` names the form field at fault."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def list_organisations() -> Select:
+    """Select every organisation by name."""
+    return select(Organisation).order_by(Organisation.name)
+
+
+def list_users() -> Select:
+    """Select every user with the organisation name."""
+    return select(User).join(User.organisation).order_by(Organisation.name, User.username)
+
+
+def list_tokens() -> Select:
+    """Select every API token, newest first."""
+    return select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+
+
+def list_stations(level: StationLevel | None = None) -> Select:
+    """Select stations by level then name."""
+    query = select(Station).order_by(Station.level, Station.division_code, Station.name)
+    return query.where(Station.level == level) if level else query
+
+
+def list_counties() -> Select:
+    """Select Shaoxing's county-level units."""
+    return select(Division).where(Division.level == DivisionLevel.COUNTY).order_by(Division.code)
+
+
+def list_divisions() -> Select:
+    """Select the counties and townships stations can belong to."""
+    return select(Division).where(Division.level != DivisionLevel.CITY).order_by(Division.code)
+
+
+def create_organisation(session: Session, name: str, kind: OrganisationKind | str,
+                        county_code: str | None = None) -> Organisation:
+    """Add an organisation with a unique name."""
+    name = name.strip()
+    if not name:
+        raise AdminError("name", "name is required")
+    if session.scalar(select(Organisation.id).where(Organisation.name == name)):
+        raise AdminError("name", "an organisation with this name exists")
+    org = Organisation(name=name, kind=OrganisationKind(kind), county_code=county_code or None)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def create_user(session: Session, organisation_id: int, username: str, display_name: str, password: str,
+                role: Role | str) -> User:
+    """Add a user to an organisation; the password is stored hashed."""
+    username = username.strip()
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise AdminError("username", "this username is taken")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AdminError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise AdminError("organisation_id", "no such organisation")
+    role = Role(role)
+    if role == Role.ADMIN and organisation.kind != OrganisationKind.OPERATOR:
+        raise AdminError("role", "administrators belong to the operator organisation")
+    user = User(organisation=organisation, username=username, display_name=display_name.strip() or username,
+                password_hash=generate_password_hash(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_user_active(session: Session, user_id: int, active: bool, acting_user_id: int) -> User:
+    """Switch a user on or off (an admin cannot switch themselves off)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AdminError("user_id", "no such user")
+    if user.id == acting_user_id and not active:
+        raise AdminError("user_id", "you cannot deactivate yourself")
+    user.active = active
+    return user
+
+
+def create_program(session: Session, name: str, name_en: str, product: Product | str, county_code: str,
+                   year: int, target_pieces: int, season_start_month: int, season_end_month: int,
+                   perishable: bool, deadline_hours: int | None) -> Program:
+    """Add a shipping program."""
+    name = name.strip()
+    if session.scalar(select(Program.id).where(Program.name == name)):
+        raise AdminError("name", "a program with this name exists")
+    if perishable and not deadline_hours:
+        raise AdminError("deadline_hours", "perishable programs need a delivery deadline")
+    if session.get(Division, county_code) is None:
+        raise AdminError("county_code", "unknown county")
+    program = Program(name=name, name_en=name_en.strip() or name, product=Product(product), county_code=county_code,
+                      year=year, target_pieces=target_pieces, season_start_month=season_start_month,
+                      season_end_month=season_end_month, perishable=perishable,
+                      deadline_hours=deadline_hours if perishable else None)
+    session.add(program)
+    session.flush()
+    return program
+
+
+def create_station(session: Session, name: str, level: StationLevel | str, kind: StationKind | str,
+                   division_code: str) -> Station:
+    """Add a station of the county/township/village network."""
+    name = name.strip()
+    level, kind = StationLevel(level), StationKind(kind)
+    if session.scalar(select(Station.id).where(Station.name == name)):
+        raise AdminError("name", "a station with this name exists")
+    if (level == StationLevel.VILLAGE) != (kind != StationKind.CO_DISTRIBUTION_CENTRE):
+        raise AdminError("kind", "county and township stations are co-distribution centres; village ones are not")
+    if session.get(Division, division_code) is None:
+        raise AdminError("division_code", "unknown division")
+    station = Station(name=name, level=level, kind=kind, division_code=division_code)
+    session.add(station)
+    session.flush()
+    return station

@@ -1,0 +1,257 @@
+"""Admin pages: organisations, users, API tokens, programs, stations."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from shipments.extensions import db
+from shipments.models import Organisation
+from shipments.models.enums import OrganisationKind, Product, Role, StationKind, StationLevel
+from shipments.services import access, admin as admin_service
+from shipments.web.auth import roles_required
+from shipments.web.forms import options
+from shipments.web.filters import KIND_LABELS, ROLE_LABELS
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The service's messages, in the page's language.
+ADMIN_ERRORS = {
+    "name is required": _l("A name is required."),
+    "an organisation with this name exists": _l("An organisation with this name exists."),
+    "this username is taken": _l("This username is taken."),
+    "at least 8 characters": _l("The password needs at least 8 characters."),
+    "no such organisation": _l("No such organisation."),
+    "administrators belong to the operator organisation": _l("Administrators belong to the operator organisation."),
+    "no such user": _l("No such user."),
+    "you cannot deactivate yourself": _l("You cannot deactivate yourself."),
+    "a program with this name exists": _l("A program with this name exists."),
+    "perishable programs need a delivery deadline": _l("Perishable programs need a delivery deadline in hours."),
+    "unknown county": _l("Unknown county."),
+    "a station with this name exists": _l("A station with this name exists."),
+    "county and township stations are co-distribution centres; village ones are not":
+        _l("County and township stations are co-distribution centres; village stations are not."),
+    "unknown division": _l("Unknown division."),
+}
+PRODUCT_LABELS = {
+    "pearl": _l("Pearls"), "tea": _l("Tea"), "bayberry": _l("Bayberries"), "peach_plum": _l("Peach-shaped plums"),
+    "green_plum": _l("Green plums"), "torreya": _l("Torreya nuts"), "other": _l("Other"),
+}
+STATION_LEVEL_LABELS = {"county": _l("County"), "township": _l("Township"), "village": _l("Village")}
+STATION_KIND_LABELS = {
+    "co_distribution_centre": _l("Co-distribution centre"), "village_station": _l("Village station"),
+    "passenger_freight_mail": _l("Passenger-freight-mail stop"),
+}
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    kind = SelectField(_l("Kind"), choices=options([(k.value, KIND_LABELS[k.value]) for k in OrganisationKind]))
+    county_code = SelectField(_l("County"), validate_choice=False)
+
+
+class UserForm(FlaskForm):
+    organisation_id = SelectField(_l("Organisation"), coerce=int)
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=60)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
+
+
+class UserActiveForm(FlaskForm):
+    user_id = HiddenField(validators=[DataRequired()])
+    active = HiddenField()
+
+
+class TokenForm(FlaskForm):
+    organisation_id = SelectField(_l("Organisation"), coerce=int)
+    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
+    name = StringField(_l("Label"), validators=[DataRequired(), Length(max=60)], default="web")
+
+
+class RevokeForm(FlaskForm):
+    prefix = HiddenField(validators=[DataRequired(), Length(max=12)])
+
+
+class ProgramForm(FlaskForm):
+    name = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=100)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
+    product = SelectField(_l("Product"), choices=options([(p.value, PRODUCT_LABELS[p.value]) for p in Product]))
+    county_code = SelectField(_l("County"), validate_choice=False)
+    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
+    target_pieces = IntegerField(_l("Target (pieces)"), validators=[DataRequired(), NumberRange(0, 10**12)])
+    season_start_month = IntegerField(_l("Season starts (month)"), default=1,
+                                      validators=[DataRequired(), NumberRange(1, 12)])
+    season_end_month = IntegerField(_l("Season ends (month)"), default=12,
+                                    validators=[DataRequired(), NumberRange(1, 12)])
+    perishable = BooleanField(_l("Perishable"))
+    deadline_hours = IntegerField(_l("Delivery deadline (hours)"), validators=[Optional(), NumberRange(1, 24 * 30)])
+
+
+class StationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    level = SelectField(_l("Level"), choices=options([(v.value, STATION_LEVEL_LABELS[v.value]) for v in StationLevel]))
+    kind = SelectField(_l("Kind"), choices=options([(v.value, STATION_KIND_LABELS[v.value]) for v in StationKind]))
+    division_code = SelectField(_l("Division"), validate_choice=False)
+
+
+def _organisation_choices():
+    return [(o.id, o.name) for o in db.session.scalars(admin_service.list_organisations())]
+
+
+def _division_choices(query):
+    zh = str(get_locale()).startswith("zh")
+    return [(d.code, d.name if zh else d.name_en) for d in db.session.scalars(query)]
+
+
+def _failed(form, exc: admin_service.AdminError):
+    message = str(ADMIN_ERRORS.get(str(exc), str(exc)))
+    field = getattr(form, exc.field, None)
+    if field is not None:
+        field.errors = [*field.errors, message]
+    flash(message, "error")
+
+
+@bp.get("/")
+@roles_required(Role.ADMIN)
+def index():
+    """The admin overview."""
+    return render_template("admin/index.html")
+
+
+@bp.route("/organisations", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def organisations():
+    """List and add organisations."""
+    form = OrganisationForm()
+    form.county_code.choices = options([("", "—"), *_division_choices(admin_service.list_counties())])
+    if form.validate_on_submit():
+        try:
+            admin_service.create_organisation(db.session, form.name.data, form.kind.data, form.county_code.data)
+        except admin_service.AdminError as exc:
+            _failed(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Organisation added."), "success")
+            return redirect(url_for(".organisations"), 303)
+    rows = db.session.scalars(admin_service.list_organisations()).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/organisations.html", form=form, organisations=rows), status
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def users():
+    """List and add users; switch them on and off."""
+    form = UserForm()
+    form.organisation_id.choices = options(_organisation_choices())
+    if form.validate_on_submit():
+        try:
+            admin_service.create_user(db.session, form.organisation_id.data, form.username.data,
+                                      form.display_name.data or "", form.password.data, form.role.data)
+        except admin_service.AdminError as exc:
+            _failed(form, exc)
+        else:
+            db.session.commit()
+            flash(_("User added."), "success")
+            return redirect(url_for(".users"), 303)
+    rows = db.session.scalars(admin_service.list_users()).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/users.html", form=form, users=rows, active_form=UserActiveForm()), status
+
+
+@bp.post("/users/active")
+@roles_required(Role.ADMIN)
+def user_active():
+    """Activate or deactivate a user."""
+    form = UserActiveForm()
+    if form.validate_on_submit() and form.user_id.data.isdigit():
+        try:
+            admin_service.set_user_active(db.session, int(form.user_id.data), form.active.data == "1",
+                                          current_user.id)
+        except admin_service.AdminError as exc:
+            flash(str(ADMIN_ERRORS.get(str(exc), str(exc))), "error")
+        else:
+            db.session.commit()
+            flash(_("User updated."), "success")
+    return redirect(url_for(".users"), 303)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def tokens():
+    """List API tokens; create one (shown once) or revoke one."""
+    form = TokenForm()
+    form.organisation_id.choices = options(_organisation_choices())
+    new_token = None
+    if form.validate_on_submit():
+        organisation = db.get_or_404(Organisation, form.organisation_id.data)
+        new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip())
+        db.session.commit()
+    rows = db.session.scalars(admin_service.list_tokens()).all()
+    status = 400 if request.method == "POST" and new_token is None else 200
+    response = render_template("admin/tokens.html", form=form, tokens=rows, new_token=new_token,
+                               revoke_form=RevokeForm())
+    # The plain token is on this page once: never cache it.
+    return response, status, {"Cache-Control": "no-store"}
+
+
+@bp.post("/tokens/revoke")
+@roles_required(Role.ADMIN)
+def token_revoke():
+    """Revoke a token by its prefix."""
+    form = RevokeForm()
+    if form.validate_on_submit():
+        count = access.revoke_token(db.session, form.prefix.data)
+        db.session.commit()
+        flash(_("Tokens revoked: %(count)d", count=count), "success")
+    return redirect(url_for(".tokens"), 303)
+
+
+@bp.route("/programs", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def programs():
+    """List and add shipping programs."""
+    from shipments.services import programs as program_service
+
+    form = ProgramForm()
+    form.county_code.choices = options(_division_choices(admin_service.list_counties()))
+    if form.validate_on_submit():
+        try:
+            admin_service.create_program(
+                db.session, form.name.data, form.name_en.data or "", form.product.data, form.county_code.data,
+                form.year.data, form.target_pieces.data, form.season_start_month.data, form.season_end_month.data,
+                form.perishable.data, form.deadline_hours.data)
+        except admin_service.AdminError as exc:
+            _failed(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Program added."), "success")
+            return redirect(url_for(".programs"), 303)
+    rows = db.session.scalars(program_service.list_programs()).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/programs.html", form=form, programs=rows, product_labels=PRODUCT_LABELS), status
+
+
+@bp.route("/stations", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def stations():
+    """List and add stations (filter by level)."""
+    form = StationForm()
+    form.division_code.choices = options(_division_choices(admin_service.list_divisions()))
+    if form.validate_on_submit():
+        try:
+            admin_service.create_station(db.session, form.name.data, form.level.data, form.kind.data,
+                                         form.division_code.data)
+        except admin_service.AdminError as exc:
+            _failed(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Station added."), "success")
+            return redirect(url_for(".stations", level=form.level.data), 303)
+    level = request.args.get("level") if request.args.get("level") in {v.value for v in StationLevel} else None
+    rows = db.session.scalars(admin_service.list_stations(StationLevel(level) if level else None)).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/stations.html", form=form, stations=rows, level=level,
+                           level_labels=STATION_LEVEL_LABELS, kind_labels=STATION_KIND_LABELS), status

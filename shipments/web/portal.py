@@ -1,0 +1,289 @@
+"""Organisation portal: register, upload, list, search and read shipments."""
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from shipments.extensions import db
+from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
+from shipments.services import access, carriers as carrier_service, programs as program_service
+from shipments.services import imports, shipments as shipment_service
+from shipments.web import uploads
+from shipments.web.auth import roles_required
+from shipments.web.forms import options
+from shipments.web.filters import CHANNEL_LABELS, DIRECTION_LABELS, STATUS_LABELS
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+PORTAL_ROLES = (Role.MEMBER, Role.ADMIN)
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def page_lang() -> str:
+    """The services' message language for this page: zh or en."""
+    return "zh" if str(get_locale()).startswith("zh") else "en"
+
+
+def caller():
+    return access.caller_for_user(current_user)
+
+
+class RegisterForm(FlaskForm):
+    number = StringField(_l("Tracking number"), validators=[DataRequired(), Length(max=40)])
+    carrier = SelectField(_l("Carrier"), validate_choice=False)
+    phone_last4 = StringField(_l("Recipient phone, last 4 digits"), validators=[Optional(), Length(max=24)])
+    program_id = SelectField(_l("Program"), validate_choice=False)
+    channel = SelectField(_l("Sales channel"), choices=options([(c.value, CHANNEL_LABELS[c.value]) for c in Channel]))
+    direction = SelectField(_l("Direction"), choices=options([(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
+    destination_province = StringField(_l("Destination province"), validators=[Optional(), Length(max=20)])
+    destination_city = StringField(_l("Destination city"), validators=[Optional(), Length(max=40)])
+    pieces = StringField(_l("Pieces"), validators=[Optional(), Length(max=12)], default="1")
+    weight_kg = StringField(_l("Weight (kg)"), validators=[Optional(), Length(max=20)])
+    declared_value = StringField(_l("Declared value (yuan)"), validators=[Optional(), Length(max=20)])
+    order_ref = StringField(_l("Order number"), validators=[Optional(), Length(max=64)])
+    batch_label = StringField(_l("Batch or livestream session"), validators=[Optional(), Length(max=60)])
+
+
+class ListFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    q = StringField(_l("Tracking or order number"), validators=[Optional(), Length(max=64)])
+    status = SelectField(_l("Status"), default="", choices=options(
+        [("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]))
+    carrier = SelectField(_l("Carrier"), validate_choice=False, default="")
+    program = SelectField(_l("Program"), validate_choice=False, default="")
+    direction = SelectField(_l("Direction"), default="", choices=options(
+        [("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
+    registered_from = DateField(_l("Registered from"), validators=[Optional()])
+    registered_to = DateField(_l("Registered until"), validators=[Optional()])
+
+
+def program_choices(blank) -> list[tuple[str, str]]:
+    zh = page_lang() == "zh"
+    programs = db.session.scalars(program_service.list_programs()).all()
+    if current_user.role != Role.ADMIN:
+        programs = [p for p in programs if current_user.organisation in p.organisations]
+    return [("", blank)] + [(str(p.id), p.name if zh else p.name_en) for p in programs]
+
+
+def carrier_select(blank) -> list[tuple[str, str]]:
+    from shipments.web.filters import carrier_choices
+    return [("", blank)] + carrier_choices()
+
+
+@bp.get("/")
+@roles_required(*PORTAL_ROLES)
+def shipments():
+    """List the organisation's shipments with filters, newest first, a page at a time."""
+    form = ListFilterForm(request.args)
+    form.carrier.choices = options(carrier_select(_("Any carrier")))
+    form.program.choices = options(program_choices(_("Any program")))
+    filters = {}
+    if form.validate():
+        tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+        filters = {
+            "search": form.q.data or None, "status": form.status.data or None,
+            "carrier": form.carrier.data or None, "direction": form.direction.data or None,
+            "program": int(form.program.data) if (form.program.data or "").isdigit() else None,
+            "registered_from": (datetime.combine(form.registered_from.data, time(), tz)
+                                if form.registered_from.data else None),
+            "registered_to": (datetime.combine(form.registered_to.data + timedelta(days=1), time(), tz)
+                              if form.registered_to.data else None),
+        }
+    after = None
+    if request.args.get("after"):
+        try:
+            after = shipment_service.decode_cursor(request.args["after"])
+        except shipment_service.BadCursor:
+            after = None
+    size = current_app.config["WEB_PAGE_SIZE"]
+    query = shipment_service.list_shipments(caller(), filters)
+    total = shipment_service.count(db.session, query)
+    page_query = shipment_service.list_shipments(caller(), filters, after)
+    rows = db.session.scalars(page_query.limit(size + 1)).all()
+    next_cursor = shipment_service.encode_cursor(rows[size - 1]) if len(rows) > size else None
+    args = {k: v for k, v in request.args.items() if k != "after" and v}
+    return render_template("portal/shipments.html", form=form, shipments=rows[:size], total=total,
+                           next_cursor=next_cursor, args=args, first_page=after is None)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@roles_required(*PORTAL_ROLES)
+def register():
+    """Register one shipment; the carrier is suggested from the number as it is typed."""
+    form = RegisterForm()
+    form.carrier.choices = options(carrier_select(_("Detect from the number")))
+    form.program_id.choices = options(program_choices(_("No program")))
+    candidates = []
+    if form.validate_on_submit():
+        raw = {key: (getattr(form, key).data or "") for key in (
+            "number", "carrier", "phone_last4", "program_id", "channel", "direction", "destination_province",
+            "destination_city", "pieces", "weight_kg", "declared_value", "order_ref", "batch_label")}
+        providers = carrier_service.provider_settings(current_app.config)
+        try:
+            shipment, created = shipment_service.register_shipment(db.session, caller(), raw, providers)
+        except shipment_service.CarrierUndecided as exc:
+            form.carrier.errors = [exc.problem.text(page_lang())]
+            candidates = exc.candidates
+        except shipment_service.RowInvalid as exc:
+            for problem in exc.problems:
+                field = getattr(form, problem.field, None) or form.number
+                field.errors = [*field.errors, problem.text(page_lang())]
+        except shipment_service.NumberTaken:
+            form.number.errors = [_("This number is registered by another organisation.")]
+        else:
+            db.session.commit()
+            flash(_("Shipment registered.") if created else _("This shipment was already registered."), "success")
+            return redirect(url_for(".detail", carrier=shipment.carrier, number=shipment.tracking_number), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("portal/register.html", form=form, candidates=candidates), status
+
+
+@bp.get("/carrier-suggest")
+@roles_required(*PORTAL_ROLES)
+def carrier_suggest():
+    """Tiny JSON answer for the register form: carriers that fit the number, best first."""
+    from shipments.web.filters import carrier_name
+    from integrations.carriers import CARRIERS
+
+    number = (request.args.get("number") or "")[:40]
+    candidates = shipment_service.detection_candidates(number) if number else []
+    return jsonify([{"carrier": c["carrier"], "name": carrier_name(c["carrier"]),
+                     "confidence": round(c["confidence"], 2), "needs_phone": CARRIERS[c["carrier"]].needs_phone}
+                    for c in candidates[:5]])
+
+
+@bp.get("/shipments/<carrier>/<number>")
+@roles_required(*PORTAL_ROLES)
+def detail(carrier, number):
+    """One shipment with its events and poll history."""
+    shipment = db.first_or_404(shipment_service.find_shipment(caller(), carrier, number))
+    events = db.session.scalars(shipment_service.shipment_events(shipment.id)).all()
+    return render_template("portal/detail.html", shipment=shipment, events=list(reversed(events)))
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("CSV or Excel file"), validators=[FileRequired(), FileAllowed(["csv", "xlsx", "xls", "txt"])])
+    program_id = SelectField(_l("Program (when the file has no program column)"), validate_choice=False)
+    batch_label = StringField(_l("Batch or livestream session"), validators=[Optional(), Length(max=60)])
+
+
+class ConfirmForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=64)])
+
+
+def run_import(path, meta: dict, dry_run: bool):
+    """Import a kept upload for the current user; a dry run writes nothing."""
+    who = caller()
+    providers = carrier_service.provider_settings(current_app.config)
+    label = meta.get("batch_label") or None
+    with open(path, "rb") as stream:
+        table = imports.open_table(stream)
+        rows = table.rows
+        if label:
+            rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in rows)
+        if not dry_run:
+            report = imports.import_rows(
+                db.session, rows, who.organisation_id, providers=providers, commit=db.session.commit,
+                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
+            db.session.commit()
+            return report
+        # The preview runs the real import inside a savepoint and throws it away.
+        savepoint = db.session.begin_nested()
+        try:
+            return imports.import_rows(
+                db.session, rows, who.organisation_id, providers=providers, commit=lambda: None,
+                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
+        finally:
+            savepoint.rollback()
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@roles_required(*PORTAL_ROLES)
+def upload():
+    """Upload a spreadsheet: see what it would do, row by row, before importing."""
+    form = UploadForm()
+    form.program_id.choices = options(program_choices(_("No program")))
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        meta = {"organisation_id": current_user.organisation_id, "user_id": current_user.id,
+                "filename": form.file.data.filename[:120],
+                "program_id": int(form.program_id.data) if (form.program_id.data or "").isdigit() else None,
+                "batch_label": (form.batch_label.data or "").strip()[:60], "imported": False}
+        token = uploads.save(data, meta)
+        path, meta = uploads.load(token, current_user.organisation_id)
+        try:
+            report = run_import(path, meta, dry_run=True)
+        except imports.FileRejected as exc:
+            form.file.errors = [exc.text(page_lang())]
+        else:
+            meta["preview"] = uploads.report_meta(report)
+            uploads.update(token, meta)
+            return redirect(url_for(".upload_result", token=token), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("portal/upload.html", form=form), status
+
+
+@bp.get("/upload/<token>")
+@roles_required(*PORTAL_ROLES)
+def upload_result(token):
+    """The preview (or, once imported, the result) of an upload, with its row errors."""
+    kept = uploads.load(token, current_user.organisation_id)
+    if kept is None:
+        abort(404)
+    meta = kept[1]
+    stored = meta.get("result") or meta["preview"]
+    return render_template("portal/upload_result.html", meta=meta, token=token, report=stored,
+                           problems=uploads.problem_rows(stored, page_lang()), imported=meta["imported"],
+                           confirm_form=ConfirmForm(token=token))
+
+
+@bp.post("/upload/confirm")
+@roles_required(*PORTAL_ROLES)
+def upload_confirm():
+    """Import a previewed upload for real (the valid rows; problem rows are skipped)."""
+    form = ConfirmForm()
+    kept = uploads.load(form.token.data, current_user.organisation_id) if form.validate_on_submit() else None
+    if kept is None:
+        abort(404)
+    path, meta = kept
+    if not meta["imported"]:
+        report = run_import(path, meta, dry_run=False)
+        meta.update(imported=True, result=uploads.report_meta(report))
+        uploads.update(form.token.data, meta)
+        flash(_("Imported: %(created)s new shipments.", created=report.created), "success")
+    return redirect(url_for(".upload_result", token=form.token.data), 303)
+
+
+@bp.get("/upload/<token>/errors.csv")
+@roles_required(*PORTAL_ROLES)
+def upload_errors(token):
+    """Download the per-row error report of an upload as CSV."""
+    kept = uploads.load(token, current_user.organisation_id)
+    if kept is None:
+        abort(404)
+    meta = kept[1]
+    stored = meta.get("result") or meta["preview"]
+    body = uploads.errors_csv(stored, page_lang(), [_("Row"), _("Column"), _("Problem")])
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=upload-errors.csv", "Cache-Control": "no-store"})
+
+
+@bp.get("/upload/template.<fmt>")
+@roles_required(*PORTAL_ROLES)
+def upload_template(fmt):
+    """The upload template (CSV or XLSX) with the column headers in the page's language."""
+    if fmt == "csv":
+        return Response(imports.template_csv(page_lang()), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=shipments-template.csv"})
+    if fmt == "xlsx":
+        return Response(imports.template_xlsx(page_lang()), mimetype=XLSX_MIMETYPE,
+                        headers={"Content-Disposition": "attachment; filename=shipments-template.xlsx"})
+    abort(404)

@@ -1,0 +1,63 @@
+"""Public tracking page: a buyer looks up one parcel on a phone (masked data only)."""
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from shipments.extensions import db, limiter
+from shipments.schemas.shipments import PublicShipmentSchema
+from shipments.services import public_tracking
+from shipments.services.shipments import normalise_number
+
+bp = Blueprint("tracking", __name__)
+
+
+class LookupForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET lookup changes nothing
+
+    number = StringField(_l("Tracking number"), validators=[DataRequired(), Length(max=40)])
+
+
+class PhoneForm(FlaskForm):
+    phone_last4 = StringField(_l("Last 4 digits of the recipient's phone"), validators=[
+        DataRequired(), Regexp(r"^\d{4}$", message=_l("Enter 4 digits."))])
+
+
+@bp.get("/track")
+def lookup():
+    """The lookup form; a submitted number goes to its shareable page."""
+    form = LookupForm(request.args)
+    if request.args.get("number") and form.validate():
+        number = normalise_number(form.number.data)
+        if number:
+            return redirect(url_for(".parcel", number=number), 303)
+    return render_template("track/lookup.html", form=form)
+
+
+def _number_key() -> str:
+    return "web-track-number:" + normalise_number((request.view_args or {}).get("number", ""))
+
+
+@bp.route("/t/<string(maxlength=40):number>", methods=["GET", "POST"])
+# The API lookup's limits: per client, and per number against guessing the phone digits
+# (only answers to the digit form count there, so a shared link can be reloaded).
+@limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"])
+@limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key, methods=["POST"])
+def parcel(number):
+    """One parcel's status and timeline; asks for the phone digits when its carrier needs them."""
+    number = normalise_number(number)
+    form = PhoneForm()
+    digits = form.phone_last4.data if form.validate_on_submit() else None
+    shipment = public_tracking.find_public_parcel(db.session, number, digits)
+    needs_phone = public_tracking.number_may_need_phone(number)
+    if shipment is None:
+        status = 404 if request.method == "GET" and not needs_phone else 200
+        return render_template("track/parcel.html", number=number, parcel=None, form=form,
+                               needs_phone=needs_phone, tried=request.method == "POST"), status
+    parcel = PublicShipmentSchema().dump(shipment)
+    parcel["events"].reverse()  # newest first
+    share_url = url_for(".parcel", number=number, _external=True)
+    return render_template("track/parcel.html", number=number, parcel=parcel, form=form,
+                           province=shipment.destination_province, share_url=share_url)

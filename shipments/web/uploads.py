@@ -1,0 +1,87 @@
+"""Uploaded spreadsheets kept between preview and confirmation, with their reports."""
+import csv
+import io
+import json
+import secrets
+import time
+from pathlib import Path
+
+from flask import current_app
+
+from shipments.services import shipments as shipment_service
+
+KEEP_SECONDS = 24 * 3600
+_TOKEN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
+def _folder() -> Path:
+    folder = Path(current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _paths(token: str) -> tuple[Path, Path] | None:
+    if not token or len(token) > 64 or not set(token) <= _TOKEN_CHARS:
+        return None
+    folder = _folder()
+    return folder / f"{token}.upload", folder / f"{token}.json"
+
+
+def save(data: bytes, meta: dict) -> str:
+    """Keep an upload and its metadata; return its unguessable token."""
+    _sweep()
+    token = secrets.token_urlsafe(24)
+    upload, info = _paths(token)
+    upload.write_bytes(data)
+    info.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return token
+
+
+def load(token: str, organisation_id: int) -> tuple[Path, dict] | None:
+    """The upload's file and metadata, only for the organisation that sent it."""
+    paths = _paths(token)
+    if paths is None or not paths[1].exists():
+        return None
+    meta = json.loads(paths[1].read_text(encoding="utf-8"))
+    if meta.get("organisation_id") != organisation_id:
+        return None
+    return paths[0], meta
+
+
+def update(token: str, meta: dict) -> None:
+    """Rewrite an upload's metadata (after the import ran)."""
+    _paths(token)[1].write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def report_meta(report) -> dict:
+    """A report as stored with the upload (problems keep their codes, not one language)."""
+    return {
+        "rows": report.rows, "created": report.created, "duplicate_in_file": report.duplicate_in_file,
+        "already_registered": report.already_registered, "registered_by_other_org": report.registered_by_other_org,
+        "invalid": report.invalid, "problems_truncated": report.problems_truncated,
+        "problems": [list(p) for p in report.problems],
+    }
+
+
+def problem_rows(stored: dict, lang: str) -> list[dict]:
+    """The stored problems with messages in a language, in row order."""
+    return [{"row": row, "field": key, "column": column, "message": shipment_service.message(code, lang, **params)}
+            for row, key, column, code, params in stored["problems"]]
+
+
+def errors_csv(stored: dict, lang: str, headers: list[str]) -> bytes:
+    """The per-row error report as CSV (UTF-8 with BOM so Excel opens it)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers)
+    for problem in problem_rows(stored, lang):
+        writer.writerow([problem["row"], problem["column"] or problem["field"], problem["message"]])
+    return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")
+
+
+def _sweep() -> None:
+    # Uploads hold order data: keep them a day at most.
+    limit = time.time() - KEEP_SECONDS
+    for path in _folder().glob("*"):
+        if path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
