@@ -20,7 +20,20 @@ psql_db() { psql -h 127.0.0.1 -U postgres -d "$DB" -v ON_ERROR_STOP=1 -qAt "$@";
 if [[ "${KEEP_DATA:-0}" != 1 ]]; then
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS ${DB} WITH (FORCE)" -c "CREATE DATABASE ${DB}"
   "$BIN/flask" db upgrade >/dev/null 2>&1
-  "$BIN/flask" demo load >/dev/null
+  # Reference data and the one organisation (not `flask demo load`: the demo polls the sandbox).
+  "$PY" - <<'PY'
+from shipments import create_app
+from shipments.extensions import db
+from shipments.models import Organisation
+from shipments.models.enums import OrganisationKind
+from shipments.services import reference
+
+with create_app().app_context():
+    reference.load_divisions(db.session)
+    reference.load_provinces(db.session)
+    db.session.add(Organisation(name="诸暨山下湖珍珠专业合作社", kind=OrganisationKind.COOPERATIVE, county_code="330681"))
+    db.session.commit()
+PY
   org=$(psql_db -c "SELECT id FROM organisations WHERE name = '诸暨山下湖珍珠专业合作社'")
   start=$(date +%s)
   # generate_series: the fastest way to fill the tables without Python in the loop.

@@ -41,6 +41,9 @@ DEFAULTS = {
     "TRACK_RATE_LIMIT": "20 per minute;200 per hour",
     "TRACK_NUMBER_RATE_LIMIT": "30 per hour",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Verified API tokens are remembered per process this long: a revoked token
+    # keeps working for at most this many seconds (0: look every token up).
+    "API_TOKEN_CACHE_SECONDS": 5,
     # Bulk uploads: request body ceiling (a 100,000-row CSV is ≈ 10 MB).
     "BULK_MAX_BYTES": 64 * 1024 * 1024,
     # Polling policy (DESIGN.md §3); intervals in seconds. See services/schedule.py.

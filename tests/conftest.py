@@ -52,6 +52,8 @@ def app(request, tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "SCHEDULER_IN_PROCESS": False,
         "WTF_CSRF_ENABLED": True,
+        # Every request looks its token up (tests/test_api_auth.py covers the remembered path).
+        "API_TOKEN_CACHE_SECONDS": 0,
     })
     app.config["DB_KIND"] = request.param
     with app.app_context():

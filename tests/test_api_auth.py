@@ -58,3 +58,45 @@ def test_openapi_document_is_served(client):
     spec = client.get("/api/docs/openapi.json").json
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "/api/v1/me" in spec["paths"]
+
+
+def _revoke_elsewhere(db_session, token):
+    """Revoke as `flask tokens revoke` in another process does: this process's memory is untouched."""
+    from sqlalchemy import update
+
+    from shipments.db import utcnow
+    from shipments.models import ApiToken
+    db_session.execute(update(ApiToken).where(ApiToken.token_hash == access.hash_token(token))
+                       .values(revoked_at=utcnow()))
+
+
+def test_verified_tokens_are_remembered_for_the_ttl_only(app, client, db_session, token_for, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(access, "monotonic", lambda: clock[0])
+    monkeypatch.setitem(app.config, "API_TOKEN_CACHE_SECONDS", 5)
+    token = token_for()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    _revoke_elsewhere(db_session, token)
+    # Within the TTL the process still trusts what it verified: the bounded revocation delay.
+    clock[0] += 4.9
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    clock[0] += 0.2
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_revocation_in_this_process_applies_at_once(app, client, db_session, token_for, monkeypatch):
+    monkeypatch.setitem(app.config, "API_TOKEN_CACHE_SECONDS", 60)
+    token = token_for()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert access.revoke_token(db_session, token[:10]) == 1
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_without_a_ttl_every_request_sees_revocation(client, db_session, token_for):
+    token = token_for()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    _revoke_elsewhere(db_session, token)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401

@@ -1,11 +1,13 @@
 """POST/GET /api/v1/shipments: registration, idempotency, scoping, lists."""
+import json
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from shipments.models import Shipment, TrackingEvent
-from shipments.models.enums import EventSource, Role, ShipmentStatus
+from shipments.models.enums import EventSource, Role, ShipmentStatus, StopReason
 from shipments.services import access
 
 
@@ -130,3 +132,26 @@ def test_list_filters_and_cursor_pages(client, db_session, auth, create_organisa
 def test_bad_cursor_is_422(client, auth):
     response = client.get("/api/v1/shipments", query_string={"cursor": "bm9wZQ"}, headers=auth())
     assert response.status_code == 422 and response.is_json
+
+
+@pytest.mark.parametrize("events", [0, 3])
+def test_detail_fast_path_equals_the_schema_dump(client, db_session, auth, create_organisation, create_shipment,
+                                                 events):
+    """GET one shipment builds its answer from rows: it must be what the schemas dump."""
+    from shipments.schemas.shipments import OfficialShipmentDetailSchema, ShipmentDetailSchema
+    org = create_organisation()
+    shipment = create_shipment(
+        organisation=org, phone_last4="5678", order_ref="DY1", weight_kg=Decimal("0.300"),
+        declared_value=Decimal("199.00"), destination_province_code="440000", batch_label="第一批",
+        picked_up_at=datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc), stop_reason=StopReason.DELIVERED,
+        status=ShipmentStatus.DELIVERED, at_station=True)
+    _events(db_session, shipment, events)
+    db_session.expire_all()  # the schema dumps what the database holds, like the fast path
+    url = f"/api/v1/shipments/sandbox/{shipment.tracking_number}"
+    callers = [(auth(org=org), ShipmentDetailSchema()), (auth(Role.ADMIN), ShipmentDetailSchema()),
+               (auth(Role.OFFICIAL), OfficialShipmentDetailSchema())]
+    for headers, schema in callers:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200
+        assert response.json == json.loads(json.dumps(schema.dump(db_session.get(Shipment, shipment.id))))
+        assert len(response.json["events"]) == events

@@ -1,7 +1,7 @@
 """Bearer-token authentication and role checks for the API."""
 from functools import wraps
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest import abort
 
 from shipments.extensions import db
@@ -27,13 +27,15 @@ def auth_required(blp, *roles: Role):
         def wrapper(*args, **kwargs):
             header = request.headers.get("Authorization", "")
             scheme, _, plain = header.partition(" ")
-            token = access.find_token(db.session, plain.strip()) if scheme.lower() == "bearer" else None
-            if token is None:
+            caller = None
+            if scheme.lower() == "bearer":
+                caller = access.find_caller(db.session, plain.strip(), current_app.config["API_TOKEN_CACHE_SECONDS"])
+            if caller is None:
                 abort(401, message="需要有效的 API 令牌 (a valid bearer token is required)",
                       headers={"WWW-Authenticate": "Bearer"})
-            if roles and token.role not in roles:
+            if roles and caller.role not in roles:
                 abort(403, message="无权访问 (your role may not do this)")
-            g.caller = access.caller_for_token(token)
+            g.caller = caller
             return func(*args, **kwargs)
 
         wrapper = blp.doc(security=BEARER)(wrapper)

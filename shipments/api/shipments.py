@@ -10,8 +10,8 @@ from shipments.api.auth import auth_required, current_caller
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.shipments import (
-    ImportReportSchema, OfficialShipmentDetailSchema, OfficialShipmentPageSchema, ShipmentDetailSchema,
-    ShipmentInSchema, ShipmentPageSchema, ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema,
+    ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
+    ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
 from shipments.services import imports
 from shipments.services import shipments as service
@@ -166,8 +166,8 @@ class ShipmentByNumber(MethodView):
     def get(self, carrier, number):
         """Read one shipment with its tracking events"""
         caller = current_caller()
-        shipment = db.session.scalar(service.find_shipment(caller, carrier, number))
-        if shipment is None:
+        found = service.find_shipment_detail(db.session, caller, carrier, number)
+        if found is None:
             abort(404, message="找不到该运单 (no such shipment)")
-        schema = ShipmentDetailSchema() if caller.sees_personal_data else OfficialShipmentDetailSchema()
-        return dump(schema, shipment)  # events: the relationship, oldest first
+        shipment, events = found
+        return current_app.json.response(dump_shipment_detail(shipment, events, masked=not caller.sees_personal_data))

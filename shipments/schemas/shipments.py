@@ -1,6 +1,10 @@
 """Shipment schemas: input (structure only: the rules live in
 services/shipments.py), output for members and admins, masked output for
 officials, the public tracking view, list queries and import reports."""
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
 from marshmallow import Schema, fields, validate
 
 from integrations.carriers import CARRIERS
@@ -109,6 +113,38 @@ class ShipmentDetailSchema(ShipmentSchema):
 
 class OfficialShipmentDetailSchema(OfficialShipmentSchema):
     events = fields.List(fields.Nested(MaskedEventSchema), required=True)
+
+
+# ------------------------------------------------ GET one shipment, from rows
+# The same document as ShipmentDetailSchema / OfficialShipmentDetailSchema dump,
+# built from plain column values without marshmallow on the API's hottest read
+# (tests/test_api_shipments.py proves both give equal output for both views).
+_DETAIL_KEYS = tuple((name, field.attribute or name) for name, field in ShipmentSchema._declared_fields.items())
+_EVENT_KEYS = tuple(EventSchema._declared_fields)
+_MASKED = {name: field.constant for name, field in OfficialShipmentSchema._declared_fields.items()
+           if isinstance(field, fields.Constant)}
+
+
+def _plain(value):
+    """Convert a column value the way the schemas dump it."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
+def dump_shipment_detail(shipment: dict, events: list[dict], masked: bool) -> dict:
+    """Build the shipment-with-events document from column values, masked for officials."""
+    document = {key: _plain(shipment[column]) for key, column in _DETAIL_KEYS}
+    document["events"] = [{key: _plain(event[key]) for key in _EVENT_KEYS} for event in events]
+    if masked:
+        document.update(_MASKED)
+        for event in document["events"]:
+            event["description"] = mask_text(event["description"])
+    return document
 
 
 class ShipmentPageSchema(Schema):

@@ -2,6 +2,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from time import monotonic
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -76,6 +77,48 @@ def find_token(session: Session, plain: str) -> ApiToken | None:
     return token
 
 
+# Per-process memory of recently verified tokens: digest -> (expires at, Caller).
+# Only live tokens are remembered; a revoked token keeps working in a process
+# that verified it for at most the TTL (API_TOKEN_CACHE_SECONDS).
+_verified: dict[str, tuple[float, Caller]] = {}
+VERIFIED_MAX = 10_000  # distinct tokens remembered before the memory starts over
+
+
+def find_caller(session: Session, plain: str, ttl: float = 0) -> Caller | None:
+    """Return the caller behind a live plain bearer token, or None.
+
+    With ttl > 0 a verified token is remembered in this process for ttl
+    seconds, saving its query on the requests that follow.
+    """
+    if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
+        return None
+    digest = hash_token(plain)
+    now = monotonic()
+    if ttl > 0:
+        remembered = _verified.get(digest)
+        if remembered is not None and remembered[0] > now:
+            return remembered[1]
+    row = session.execute(
+        select(ApiToken.id, ApiToken.organisation_id, ApiToken.role, Organisation.name)
+        .join(Organisation, ApiToken.organisation_id == Organisation.id)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        _verified.pop(digest, None)
+        return None
+    caller = Caller(row.organisation_id, row.name, row.role, token_id=row.id)
+    if ttl > 0:
+        if len(_verified) >= VERIFIED_MAX:
+            _verified.clear()
+        _verified[digest] = (now + ttl, caller)
+    return caller
+
+
+def forget_verified_tokens() -> None:
+    """Forget this process's verified tokens, so that revocations apply here at once."""
+    _verified.clear()
+
+
 def revoke_token(session: Session, prefix: str) -> int:
     """Revoke every live token starting with prefix; return how many."""
     tokens = session.scalars(
@@ -83,6 +126,7 @@ def revoke_token(session: Session, prefix: str) -> int:
     ).all()
     for token in tokens:
         token.revoked_at = utcnow()
+    forget_verified_tokens()
     return len(tokens)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -504,6 +504,54 @@ def shipment_events(shipment_id: int) -> Select:
     """Select a shipment's events, oldest first."""
     return (select(TrackingEvent).where(TrackingEvent.shipment_id == shipment_id)
             .order_by(TrackingEvent.occurred_at, TrackingEvent.id))
+
+
+# GET one shipment reads these columns (the detail schema's fields, see
+# schemas/shipments.py dump_shipment_detail) in one query: the shipment joined
+# to its events, one row per event.
+DETAIL_COLUMNS = (
+    "carrier", "tracking_number", "provider", "organisation_id", "program_id", "channel", "direction",
+    "origin_division_code", "destination_province_code", "destination_city", "pieces", "weight_kg",
+    "declared_value", "order_ref", "phone_last4", "batch_label", "status", "substatus", "at_station",
+    "tracked_carrier", "tracked_number", "registered_at", "picked_up_at", "delivered_at", "last_event_at",
+    "next_poll_at", "stop_reason",
+)
+DETAIL_EVENT_COLUMNS = ("occurred_at", "status", "substatus", "location", "description", "raw_code", "source")
+
+
+def _detail_query() -> Select:
+    shipments, events = Shipment.__table__.c, TrackingEvent.__table__.c
+    return (
+        select(*(shipments[name] for name in DETAIL_COLUMNS),
+               *(events[name].label(f"event_{name}") for name in DETAIL_EVENT_COLUMNS))
+        .outerjoin(TrackingEvent.__table__, events.shipment_id == shipments.id)
+        .where(shipments.carrier == bindparam("carrier"), shipments.tracking_number == bindparam("number"))
+        .order_by(events.occurred_at, events.id)
+    )
+
+
+# Built once: the statement and its cache key are reused by every request.
+_DETAIL_ANY = _detail_query()  # admins and officials
+_DETAIL_OWN = _DETAIL_ANY.where(Shipment.__table__.c.organisation_id == bindparam("organisation_id"))
+
+
+def find_shipment_detail(session: Session, caller, carrier: str, number: str) -> tuple[dict, list[dict]] | None:
+    """Return a visible shipment's columns and its events' (oldest first), or None.
+
+    One Core query, no ORM objects: this is the API's hottest read.
+    """
+    params = {"carrier": carrier.lower(), "number": normalise_number(number)}
+    if caller.sees_everything:
+        query = _DETAIL_ANY
+    else:
+        query, params["organisation_id"] = _DETAIL_OWN, caller.organisation_id
+    rows = session.execute(query, params).all()
+    if not rows:
+        return None
+    width = len(DETAIL_COLUMNS)
+    shipment = dict(zip(DETAIL_COLUMNS, rows[0]))
+    events = [dict(zip(DETAIL_EVENT_COLUMNS, row[width:])) for row in rows if row[width] is not None]
+    return shipment, events
 
 
 def find_for_public(number: str) -> Select:
