@@ -10,6 +10,7 @@ from shipments.models.enums import Role
 from shipments.schemas.reports import ProgressQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema
 from shipments.services import access, exports, programs, reports
 from shipments.web.auth import roles_required
+from shipments.web.i18n import select_locale
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 OFFICIALS = (Role.OFFICIAL, Role.ADMIN)
@@ -23,12 +24,11 @@ def bj_time(moment, fmt="%Y-%m-%d %H:%M"):
 
 
 def ui_lang() -> str:
-    """The UI language: ?lang=, else the user's locale, else Chinese."""
+    """The figures' language: ?lang=, else the page's language (cookie or user setting)."""
     lang = request.args.get("lang")
     if lang in ("zh", "en"):
         return lang
-    locale = getattr(current_user, "locale", None) or ""
-    return "en" if locale.startswith("en") else "zh"
+    return "en" if select_locale().startswith("en") else "zh"
 
 
 def _load(schema, source=None) -> dict:

@@ -80,3 +80,11 @@ def test_dashboard_exports_in_the_ui_language(client, login, figures):
     assert sheet["A1"].value == "Program progress as of 2026-06-30"
     response = client.get("/dashboard/export/late.csv?date_from=2026-06-01")
     assert "生鲜超时件清单" in response.get_data().decode("utf-8")
+
+
+def test_dashboard_exports_follow_the_language_switch(client, login, figures):
+    login(Role.OFFICIAL)
+    client.set_cookie("lang", "en")
+    response = client.get("/dashboard/export/progress.xlsx?as_of=2026-06-30")
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    assert sheet["A1"].value == "Program progress as of 2026-06-30"
