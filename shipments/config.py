@@ -16,7 +16,7 @@ ENV_DEFAULTS = {
     "KDNIAO_URL": "https://api.kdniao.com",
     "KDNIAO_EBUSINESS_ID": None,
     "KDNIAO_APP_KEY": None,
-    "SEVENTEENTRACK_URL": "https://api.17track.net",
+    "SEVENTEENTRACK_URL": "https://api.17track.net/track/v2.2",
     "SEVENTEENTRACK_TOKEN": None,
     "SCHEDULER_IN_PROCESS": None,  # decided by the process that starts the app
     "PUBLIC_BASE_URL": None,  # for carrier push callback URLs

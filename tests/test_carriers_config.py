@@ -20,3 +20,15 @@ def test_preference_order():
     assert choose_provider("ems", "EA123456785CN", enabled) == "kuaidi100"
     assert choose_provider("sandbox", "SBX0000000001", enabled) == "sandbox"
     assert choose_provider("zto", "78000000000001", {"sandbox": {}}) == UNASSIGNED
+
+
+def test_configured_default_urls_are_the_providers_own(tmp_path):
+    from integrations.registry import PROVIDERS
+    from shipments.config import load_config
+
+    config = load_config(str(tmp_path), environ={
+        "KUAIDI100_KEY": "k", "KUAIDI100_CUSTOMER": "c", "KDNIAO_EBUSINESS_ID": "1", "KDNIAO_APP_KEY": "a",
+        "SEVENTEENTRACK_TOKEN": "t"})
+    for name, settings in provider_settings(config).items():
+        if name != "sandbox":
+            assert settings["url"] == PROVIDERS[name].default_url, name

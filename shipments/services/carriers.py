@@ -1,6 +1,8 @@
 """Which provider (aggregator) tracks which carrier, from configuration."""
 import re
 
+from integrations.registry import has_credentials
+
 UNASSIGNED = "unassigned"  # no enabled provider can track this carrier yet
 SANDBOX = "sandbox"
 
@@ -11,8 +13,6 @@ PROVIDER_SETTINGS = {
     "kdniao": {"url": "KDNIAO_URL", "ebusiness_id": "KDNIAO_EBUSINESS_ID", "app_key": "KDNIAO_APP_KEY"},
     "17track": {"url": "SEVENTEENTRACK_URL", "token": "SEVENTEENTRACK_TOKEN"},
 }
-# Settings without which a provider is off.
-REQUIRED_SETTINGS = {"kuaidi100": ("key", "customer"), "kdniao": ("ebusiness_id", "app_key"), "17track": ("token",)}
 DOMESTIC_PREFERENCE = ("kuaidi100", "kdniao", "17track")
 # International postal numbers (UPU S10) go to 17TRACK first.
 INTERNATIONAL_PREFERENCE = ("17track", "kuaidi100", "kdniao")
@@ -24,7 +24,7 @@ def provider_settings(config) -> dict[str, dict]:
     enabled = {SANDBOX: {}}
     for name, mapping in PROVIDER_SETTINGS.items():
         settings = {key: config.get(env) for key, env in mapping.items() if config.get(env)}
-        if all(settings.get(key) for key in REQUIRED_SETTINGS[name]):
+        if has_credentials(name, settings):
             enabled[name] = settings
     return enabled
 
