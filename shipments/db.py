@@ -70,5 +70,9 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection):
+    # IMMEDIATE takes the write lock up front: a deferred transaction that
+    # reads and then writes fails at once with "database is locked" when
+    # another connection writes meanwhile (the scheduler and the web pages
+    # share one file), whereas IMMEDIATE waits its turn (busy_timeout).
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

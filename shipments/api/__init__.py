@@ -1,5 +1,6 @@
 """The JSON API under /api/v1, documented by OpenAPI 3 at /api/docs."""
 from flask import request
+from marshmallow import fields
 from flask_smorest import Api as SmorestApi
 
 from shipments import errors
@@ -46,11 +47,19 @@ def init_app(app) -> None:
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
     limiter.init_app(app)
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
         # Bearer tokens, not cookies, authenticate the API: no CSRF there.
         csrf.exempt(blueprint)
+
+
+def _decimal_as_string(converter, field, **kwargs) -> dict:
+    """Document Decimal(as_string=True) as the string it is dumped as (exact yuan)."""
+    if isinstance(field, fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal"}
+    return {}
 
 
 def blueprints():

@@ -3,10 +3,9 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from integrations.carriers import CARRIERS
 from shipments.models.enums import Channel, Direction, Product, ShipmentStatus
 from shipments.services.reports import GROUPINGS, PERIODS
-
-
 
 # Reports cover the service's lifetime; far-off dates are typos (and overflow date arithmetic).
 DATE_RANGE = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31))
@@ -21,7 +20,7 @@ class ReportFilterQuerySchema(Schema):
     county = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit county code"))
     township = fields.String(validate=validate.Regexp(r"^\d{9}$", error="a 9-digit township code"))
     station_id = fields.Integer(validate=validate.Range(min=1, max=2147483647))
-    carrier = fields.String(validate=validate.Length(min=1, max=16))
+    carrier = fields.String(validate=validate.OneOf(sorted(CARRIERS)))
     status = fields.String(validate=validate.OneOf([s.value for s in ShipmentStatus]))
     direction = fields.String(validate=validate.OneOf([d.value for d in Direction]))
     channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))

@@ -35,8 +35,8 @@ class ShipmentInSchema(Schema):
                                          metadata={"description": "目的省份: code (440000) or name (广东省)"})
     destination_city = fields.String(allow_none=True, validate=validate.Length(max=80))
     pieces = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=-2147483648, max=2147483647))
-    weight_kg = fields.Decimal(allow_none=True, as_string=True, metadata={"description": "kg, up to 3 decimals"})
-    declared_value = fields.Decimal(allow_none=True, as_string=True, metadata={"description": "元, up to 2 decimals"})
+    weight_kg = fields.Decimal(allow_none=True, metadata={"description": "kg, up to 3 decimals"})
+    declared_value = fields.Decimal(allow_none=True, metadata={"description": "元, up to 2 decimals"})
     order_ref = fields.String(allow_none=True, validate=validate.Length(max=200))
     batch_label = fields.String(allow_none=True, validate=validate.Length(max=200))
 

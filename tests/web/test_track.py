@@ -65,7 +65,7 @@ def test_carrier_that_needs_the_phone_asks_for_digits(client, create_shipment):
                                                  "csrf_token": csrf_token(client, "/track")})
 
     wrong, unknown = answer("SF1000000000017", "1111"), answer("SF1000000000099", "2468")
-    strip = lambda r: re.sub(r"SF10000000000\d\d|csrf_token\" value=\"[^\"]+", "", r.get_data(as_text=True))  # noqa: E731
+    strip = lambda r: re.sub(r"SF10000000000\d\d|<[^>]*csrf[^>]*>", "", r.get_data(as_text=True))  # noqa: E731
     assert wrong.status_code == unknown.status_code == 200
     assert strip(wrong) == strip(unknown)  # same answer: numbers cannot be enumerated
     right = answer("SF1000000000017", "2468").get_data(as_text=True)
