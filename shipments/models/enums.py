@@ -1,27 +1,17 @@
 """The closed vocabularies stored in the database (lower-case values)."""
 import enum
 
+from integrations.models import TERMINAL, Status
+
 
 class StrEnum(str, enum.Enum):
     def __str__(self):
         return self.value
 
 
-class ShipmentStatus(StrEnum):
-    PENDING = "pending"
-    INFO_RECEIVED = "info_received"
-    IN_TRANSIT = "in_transit"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    AVAILABLE_FOR_PICKUP = "available_for_pickup"
-    ATTEMPT_FAIL = "attempt_fail"
-    DELIVERED = "delivered"
-    EXCEPTION = "exception"
-    RETURNING = "returning"
-    RETURNED = "returned"
-    EXPIRED = "expired"
-
-
-TERMINAL_STATUSES = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.EXPIRED})
+# The carriers' normalised statuses are the shipments' statuses: one vocabulary.
+ShipmentStatus = Status
+TERMINAL_STATUSES = TERMINAL
 
 
 class Direction(StrEnum):
