@@ -100,3 +100,14 @@ def test_without_a_ttl_every_request_sees_revocation(client, db_session, token_f
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     _revoke_elsewhere(db_session, token)
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("post", "/api/v1/shipments", {"number": 12, "pieces": "many"}),
+    ("get", "/api/v1/shipments?status=lost_in_space", None),
+    ("get", "/api/v1/reports/volumes?period=fortnight", None),
+])
+def test_anonymous_caller_is_refused_before_the_input_is_read(client, method, path, body):
+    response = getattr(client, method)(path, json=body)
+    assert response.status_code == 401
+    assert "errors" not in response.json or response.json["errors"] == {}

@@ -19,8 +19,10 @@ def current_caller() -> access.Caller:
 def auth_required(blp, *roles: Role):
     """Require a valid bearer token, and one of `roles` when given.
 
-    Apply it innermost (closest to the function): it also documents the
-    security requirement and the 401/403 answers in OpenAPI.
+    Apply it outermost (first of a method's decorators), so the caller is
+    checked before arguments are parsed: an anonymous request gets 401, never
+    a validation report. It also documents the security requirement and the
+    401/403 answers in OpenAPI.
     """
     def decorator(func):
         @wraps(func)

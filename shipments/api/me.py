@@ -10,8 +10,8 @@ blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The authen
 
 @blp.route("")
 class Me(MethodView):
-    @blp.response(200, CallerSchema)
     @auth_required(blp)
+    @blp.response(200, CallerSchema)
     def get(self):
         """Describe the caller of this request"""
         return current_caller()

@@ -21,18 +21,18 @@ blp = Blueprint("programs", __name__, url_prefix="/api/v1/programs", description
 
 @blp.route("")
 class Programs(MethodView):
+    @auth_required(blp)
     @blp.arguments(ProgramListQuerySchema, location="query")
     @blp.response(200, ProgramSchema(many=True))
-    @auth_required(blp)
     def get(self, args):
         """List programs (their names and targets are public facts)"""
         return db.session.scalars(programs.list_programs(args.get("year"))).all()
 
+    @auth_required(blp, Role.ADMIN)
     @blp.arguments(ProgramInSchema)
     @blp.response(201, ProgramSchema)
     @blp.alt_response(404, description="A listed organisation does not exist")
     @blp.alt_response(409, description="A program with this name exists")
-    @auth_required(blp, Role.ADMIN)
     def post(self, data):
         """Create a program (admins only)"""
         try:
@@ -48,11 +48,11 @@ class Programs(MethodView):
 
 @blp.route("/<int(min=1, max=2147483647):program_id>/progress")
 class ProgramProgress(MethodView):
+    @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
     @blp.arguments(ProgressQuerySchema, location="query")
     @blp.response(200, ProgressSchema)
     @blp.doc(**FILE_DOWNLOADS)
     @blp.alt_response(404, description="No such program")
-    @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
     def get(self, args, program_id):
         """Pieces to date against the season-prorated target, pace, tier and shortfalls"""
         program = db.session.get(Program, program_id) or abort(404, message="没有这个寄递项目 (no such program)")

@@ -40,10 +40,10 @@ def file_response(table: exports.Table, fmt: str) -> Response:
 
 @blp.route("/volumes")
 class Volumes(MethodView):
+    @auth_required(blp)
     @blp.arguments(VolumeQuerySchema, location="query")
     @blp.response(200, VolumeReportSchema)
     @blp.doc(**FILE_DOWNLOADS)
-    @auth_required(blp)
     def get(self, args):
         """Shipments, pieces and declared value per period and grouping (Beijing days)"""
         filters = reports.filters_for(current_caller(), args)
@@ -60,10 +60,10 @@ class Volumes(MethodView):
 
 @blp.route("/quality")
 class Quality(MethodView):
+    @auth_required(blp)
     @blp.arguments(ReportFilterQuerySchema, location="query")
     @blp.response(200, QualityRowSchema(many=True))
     @blp.doc(**FILE_DOWNLOADS)
-    @auth_required(blp)
     def get(self, args):
         """Delivery quality per program, carrier and destination province"""
         rows = reports.quality_report(db.session, reports.filters_for(current_caller(), args))
@@ -75,10 +75,10 @@ class Quality(MethodView):
 
 @blp.route("/late-perishables")
 class LatePerishables(MethodView):
+    @auth_required(blp)
     @blp.arguments(ReportFilterQuerySchema, location="query")
     @blp.response(200, LateShipmentSchema(many=True))
     @blp.doc(**FILE_DOWNLOADS)
-    @auth_required(blp)
     def get(self, args):
         """Perishable shipments past their program's delivery deadline"""
         rows = db.session.execute(reports.late_perishables(db.session, reports.filters_for(current_caller(), args))).all()
@@ -89,10 +89,10 @@ class LatePerishables(MethodView):
 
 @blp.route("/network")
 class Network(MethodView):
+    @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
     @blp.arguments(ReportFilterQuerySchema, location="query")
     @blp.response(200, NetworkSchema)
     @blp.doc(**FILE_DOWNLOADS)
-    @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
     def get(self, args):
         """Village-station coverage, silent stations, inbound vs outbound per township"""
         network = reports.network_report(db.session, reports.filters_for(current_caller(), args))

@@ -46,9 +46,9 @@ def dump(schema, data):
 
 @blp.route("")
 class Shipments(MethodView):
+    @auth_required(blp)
     @blp.arguments(ShipmentQuerySchema, location="query")
     @blp.response(200, ShipmentPageSchema)
-    @auth_required(blp)
     def get(self, query):
         """List shipments, newest first, one page after `cursor`"""
         caller = current_caller()
@@ -64,11 +64,11 @@ class Shipments(MethodView):
         schema = ShipmentPageSchema() if caller.sees_personal_data else OfficialShipmentPageSchema()
         return dump(schema, page)
 
+    @auth_required(blp, *WRITERS)
     @blp.arguments(ShipmentInSchema)
     @blp.response(201, ShipmentSchema)
     @blp.alt_response(200, schema=ShipmentSchema, description="Already registered by your organisation (idempotent)")
     @blp.alt_response(409, description="Registered by another organisation")
-    @auth_required(blp, *WRITERS)
     def post(self, data):
         """Register one shipment (idempotent on carrier and number)"""
         lang = request_language()
@@ -104,11 +104,11 @@ class ShipmentsBulk(MethodView):
                                         "description": "CSV (UTF-8, UTF-8 BOM or GBK) or XLSX, ≤ 100,000 rows"}}}},
         },
     })
+    @auth_required(blp, *WRITERS)
     @blp.response(200, ImportReportSchema)
     @blp.alt_response(413, description="Too many rows or too large")
     @blp.alt_response(415, description="Neither JSON nor a multipart upload")
     @blp.alt_response(422, description="Unreadable file or no tracking-number column")
-    @auth_required(blp, *WRITERS)
     def post(self):
         """Register many shipments: a JSON array, or a CSV/XLSX upload; answer a per-row report"""
         caller = current_caller()
@@ -142,11 +142,11 @@ class ShipmentsBulk(MethodView):
 
 @blp.route("/template")
 class ShipmentsTemplate(MethodView):
+    @auth_required(blp)
     @blp.arguments(TemplateQuerySchema, location="query")
     @blp.doc(responses={"200": {"description": "The upload template", "content": {
         "text/csv": {"schema": {"type": "string", "format": "binary"}},
         XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
-    @auth_required(blp)
     def get(self, query):
         """Download the bulk-upload template (CSV or XLSX)"""
         lang = query["lang"]
@@ -160,9 +160,9 @@ class ShipmentsTemplate(MethodView):
 
 @blp.route("/<string(maxlength=16):carrier>/<string(maxlength=80):number>")
 class ShipmentByNumber(MethodView):
+    @auth_required(blp)
     @blp.response(200, ShipmentDetailSchema)
     @blp.alt_response(404, description="No such shipment visible to you")
-    @auth_required(blp)
     def get(self, carrier, number):
         """Read one shipment with its tracking events"""
         caller = current_caller()
