@@ -155,3 +155,15 @@ def test_detail_fast_path_equals_the_schema_dump(client, db_session, auth, creat
         assert response.status_code == 200
         assert response.json == json.loads(json.dumps(schema.dump(db_session.get(Shipment, shipment.id))))
         assert len(response.json["events"]) == events
+
+
+@pytest.mark.parametrize("field", ["order_ref", "batch_label", "destination_city"])
+def test_control_characters_are_refused_naming_the_field(client, db_session, create_organisation, field):
+    token = access.create_token(db_session, create_organisation(), Role.MEMBER)
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"number": "SBX0000000009", "carrier": "sandbox", field: "a\u0000b"}
+    single = client.post("/api/v1/shipments", json=body, headers=headers)
+    assert single.status_code == 422 and field in str(single.json["errors"])
+    bulk = client.post("/api/v1/shipments/bulk", json=[body], headers=headers).json
+    assert bulk["invalid"] == 1 and bulk["problems"][0]["field"] == field
+    assert client.get("/api/v1/shipments?search=a%00b", headers=headers).status_code == 422

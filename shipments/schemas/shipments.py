@@ -5,13 +5,19 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from integrations.carriers import CARRIERS
 from shipments.models.enums import Channel, Direction, ShipmentStatus
 from shipments.services.masking import mask_text
+from shipments.services.shipments import has_control_chars
 
 _CARRIER_CODES = sorted(CARRIERS)
+
+
+def _no_control_chars(value: str) -> None:
+    if has_control_chars(value):
+        raise ValidationError("must not contain control characters")
 
 
 class ShipmentInSchema(Schema):
@@ -168,7 +174,8 @@ class ShipmentQuerySchema(Schema):
     channel = fields.Enum(Channel, by_value=True)
     registered_from = fields.AwareDateTime(metadata={"description": "inclusive"})
     registered_to = fields.AwareDateTime(metadata={"description": "exclusive"})
-    search = fields.String(validate=validate.Length(min=1, max=64), metadata={"description": "number or order ref"})
+    search = fields.String(validate=[validate.Length(min=1, max=64), _no_control_chars],
+                           metadata={"description": "number or order ref"})
     cursor = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 

@@ -50,6 +50,7 @@ MESSAGES = {
     "weight_range": ("重量应在 0–100000 公斤之间，最多 3 位小数", "must be 0–100000 kg with at most 3 decimals"),
     "value_range": ("金额应在 0–9999999999 元之间，最多 2 位小数", "must be 0–9999999999 yuan with at most 2 decimals"),
     "too_long": ("过长（最多 {max} 个字符）", "is too long (at most {max} characters)"),
+    "control_chars": ("含有不可见的控制字符", "contains control characters"),
     "duplicate_in_file": ("与第 {first} 行的运单号重复", "same number as row {first}"),
     "registered_by_other_org": ("该运单号已由其他机构登记", "this number is registered by another organisation"),
     "not_an_object": ("应为对象", "must be an object"),
@@ -276,10 +277,17 @@ def parse_value(text: str, lookups: Lookups) -> Decimal:
     return _decimal(text, 2, Decimal(9_999_999_999), "value_range")
 
 
+def has_control_chars(text: str) -> bool:
+    """Tell whether text holds control characters (NUL and the like, which no field may store)."""
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def _text(max_length: int) -> Callable[[str, Lookups], str]:
     def parse(text: str, lookups: Lookups) -> str:
         if len(text) > max_length:
             raise Invalid("too_long", max=max_length)
+        if has_control_chars(text):
+            raise Invalid("control_chars")
         return text
     return parse
 
