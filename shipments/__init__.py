@@ -34,17 +34,15 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     extensions.babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
-    from shipments import api, cli, errors
+    from shipments import api, cli, errors, input_guard, jobs
     from shipments.web import blueprints as web_blueprints
 
+    input_guard.register(app)
     api.init_app(app)
 
     for blueprint in web_blueprints():
         app.register_blueprint(blueprint)
     errors.register(app)
     cli.register(app)
-
-    from shipments import jobs
-
     jobs.init_app(app)  # the dev server's in-process scheduler, when this process should run it
     return app
