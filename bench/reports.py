@@ -8,8 +8,11 @@ carriers) with generate_series (triggers off), rebuilds the rollups, then
 times, through services.reports, (a) one program's by-day report for a year
 and (b) the all-programs by-month report grouped by county, each beside the
 naive GROUP BY over the raw rows (services.reports.volume_report_raw) in the
-same run, and checks both give the same figures. It also measures what the
-rollup triggers cost a bulk insert and a bulk status update.
+same run, and checks both give the same figures. Then (c) one program by
+month grouped by carrier and (d) all programs by month grouped by status,
+which the router answers from report_program_dims, each beside the same
+query on the full-grain report_days and the naive GROUP BY. It also measures
+what the rollup triggers cost a bulk insert and a bulk status update.
 """
 import argparse
 import os
@@ -202,6 +205,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--naive-runs", type=int, default=3)
     parser.add_argument("--sqlite-only", action="store_true", help="only the SQLite trigger cost")
+    parser.add_argument("--no-trigger-cost", action="store_true", help="skip the trigger cost measurement")
     args = parser.parse_args()
     if args.sqlite_only:
         cost = sqlite_trigger_cost()
@@ -234,11 +238,17 @@ def main() -> None:
             print(f"  rebuilt rollups: {buckets:,} fine buckets in {time.perf_counter() - started:.0f} s")
             db.session.execute(text("ANALYZE"))
             db.session.commit()
+        # The trigger-cost runs roll back 10^5-row inserts: their dead delta rows
+        # slow every reader until vacuumed (autovacuum may be off on a bench server).
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE report_deltas"))
         session = db.session
         total = session.scalar(select(func.count()).select_from(Shipment))
         fine = session.scalar(text("SELECT count(*) FROM report_days"))
         coarse = session.scalar(text("SELECT count(*) FROM report_program_days"))
-        print(f"shipments: {total:,}; report_days buckets: {fine:,}; report_program_days buckets: {coarse:,}")
+        dims = session.scalar(text("SELECT count(*) FROM report_program_dims"))
+        print(f"shipments: {total:,}; report_days buckets: {fine:,}; report_program_days buckets: {coarse:,}; "
+              f"report_program_dims buckets: {dims:,}")
         print(f"PostgreSQL: {session.scalar(text('SHOW server_version'))}")
 
         program = session.scalar(select(Program.id).order_by(Program.id))
@@ -259,7 +269,31 @@ def main() -> None:
                   f"{naive_ms:10.0f} ms {naive_ms / rollup_ms:8.0f}x  rows={len(rollup.rows)} same={same}")
             if not same:
                 sys.exit("rollup and naive figures differ")
+        by_month = reports.ReportFilters(program_id=program, date_from=date(2026, 1, 1), date_to=date(2026, 12, 31))
+        dim_cases = [
+            ("one program, by month, by carrier, 2026", "month", ("carrier",), by_month),
+            ("all programs, by month, by status", "month", ("status",), all_time),
+        ]
+        print()
+        print(f"{'report (one extra dimension)':44} {'router median':>14} {'table':>20} "
+              f"{'report_days median':>19} {'naive median':>13}")
+        for label, period, group_by, filters in dim_cases:
+            grain = reports._grain(period, group_by, filters)
+            table = reports.GRAINS.get(grain, reports.ReportProgramDim).__tablename__
+            rollup_ms, rollup = timed(lambda: reports.volume_report(session, period, group_by, filters), args.runs)
+            fine_ms, fine_report = timed(
+                lambda: reports.volume_report_from(session, "fine", period, group_by, filters), args.naive_runs)
+            naive_ms, naive = timed(lambda: reports.volume_report_raw(session, period, group_by, filters),
+                                    args.naive_runs)
+            same = figures(rollup) == figures(naive) == figures(fine_report)
+            print(f"{label:44} {rollup_ms:11.1f} ms {table:>20} {fine_ms:16.0f} ms {naive_ms:10.0f} ms "
+                  f"x{naive_ms / rollup_ms:.0f} vs naive, x{fine_ms / rollup_ms:.0f} vs report_days  "
+                  f"rows={len(rollup.rows)} same={same}")
+            if not same:
+                sys.exit("rollup and naive figures differ")
         session.rollback()
+        if args.no_trigger_cost:
+            return
         print()
         cost = trigger_cost(session)
         with_t, without = cost["with triggers"], cost["without triggers"]

@@ -2,10 +2,11 @@
 from shipments.models.divisions import Division, Province, Station
 from shipments.models.organisations import ApiToken, Organisation, User
 from shipments.models.programs import Program, program_organisations
-from shipments.models.reports import ReportDay, ReportDelta, ReportProgramDay, ReportProgramMonth
+from shipments.models.reports import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth
 from shipments.models.shipments import Shipment, TrackingEvent
 
 __all__ = [
-    "ApiToken", "Division", "Organisation", "Program", "Province", "ReportDay", "ReportDelta", "ReportProgramDay", "ReportProgramMonth", "Shipment", "Station",
+    "ApiToken", "Division", "Organisation", "Program", "Province", "ReportDay", "ReportDelta", "ReportProgramDay",
+    "ReportProgramDim", "ReportProgramMonth", "Shipment", "Station",
     "TrackingEvent", "User", "program_organisations",
 ]

@@ -2,7 +2,7 @@
 
 Database triggers on `shipments` (migration 0004_reports) append signed
 deltas to `report_deltas` in the same transaction as the change they count;
-`services.reports.refresh_rollups` folds them into the three rollup tables
+`services.reports.refresh_rollups` folds them into the four rollup tables
 every minute. Readers add the unfolded deltas, so figures are exact at any
 moment. Nullable dimensions are stored as sentinels ('' or 0) so that the
 composite primary keys can be upserted on both databases.
@@ -21,6 +21,8 @@ FINE_DIMENSIONS = (
     "carrier", "status", "direction", "channel", "province_code",
 )
 MEASURES = ("shipments", "pieces", "value_fen")
+# The dimensions report_program_dims holds beside program × day × county (one at a time).
+DIMENSIONS = ("carrier", "status", "direction", "channel", "province_code")
 
 
 class _Measures:
@@ -71,6 +73,28 @@ class ReportProgramMonth(_Measures, db.Model):
     program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # the month's first day
     county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+
+
+class ReportProgramDim(_Measures, db.Model):
+    """Shipments per program, Beijing day, county and the value of ONE other dimension.
+
+    Each shipment is counted once per dimension in DIMENSIONS (`dimension`
+    names the column, `value` holds its value): program/county/date reports
+    grouped or filtered by one of those dimensions read a few per cent of
+    the rows of report_days.
+    """
+
+    __tablename__ = "report_program_dims"
+    __table_args__ = (
+        Index("ix_report_program_dims_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)  # a name in DIMENSIONS
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    value: Mapped[str] = mapped_column(String(24), primary_key=True)
 
 
 class ReportDelta(_Measures, db.Model):

@@ -1,18 +1,21 @@
 """After random registrations and status changes, every report figure equals a recount from raw rows."""
 import random
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 
 from shipments.report_cli import report_cli
 from shipments.db import utcnow
-from shipments.models import ReportDelta, Shipment, Station
+from shipments.extensions import db
+from shipments.models import ReportDay, ReportDelta, ReportProgramDim, Shipment, Station
 from shipments.models.enums import ShipmentStatus
 from shipments.services import reports
-from shipments.services.reports import GROUPINGS, PERIODS, ReportFilters
+from shipments.models.reports import DIMENSIONS
+from shipments.services.reports import _FILTER_COLUMNS, GROUPINGS, PERIODS, ReportFilters
 from tests.reports.conftest import random_shipment_values
 
 BEIJING = reports.BEIJING
@@ -42,9 +45,8 @@ def python_report(session, period, group_by, filters=ReportFilters()):
     totals = defaultdict(lambda: [0, 0, Decimal("0.00")])
     for shipment in session.scalars(select(Shipment).execution_options(populate_existing=True)):
         key = python_key(shipment, stations)
-        if filters.program_id is not None and key["program_id"] != filters.program_id:
-            continue
-        if filters.county is not None and key["county_code"] != filters.county:
+        if any(getattr(filters, name) is not None and key[column] != getattr(filters, name)
+               for name, column in _FILTER_COLUMNS.items() if column in key):
             continue
         if filters.date_from is not None and key["day"] < filters.date_from:
             continue
@@ -62,7 +64,10 @@ def as_dict(report):
 
 
 GROUP_BYS = [()] + [(g,) for g in GROUPINGS] + [("program", "county"), ("township", "direction"),
-                                                ("carrier", "province")]
+                                                ("carrier", "province"), ("program", "carrier"),
+                                                ("county", "status"), ("channel", "program")]
+# One per dimension of report_program_dims (the groupings the router answers from it).
+DIMENSION_GROUPINGS = [g for g, column in GROUPINGS.items() if column in DIMENSIONS]
 
 
 @pytest.fixture
@@ -96,7 +101,7 @@ def random_world(db_session, create_program, create_organisation, network, provi
                        .values(status=ShipmentStatus.DELIVERED, updated_at=utcnow()))
     db_session.execute(delete(Shipment).where(Shipment.id.in_([shipments[0].id, shipments[-1].id])))
     db_session.expire_all()
-    return programs
+    return programs, organisations, provinces
 
 
 @pytest.mark.parametrize("period", PERIODS)
@@ -109,12 +114,15 @@ def test_every_volume_figure_equals_a_recount(db_session, random_world, period):
 
 
 def test_filtered_reports_equal_a_recount(db_session, random_world):
-    program = random_world[1]
+    program = random_world[0][1]
     for filters in (ReportFilters(program_id=program.id),
                     ReportFilters(county="330681", date_from=datetime(2026, 3, 1).date(),
                                   date_to=datetime(2026, 8, 31).date()),
-                    ReportFilters(program_id=program.id, date_from=datetime(2026, 6, 1).date())):
-        for group_by in [(), ("program",), ("county",), ("township",), ("status",)]:
+                    ReportFilters(program_id=program.id, date_from=datetime(2026, 6, 1).date()),
+                    ReportFilters(program_id=program.id, carrier="zto"),
+                    ReportFilters(county="330681", status="delivered", date_to=datetime(2026, 9, 30).date()),
+                    ReportFilters(province=random_world[2][0], direction="inbound")):
+        for group_by in [(), ("program",), ("county",), ("township",), ("status",), ("carrier",)]:
             rollup = as_dict(reports.volume_report(db_session, "month", group_by, filters))
             assert rollup == python_report(db_session, "month", group_by, filters), (filters, group_by)
 
@@ -124,9 +132,12 @@ def test_reconcile_finds_no_difference_before_and_after_the_fold(app, db_session
     folded = reports.refresh_rollups(db_session)
     assert folded > 0
     assert db_session.scalar(select(ReportDelta.id).limit(1)) is None
+    assert set(db_session.scalars(select(ReportProgramDim.dimension).distinct())) == set(DIMENSIONS)
     assert reports.reconcile(db_session) == []
-    assert as_dict(reports.volume_report(db_session, "day", ("carrier",))) == python_report(
-        db_session, "day", ("carrier",))
+    for grouping in DIMENSION_GROUPINGS:
+        for group_by in [(grouping,), ("program", grouping)]:
+            assert as_dict(reports.volume_report(db_session, "day", group_by)) == python_report(
+                db_session, "day", group_by), group_by
     result = app.test_cli_runner().invoke(report_cli, ["reconcile"])
     assert result.exit_code == 0, result.output
     assert "无差异" in result.output
@@ -145,11 +156,67 @@ def test_reconcile_reports_a_tampered_bucket_and_exits_non_zero(app, db_session,
     assert "report_days" in result.output
 
 
+def test_reconcile_reports_a_tampered_dimension_bucket(db_session, random_world):
+    reports.refresh_rollups(db_session)
+    bucket = db_session.scalars(select(ReportProgramDim).where(ReportProgramDim.dimension == "channel")
+                                .limit(1)).one()
+    bucket.pieces += 2
+    db_session.flush()
+    differences = reports.reconcile(db_session)
+    assert [(d.table, d.key[0], d.raw[1] + 2) for d in differences] == [
+        ("report_program_dims", "channel", d.rollup[1]) for d in differences]
+    assert len(differences) == 1
+
+
 def test_rebuild_recounts_from_raw_rows(db_session, random_world):
+    db_session.execute(delete(ReportProgramDim))  # lost: rebuild recounts it
     reports.rebuild_rollups(db_session)
     assert reports.reconcile(db_session) == []
     assert as_dict(reports.volume_report(db_session, "week", ("program", "county"))) == python_report(
         db_session, "week", ("program", "county"))
+    for grouping in DIMENSION_GROUPINGS:
+        assert as_dict(reports.volume_report(db_session, "week", ("county", grouping))) == python_report(
+            db_session, "week", ("county", grouping)), grouping
+
+
+@pytest.fixture
+def sent_sql(app, db_session):
+    """Every SQL statement sent to the database while the test runs."""
+    statements = []
+
+    def collect(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", collect)
+    yield statements
+    event.remove(db.engine, "before_cursor_execute", collect)
+
+
+def rollups_read(statements) -> set[str]:
+    tables = ("report_days", "report_program_days", "report_program_months", "report_program_dims")
+    return {t for t in tables for sql in statements if re.search(rf"\b{t}\b", sql)}
+
+
+@pytest.mark.parametrize(("period", "group_by", "filters", "table"), [
+    ("month", ("carrier",), ReportFilters(program_id=1, date_from=datetime(2026, 1, 1).date(),
+                                          date_to=datetime(2026, 12, 31).date()), "report_program_dims"),
+    ("month", ("program", "status"), ReportFilters(), "report_program_dims"),
+    ("day", ("county",), ReportFilters(channel="douyin"), "report_program_dims"),
+    ("week", ("province",), ReportFilters(province="330000", county="330681"), "report_program_dims"),
+    ("day", (), ReportFilters(direction="inbound"), "report_program_dims"),
+    ("month", ("program", "county"), ReportFilters(), "report_program_months"),
+    ("day", ("county",), ReportFilters(program_id=1), "report_program_days"),
+    ("month", ("carrier", "status"), ReportFilters(), "report_days"),
+    ("month", ("carrier",), ReportFilters(status="delivered"), "report_days"),
+    ("month", ("carrier",), ReportFilters(organisation_id=1), "report_days"),
+    ("month", ("township",), ReportFilters(), "report_days"),
+])
+def test_the_router_reads_the_coarsest_exact_rollup(db_session, random_world, sent_sql,
+                                                    period, group_by, filters, table):
+    sent_sql.clear()
+    report = reports.volume_report(db_session, period, group_by, filters)
+    assert rollups_read(sent_sql) == {table}
+    assert as_dict(report) == as_dict(reports.volume_report_raw(db_session, period, group_by, filters))
 
 
 def test_quality_and_network_figures_equal_a_recount(db_session, random_world, network):
