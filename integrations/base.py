@@ -123,6 +123,26 @@ class Provider:
 
     # -- for subclasses -----------------------------------------------------
     def _track_batch(self, batch: list[TrackRequest]) -> list[TrackResult | TrackProblem]:
+        """One request per number (providers with batch queries override this)."""
+        out = []
+        for req in batch:
+            outcome = self._precheck(req)
+            if outcome is None:
+                try:
+                    outcome = self._query_one(req)
+                except ProviderError as exc:
+                    # Parsers quote the provider's message, which may echo a credential.
+                    exc.message = self._scrub(exc.message)
+                    exc.args = (exc.message,)
+                    raise
+            out.append(outcome)
+        return out
+
+    def _precheck(self, req: TrackRequest) -> TrackProblem | None:
+        """A problem known without asking (unknown carrier, missing phone digits), or None."""
+        return None
+
+    def _query_one(self, req: TrackRequest) -> TrackResult | TrackProblem:
         raise NotImplementedError
 
     def _secrets(self) -> Iterable[str]:

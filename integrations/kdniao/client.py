@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..base import Provider
-from ..errors import ProviderError
 from ..models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest, TrackResult
 from ..numbers import phone_last4
 from . import mapping, push
@@ -40,23 +39,11 @@ class KdniaoProvider(Provider):
             return NeedsPhone(req, "kdniao needs CustomerName (phone last 4 digits) for this carrier")
         return None
 
-    def _track_batch(self, batch):
-        out = []
-        for req in batch:
-            problem = self._precheck(req)
-            if problem:
-                out.append(problem)
-                continue
-            form = mapping.build_form(mapping.build_request_data(req), self.request_type,
-                                      self.ebusiness_id, self.app_key)
-            body = self._post(self.url + QUERY_PATH, data=form)
-            try:
-                out.append(mapping.parse_query_response(req, body))
-            except ProviderError as exc:
-                exc.message = self._scrub(exc.message)
-                exc.args = (exc.message,)
-                raise
-        return out
+    def _query_one(self, req: TrackRequest) -> TrackResult | TrackProblem:
+        form = mapping.build_form(mapping.build_request_data(req), self.request_type,
+                                  self.ebusiness_id, self.app_key)
+        body = self._post(self.url + QUERY_PATH, data=form)
+        return mapping.parse_query_response(req, body)
 
     def subscribe(self, request: TrackRequest, callback_url: str) -> TrackProblem | None:
         """Subscribe (RequestType 1008) with `Callback`; None when accepted."""

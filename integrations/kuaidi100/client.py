@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..base import Provider
-from ..errors import ProviderError
 from ..models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest, TrackResult
 from ..numbers import phone_last4
 from . import mapping, push
@@ -44,22 +43,10 @@ class Kuaidi100Provider(Provider):
             return NeedsPhone(req, "kuaidi100 needs the phone's last 4 digits for this carrier")
         return None
 
-    def _track_batch(self, batch):
-        out = []
-        for req in batch:
-            problem = self._precheck(req)
-            if problem:
-                out.append(problem)
-                continue
-            form = mapping.build_query_form(req, self.key, self.customer)
-            body = self._post(self.url + "/poll/query.do", data=form)
-            try:
-                out.append(mapping.parse_query_response(req, body))
-            except ProviderError as exc:
-                exc.message = self._scrub(exc.message)
-                exc.args = (exc.message,)
-                raise
-        return out
+    def _query_one(self, req: TrackRequest) -> TrackResult | TrackProblem:
+        form = mapping.build_query_form(req, self.key, self.customer)
+        body = self._post(self.url + "/poll/query.do", data=form)
+        return mapping.parse_query_response(req, body)
 
     def autonumber(self, number: str) -> list[str]:
         """Ask Kuaidi100 which carriers a number may belong to (our codes, likeliest first; paid accounts)."""

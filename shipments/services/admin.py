@@ -5,6 +5,7 @@ from werkzeug.security import generate_password_hash
 
 from shipments.models import ApiToken, Division, Organisation, Program, Station, User
 from shipments.models.enums import DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel
+from shipments.services import programs
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -97,21 +98,22 @@ def set_user_active(session: Session, user_id: int, active: bool, acting_user_id
 def create_program(session: Session, name: str, name_en: str, product: Product | str, county_code: str,
                    year: int, target_pieces: int, season_start_month: int, season_end_month: int,
                    perishable: bool, deadline_hours: int | None) -> Program:
-    """Add a shipping program."""
-    name = name.strip()
-    if session.scalar(select(Program.id).where(Program.name == name)):
-        raise AdminError("name", "a program with this name exists")
+    """Add a shipping program from the admin form (the rules live in services.programs)."""
     if perishable and not deadline_hours:
         raise AdminError("deadline_hours", "perishable programs need a delivery deadline")
-    if session.get(Division, county_code) is None:
-        raise AdminError("county_code", "unknown county")
-    program = Program(name=name, name_en=name_en.strip() or name, product=Product(product), county_code=county_code,
-                      year=year, target_pieces=target_pieces, season_start_month=season_start_month,
-                      season_end_month=season_end_month, perishable=perishable,
-                      deadline_hours=deadline_hours if perishable else None)
-    session.add(program)
-    session.flush()
-    return program
+    name = name.strip()
+    try:
+        return programs.create_program(
+            session, name=name, name_en=name_en.strip() or name, product=Product(product),
+            county_code=county_code, year=year, target_pieces=target_pieces,
+            season_start_month=season_start_month, season_end_month=season_end_month,
+            deadline_hours=deadline_hours if perishable else None)
+    except programs.ProgramError as exc:
+        raise AdminError(exc.field, _PROGRAM_ERRORS.get(exc.field, exc.message)) from exc
+
+
+# The admin form's wording (translated in web/admin.py) for the program rules' fields.
+_PROGRAM_ERRORS = {"name": "a program with this name exists", "county_code": "unknown county"}
 
 
 def create_station(session: Session, name: str, level: StationLevel | str, kind: StationKind | str,

@@ -106,7 +106,10 @@ def test_add_perishable_program_needs_a_deadline(admin_client, db_session):
                                                           "csrf_token": csrf_token(admin_client)})
     assert accepted.status_code == 303
     program = db_session.scalar(select(Program).where(Program.name == "上虞杨梅试点"))
-    assert program.deadline_hours == 48 and program.tier == "十万件"
+    assert program.deadline_hours == 48 and program.tier == "十万件" and program.perishable
+    again = admin_client.post("/admin/programs", data={**data, "deadline_hours": "48",
+                                                       "csrf_token": csrf_token(admin_client)})
+    assert again.status_code == 400 and "同名项目已存在" in again.get_data(as_text=True)
 
 
 def test_add_station_checks_level_and_kind(admin_client, db_session):
