@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from shipments import labels
 from shipments.extensions import db
 from shipments.models import Organisation
 from shipments.models.enums import OrganisationKind, Product, Role, StationKind, StationLevel
@@ -34,15 +35,7 @@ ADMIN_ERRORS = {
         _l("County and township stations are co-distribution centres; village stations are not."),
     "unknown division": _l("Unknown division."),
 }
-PRODUCT_LABELS = {
-    "pearl": _l("Pearls"), "tea": _l("Tea"), "bayberry": _l("Bayberries"), "peach_plum": _l("Peach-shaped plums"),
-    "green_plum": _l("Green plums"), "torreya": _l("Torreya nuts"), "other": _l("Other"),
-}
-STATION_LEVEL_LABELS = {"county": _l("County"), "township": _l("Township"), "village": _l("Village")}
-STATION_KIND_LABELS = {
-    "co_distribution_centre": _l("Co-distribution centre"), "village_station": _l("Village station"),
-    "passenger_freight_mail": _l("Passenger-freight-mail stop"),
-}
+PRODUCT_LABELS, STATION_LEVEL_LABELS, STATION_KIND_LABELS = labels.PRODUCT, labels.STATION_LEVEL, labels.STATION_KIND
 
 
 class OrganisationForm(FlaskForm):

@@ -4,44 +4,20 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app
-from flask_babel import format_currency, format_decimal, get_locale, lazy_gettext as _l
+from flask_babel import format_currency, format_decimal, lazy_gettext as _l
 
 from integrations.carriers import CARRIERS
+from shipments import labels
 
 bp = Blueprint("filters", __name__)
 
-STATUS_LABELS = {
-    "pending": _l("Registered, waiting for carrier data"),
-    "info_received": _l("Label created, awaiting pickup"),
-    "in_transit": _l("In transit"),
-    "out_for_delivery": _l("Out for delivery"),
-    "available_for_pickup": _l("Waiting at a station or locker"),
-    "attempt_fail": _l("Delivery attempt failed"),
-    "delivered": _l("Delivered"),
-    "exception": _l("Problem with the parcel"),
-    "returning": _l("On its way back to the sender"),
-    "returned": _l("Returned to the sender"),
-    "expired": _l("No news for a long time"),
-}
+# The words live in shipments/labels.py (one label function for pages, charts and exports).
+STATUS_LABELS, STOP_REASON_LABELS, CHANNEL_LABELS = labels.STATUS, labels.STOP_REASON, labels.CHANNEL
+DIRECTION_LABELS, ROLE_LABELS, KIND_LABELS, TIER_LABELS = labels.DIRECTION, labels.ROLE, labels.KIND, labels.TIER
 STATUS_TONE = {  # CSS class per status: presentation only
     "delivered": "ok", "exception": "bad", "attempt_fail": "bad", "returning": "bad", "returned": "bad",
     "expired": "bad", "out_for_delivery": "go", "available_for_pickup": "go",
 }
-STOP_REASON_LABELS = {
-    "delivered": _l("delivered"), "returned": _l("returned"), "expired_no_news": _l("no news for 30 days"),
-    "invalid_number": _l("invalid number"), "needs_phone": _l("needs the phone's last 4 digits"),
-}
-CHANNEL_LABELS = {
-    "douyin": _l("Douyin"), "kuaishou": _l("Kuaishou"), "taobao": _l("Taobao"), "pinduoduo": _l("Pinduoduo"),
-    "wechat": _l("WeChat"), "offline": _l("Offline"), "other": _l("Other"),
-}
-DIRECTION_LABELS = {"outbound": _l("Outbound (from the village)"), "inbound": _l("Inbound (to the village)")}
-ROLE_LABELS = {"admin": _l("Administrator"), "official": _l("Official"), "member": _l("Member")}
-KIND_LABELS = {
-    "cooperative": _l("Cooperative"), "farm": _l("Family farm"), "enterprise": _l("Enterprise"),
-    "seller": _l("Livestream seller"), "authority": _l("Authority"), "operator": _l("Operator"),
-}
-TIER_LABELS = {"千万件": _l("10M-piece tier"), "百万件": _l("1M-piece tier"), "十万件": _l("100k-piece tier")}
 ERROR_WORDS = {
     400: (_l("Bad request"), _l("The form was incomplete or has expired. Go back, reload the page and try again.")),
     403: (_l("Not allowed"), _l("Your account may not open this page.")),
@@ -94,8 +70,7 @@ def phone_tail(last4: str | None) -> str:
 @bp.app_template_filter("status_label")
 def status_label(status) -> str:
     """A status in plain words."""
-    value = _value(status)
-    return str(STATUS_LABELS.get(value, value))
+    return labels.label(status, "status")
 
 
 @bp.app_template_filter("status_tone")
@@ -106,19 +81,13 @@ def status_tone(status) -> str:
 @bp.app_template_filter("label")
 def label(value, table: str) -> str:
     """A stored enum value in words: label('channel'), label('role') …"""
-    tables = {"channel": CHANNEL_LABELS, "direction": DIRECTION_LABELS, "role": ROLE_LABELS,
-              "kind": KIND_LABELS, "stop_reason": STOP_REASON_LABELS, "tier": TIER_LABELS}
-    raw = _value(value)
-    return str(tables[table].get(raw, raw))
+    return labels.label(value, table)
 
 
 @bp.app_template_filter("carrier_name")
 def carrier_name(code: str | None) -> str:
     """A carrier's name in the page's language."""
-    carrier = CARRIERS.get(code or "")
-    if carrier is None:
-        return code or ""
-    return carrier.name_zh if str(get_locale()).startswith("zh") else carrier.name_en
+    return labels.carrier_name(code)
 
 
 @bp.app_template_global("carrier_choices")

@@ -1,0 +1,212 @@
+"""What each kind of person sees, in a real browser, on a desktop (1366×900) and a phone (390×844).
+
+One server (demo data plus a few prepared parcels), one browser for the module, one
+page per role and viewport that walks that role's everyday pages. On every page:
+nothing wider than the viewport except inside a scrolling table, no short label
+broken over more than two lines, no raw code, no console error (CSP violations are
+console errors), no request to another host. Screenshots go to test-artifacts/screenshots/.
+"""
+import re
+
+import pytest
+
+from shipments.models import enums
+from shipments.services import demo
+from tests.web.conftest import CHROMIUM
+from tests.web.test_browser import Guard, live_server  # noqa: F401  (the same prepared server)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install chromium)"),
+]
+
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+
+# Every stored code a person could be shown by mistake, plus carrier substatus codes.
+RAW_CODES = sorted({m.value for e in vars(enums).values() if isinstance(e, type) and issubclass(e, enums.StrEnum)
+                    and e is not enums.StrEnum for m in e} | {"sandbox", "unassigned", "DELAYED", "None", "nan"})
+RAW_CODE = re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, RAW_CODES)) + r")(?![\w/.-])")
+# A Chinese page must not carry English phrases (two or more English words in a row) outside brand names.
+ENGLISH_PHRASE = re.compile(r"\b[A-Za-z]{2,}(?: [A-Za-z]{2,})+\b")
+ALLOWED_ENGLISH = {"China Post EMS", "API", "CSV", "Excel", "P50", "P90"}
+
+INSPECT = """() => {
+  const width = window.innerWidth;
+  const out = {scrollWidth: document.documentElement.scrollWidth, width, wide: [], tall: []};
+  // Anything poking out of the viewport that is not inside a horizontally scrolling box.
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= width + 1) continue;
+    let p = el.parentElement, scrolled = false;
+    while (p && p !== document.body) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') { scrolled = true; break; }
+      p = p.parentElement;
+    }
+    if (!scrolled) out.wide.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + (el.className || '') + ' right=' + Math.round(r.right));
+  }
+  // Short labels (up to 12 characters) must sit on at most two lines.
+  for (const cell of document.querySelectorAll('td, th')) {
+    const text = cell.innerText.trim();
+    if (!text || text.length > 12) continue;
+    const range = document.createRange();
+    range.selectNodeContents(cell);
+    const tops = new Set();
+    for (const rect of range.getClientRects()) if (rect.height > 0) tops.add(Math.round(rect.top));
+    if (tops.size > 2) out.tall.push(text + ' (' + tops.size + ' lines)');
+  }
+  // What a person reads, less numbers and names typed by people (<code>, translate="no").
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  const parts = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!el || el.closest('code, script, style, [translate=no]') || !el.checkVisibility()) continue;
+    parts.push(node.textContent);
+  }
+  out.text = parts.join(' ');
+  return out;
+}"""
+
+
+class Watch:
+    """Console errors and page errors of one page, for the page being looked at."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+
+def look(page, watch, shots, name, problems, zh=True):
+    """Check what a person sees on the current page; screenshot it."""
+    page.wait_for_load_state("networkidle")
+    found = page.evaluate(INSPECT)
+    where = f"{name} ({page.url})"
+    if found["scrollWidth"] > found["width"]:
+        problems.append(f"{where}: page {found['scrollWidth']} px wide in a {found['width']} px viewport: "
+                        f"{found['wide'][:5]}")
+    if found["tall"]:
+        problems.append(f"{where}: short labels on more than two lines: {found['tall'][:8]}")
+    text = found["text"]
+    codes = sorted(set(RAW_CODE.findall(text)))
+    if codes:
+        problems.append(f"{where}: raw codes {codes}")
+    if zh:
+        english = sorted({m for m in ENGLISH_PHRASE.findall(text) if m not in ALLOWED_ENGLISH})
+        if english:
+            problems.append(f"{where}: English on a Chinese page: {english[:8]}")
+    if watch.errors:
+        problems.append(f"{where}: console errors {watch.errors[:3]}")
+        watch.errors.clear()
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def rig(browser, live_server):  # noqa: F811
+    """One browser context per viewport and role, made on demand and closed at the end."""
+    made = []
+
+    def context(viewport):
+        ctx = browser.new_context(base_url=live_server, locale="zh-CN", **VIEWPORTS[viewport])
+        guard = Guard(live_server)
+        ctx.route("**/*", guard)
+        made.append((ctx, guard))
+        return ctx
+    yield context
+    refused = [url for _, guard in made for url in guard.refused]
+    for ctx, _ in made:
+        ctx.close()
+    assert refused == [], "pages asked for another host"
+
+
+def start(rig, viewport, username=None):
+    page = rig(viewport).new_page()
+    watch = Watch(page)
+    if username:
+        page.goto("/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", demo.DEMO_PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_load_state()
+    return page, watch
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_public_buyer(rig, screenshots, viewport):
+    page, watch = start(rig, viewport)
+    problems = []
+    page.goto("/")
+    look(page, watch, screenshots, f"buyer-{viewport}-home", problems)
+    page.goto("/track")
+    page.fill("input[name=number]", "ＳＢＸ８８００ ０００００１")  # full-width, as a phone keyboard may type it
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/t/SBX8800000001")
+    assert page.get_by_test_id("status").inner_text() == "派送中"
+    timeline = page.get_by_test_id("timeline").inner_text()
+    assert "已揽收" in timeline and "139******78" in timeline
+    look(page, watch, screenshots, f"buyer-{viewport}-parcel", problems)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_cooperative(rig, screenshots, viewport):
+    page, watch = start(rig, viewport, "pearl-coop")
+    problems = []
+    page.goto("/portal/")
+    look(page, watch, screenshots, f"coop-{viewport}-shipments", problems)
+    page.locator("tbody tr td a").first.click()
+    page.wait_for_load_state()
+    look(page, watch, screenshots, f"coop-{viewport}-detail", problems)
+    page.goto("/portal/register")
+    look(page, watch, screenshots, f"coop-{viewport}-register", problems)
+    page.goto("/portal/upload")
+    csv = "运单号,快递公司,手机尾号,订单号,件数\nSBX6600000011,,,A-1,1\n12AB,,,A-2,1\nSBX6600000012,,,A-3,-3\n"
+    page.set_input_files("input[name=file]", files=[{"name": "发货.csv", "mimeType": "text/csv",
+                                                     "buffer": csv.encode("utf-8")}])
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/portal/upload/*")
+    look(page, watch, screenshots, f"coop-{viewport}-upload-preview", problems)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_seller(rig, screenshots, viewport):
+    page, watch = start(rig, viewport, "yuexiang-live")
+    problems = []
+    page.goto("/seller/")
+    look(page, watch, screenshots, f"seller-{viewport}-workspace", problems)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_official(rig, screenshots, viewport):
+    page, watch = start(rig, viewport, "official")
+    problems = []
+    page.goto("/dashboard")
+    for _ in range(150):
+        if page.evaluate("window.dashboardReady === true"):
+            break
+        page.wait_for_timeout(100)
+    # Hover the chart and the map: their tooltips must not break the page's style policy.
+    for chart in ("#monthly-chart", "#county-map"):
+        box = page.locator(chart).bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(200)
+    look(page, watch, screenshots, f"official-{viewport}-dashboard", problems)
+    page.locator("#program-cards .card h3 a").first.click()
+    page.wait_for_load_state()
+    look(page, watch, screenshots, f"official-{viewport}-drilldown", problems)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_admin(rig, screenshots, viewport):
+    page, watch = start(rig, viewport, "admin")
+    problems = []
+    for path in ("/admin/", "/admin/organisations", "/admin/users", "/admin/programs", "/admin/tokens",
+                 "/admin/stations"):
+        page.goto(path)
+        look(page, watch, screenshots, f"admin-{viewport}-{path.strip('/').replace('/', '-')}", problems)
+    assert not problems, "\n".join(problems)
