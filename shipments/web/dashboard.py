@@ -3,6 +3,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
+from marshmallow import fields
 from sqlalchemy import func, select
 
 from shipments.extensions import db
@@ -32,10 +33,14 @@ def ui_lang() -> str:
 
 
 def _load(schema, source=None) -> dict:
-    errors = schema.validate(source or request.args)
+    source = source or request.args
+    # A repeated parameter (group_by=program&group_by=county) is a list field: give it the whole list.
+    values = {key: (source.getlist(key) if isinstance(schema.fields.get(key), fields.List) else source.get(key))
+              for key in source}
+    errors = schema.validate(values)
     if errors:
         abort(400, description="; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()))
-    return schema.load(source or request.args)
+    return schema.load(values)
 
 
 @bp.get("")

@@ -60,7 +60,7 @@ def test_dashboard_shows_cards_quality_and_late_perishables(client, login, figur
     assert "示意图" in html
     assert "echarts.min.js" in html
     # The late list: picked up in June and never delivered, past 48 h.
-    assert html.count("zto SBX") == 3
+    assert html.count("中通快递 <code>SBX") == 3
 
 
 def test_every_drill_down_lists_the_shipments_behind_the_figure(client, login, figures, db_session):
