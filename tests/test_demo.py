@@ -2,9 +2,10 @@
 from sqlalchemy import func, select
 
 from shipments.extensions import db
-from shipments.models import Organisation, Program, Station, User
+from integrations.sandbox import CITY_PROVINCES
+from shipments.models import Organisation, Program, Shipment, Station, TrackingEvent, User
 from shipments.models.enums import StationLevel
-from shipments.services import demo
+from shipments.services import demo, reports
 
 
 def counts(session):
@@ -21,7 +22,9 @@ def test_demo_load_twice_adds_nothing(db_session, tmp_path):
 
 def test_demo_programs_have_the_seed_targets(db_session):
     demo.load_demo(db_session)
-    targets = dict(db_session.execute(select(Program.name, Program.target_pieces)).all())
+    # Stored at 1:1000 (the demo's few thousand parcels against real targets), said on the dashboard.
+    targets = {name: target * scale for name, target, scale in db_session.execute(
+        select(Program.name, Program.target_pieces, Program.target_scale)).all()}
     assert targets["诸暨珍珠千万件金牌寄递项目"] == 10_000_000
     assert targets["新昌茶叶百万件寄递项目"] == 1_000_000
     assert targets["上虞杨梅十万件寄递项目"] == 100_000
@@ -46,3 +49,24 @@ def test_demo_credentials_are_written_once(db_session, tmp_path):
     text = (tmp_path / "demo_credentials.txt").read_text(encoding="utf-8")
     assert "yx_" in text and demo.DEMO_PASSWORD in text
     assert (tmp_path / "demo_credentials.txt").stat().st_mode & 0o077 == 0
+
+
+def test_demo_looks_like_a_mid_season_day(db_session):
+    """Some programs ahead of pace and some behind; every delivered parcel is delivered where it was sent."""
+    demo.load_demo(db_session)
+    as_of = reports.beijing_today()
+    pace = {p.name: reports.program_progress(db_session, p, as_of).percent_of_prorated
+            for p in db_session.scalars(select(Program))}
+    assert any(v is not None and v > 100 for v in pace.values()), pace
+    assert any(v is not None and v < 100 for v in pace.values()), pace
+    assert all(p.target_scale == demo.DEMO_TARGET_SCALE for p in db_session.scalars(select(Program)))
+    last = (select(TrackingEvent.location).where(TrackingEvent.shipment_id == Shipment.id)
+            .order_by(TrackingEvent.occurred_at.desc(), TrackingEvent.id.desc()).limit(1).scalar_subquery())
+    delivered = db_session.execute(select(Shipment.destination_province_code, Shipment.destination_city, last)
+                                   .where(Shipment.status == "delivered")).all()
+    assert len(delivered) > 1000
+    wrong = [row for row in delivered if CITY_PROVINCES.get(row[2]) != row[0] or row[1] != row[2]]
+    assert wrong == []
+    # Durations: nothing picked up months ago is still on its way.
+    hours = [h for _, h in db_session.execute(reports.late_perishables(db_session, None)).all()]
+    assert hours and max(hours) < 24 * 30, max(hours)

@@ -46,6 +46,11 @@ DESTINATIONS = (
     ("成都市", "成都转运中心", ("武侯区", "锦江区", "高新区")),
     ("武汉市", "武汉转运中心", ("江汉区", "洪山区", "武昌区")),
 )
+# The province (GB/T 2260 code) of each destination city, so a parcel's destination can agree with its last scan.
+CITY_PROVINCES = {
+    "杭州市": "330000", "上海市": "310000", "北京市": "110000", "广州市": "440000", "深圳市": "440000",
+    "南京市": "320000", "宁波市": "330000", "苏州市": "320000", "成都市": "510000", "武汉市": "420000",
+}
 COURIERS = ("王师傅", "李师傅", "张师傅", "陈师傅", "刘师傅", "周师傅")
 STATIONS = ("菜鸟驿站", "兔喜生活", "妈妈驿站", "丰巢快递柜", "邮政便民服务站")
 EXCEPTION_REASONS = ("天气原因，航班/班车延误", "收件地址不详，待核实", "分拣异常，快件滞留", "道路管制，运输延误")
@@ -69,6 +74,21 @@ def make_number(i: int) -> str:
     return f"SBX{i:010d}"
 
 
+def _first_draws(number: str):
+    # Every decision is drawn first, always in the same order, so knobs only move thresholds.
+    rng = random.Random(seed_for(number))
+    shares = tuple(rng.random() for _ in range(7))
+    county, centre, towns = rng.choice(ORIGINS)
+    town = rng.choice(towns)
+    return rng, shares, (county, centre, towns, town), rng.choice(DESTINATIONS)
+
+
+def destination_of(number: str) -> tuple[str, str]:
+    """The city a sandbox parcel is delivered in, and that city's province code."""
+    city = _first_draws(number)[3][0]
+    return city, CITY_PROVINCES[city]
+
+
 def timeline(number: str, registered_at: datetime, **knobs: float) -> list[TrackEvent]:
     """Return the full planned life of a sandbox parcel (oldest first, aware UTC times).
 
@@ -81,12 +101,8 @@ def timeline(number: str, registered_at: datetime, **knobs: float) -> list[Track
     if unknown:
         raise TypeError(f"unknown sandbox knobs: {sorted(unknown)}")
     k = {**DEFAULT_KNOBS, **knobs}
-    rng = random.Random(seed_for(number))
-    # Draw every decision first, always in the same order, so knobs only move thresholds.
-    u_exc, u_resolve, u_station, u_transfer, u_return, u_fail, u_late = (rng.random() for _ in range(7))
-    county, centre, towns = rng.choice(ORIGINS)
-    town = rng.choice(towns)
-    city, hub, districts = rng.choice(DESTINATIONS)
+    rng, (u_exc, u_resolve, u_station, u_transfer, u_return, u_fail, u_late), (county, centre, towns, town), \
+        (city, hub, districts) = _first_draws(number)
     district = rng.choice(districts)
     courier = rng.choice(COURIERS)
     station = rng.choice(STATIONS)

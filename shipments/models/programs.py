@@ -27,6 +27,7 @@ class Program(db.Model):
         CheckConstraint("season_start_month BETWEEN 1 AND 12", name="season_start_month"),
         CheckConstraint("season_end_month BETWEEN 1 AND 12", name="season_end_month"),
         CheckConstraint("year BETWEEN 2000 AND 2100", name="year_range"),
+        CheckConstraint("target_scale >= 1", name="target_scale_positive"),
         CheckConstraint(
             "(NOT perishable) OR (deadline_hours IS NOT NULL AND deadline_hours > 0)",
             name="perishable_deadline",
@@ -45,6 +46,8 @@ class Program(db.Model):
     season_end_month: Mapped[int] = mapped_column(Integer, default=12)
     perishable: Mapped[bool] = mapped_column(Boolean, default=False)
     deadline_hours: Mapped[int | None] = mapped_column(Integer)
+    # Demo data only: the stored target is the real one divided by this, so a small demo shows real pace.
+    target_scale: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     county: Mapped[Division] = relationship()
     organisations: Mapped[list[Organisation]] = relationship(secondary=program_organisations)
@@ -52,4 +55,4 @@ class Program(db.Model):
     @property
     def tier(self) -> str | None:
         """The program's tier name (千万件/百万件/十万件) from its target."""
-        return next((name for floor, name in TIERS if self.target_pieces >= floor), None)
+        return next((name for floor, name in TIERS if self.target_pieces * self.target_scale >= floor), None)

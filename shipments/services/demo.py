@@ -10,7 +10,7 @@ from werkzeug.security import generate_password_hash
 
 from integrations.models import TrackRequest
 from integrations.registry import get_provider
-from integrations.sandbox import make_number
+from integrations.sandbox import destination_of, make_number
 from shipments.db import utcnow
 from shipments.models import ApiToken, Division, Organisation, Program, Shipment, Station, TrackingEvent, User
 from shipments.models.enums import (
@@ -62,13 +62,16 @@ VILLAGE_STATIONS_PER_TOWNSHIP = 5
 
 DEMO_SHIPMENTS = 3600
 RECENT_DAYS = 42
-# (program index, share of demo shipments, typical weight kg, typical declared value yuan)
-PROGRAM_MIX = [(0, 0.40, "0.3", 680), (1, 0.16, "0.6", 260), (2, 0.10, "3.0", 158), (3, 0.07, "3.0", 128),
-               (4, 0.06, "0.6", 220), (5, 0.05, "5.0", 98), (6, 0.11, "0.6", 188), (None, 0.05, "1.0", 60)]
-# Destination provinces with rough e-commerce weights: mostly the Yangtze delta.
-DESTINATIONS = [("330000", 30), ("310000", 14), ("320000", 14), ("440000", 9), ("110000", 6), ("340000", 5),
-                ("370000", 4), ("510000", 4), ("420000", 3), ("350000", 3), ("430000", 2), ("610000", 2),
-                ("650000", 1), ("540000", 1)]
+# A few thousand demo parcels against targets of millions would leave every program near 0 %: the demo
+# stores each target divided by this (Program.target_scale) and the dashboard says so. Counts are never faked.
+DEMO_TARGET_SCALE = 1000
+# (program index, share of demo shipments, typical weight kg, typical declared value yuan, share of multi-piece
+# waybills). Shares are set so that, at 1:1000, some programs run ahead of pace and some behind.
+PROGRAM_MIX = [(0, 0.69, "0.3", 680, 0.40), (1, 0.21, "0.6", 260, 0.15), (2, 0.025, "3.0", 158, 0.15),
+               (3, 0.02, "3.0", 128, 0.15), (4, 0.005, "0.6", 220, 0.15), (5, 0.005, "5.0", 98, 0.15),
+               (6, 0.008, "0.6", 188, 0.15), (None, 0.035, "1.0", 60, 0.15)]
+# Parcels older than this never end stuck in an exception (a real one would have been returned long since).
+STUCK_DAYS = 7
 CHANNELS = [(Channel.DOUYIN, 38), (Channel.KUAISHOU, 14), (Channel.TAOBAO, 18), (Channel.PINDUODUO, 12),
             (Channel.WECHAT, 10), (Channel.OFFLINE, 5), (Channel.OTHER, 3)]
 INBOUND_SHARE = 0.12  # goods flowing into villages (进村)
@@ -145,7 +148,8 @@ def _load_programs(session: Session) -> list[Program]:
     for name, name_en, product, county, target, start, end, deadline in PROGRAMS:
         programs.append(_get_or_add(
             session, Program, {"name": name}, name_en=name_en, product=product, county_code=county,
-            year=DEMO_YEAR, target_pieces=target, season_start_month=start, season_end_month=end,
+            year=DEMO_YEAR, target_pieces=target // DEMO_TARGET_SCALE, target_scale=DEMO_TARGET_SCALE,
+            season_start_month=start, season_end_month=end,
             perishable=deadline is not None, deadline_hours=deadline,
         ))
     session.flush()
@@ -209,21 +213,25 @@ def _load_shipments(session: Session, programs: list[Program], now: datetime) ->
         elif station.level == StationLevel.TOWNSHIP:
             townships_by_county.setdefault(county, []).append(station)
     provider = get_provider("sandbox", clock=lambda: now)
+    settled = get_provider("sandbox", clock=lambda: now, exception_share=0)
     rng = random.Random(20260615)
     new = []
     for number in numbers:
         # Draw every decision for every number so the data do not depend on what exists.
-        draw = _draw_shipment(rng, programs, orgs, villages_by_county, townships_by_county, now)
+        draw = _draw_shipment(rng, number, programs, orgs, villages_by_county, townships_by_county, now)
         if number in existing:
             continue
         shipment = Shipment(carrier="sandbox", tracking_number=number, provider="sandbox", **draw)
         session.add(shipment)
         new.append(shipment)
     session.flush()
-    outcomes = provider.track([TrackRequest("sandbox", s.tracking_number, s.phone_last4, s.registered_at)
-                               for s in new])
-    tracking.apply_track_outcomes(session, zip(new, outcomes), source=EventSource.DEMO, now=now,
-                                  policy=PollPolicy())
+    old = now - timedelta(days=STUCK_DAYS)
+    for chosen, batch in ((settled, [s for s in new if s.registered_at < old]),
+                          (provider, [s for s in new if s.registered_at >= old])):
+        outcomes = chosen.track([TrackRequest("sandbox", s.tracking_number, s.phone_last4, s.registered_at)
+                                 for s in batch])
+        tracking.apply_track_outcomes(session, zip(batch, outcomes), source=EventSource.DEMO, now=now,
+                                      policy=PollPolicy())
     session.flush()
 
 
@@ -232,8 +240,8 @@ def _weighted(rng: random.Random, pairs):
     return rng.choices(values, weights=weights)[0]
 
 
-def _draw_shipment(rng, programs, orgs, villages_by_county, townships_by_county, now) -> dict:
-    index, _, weight, value = _weighted(rng, [(row, row[1]) for row in PROGRAM_MIX])
+def _draw_shipment(rng, number, programs, orgs, villages_by_county, townships_by_county, now) -> dict:
+    index, _, weight, value, multi = _weighted(rng, [(row, row[1]) for row in PROGRAM_MIX])
     program = programs[index] if index is not None else None
     if program is not None and program.organisations:
         org = rng.choice(program.organisations)
@@ -241,17 +249,20 @@ def _draw_shipment(rng, programs, orgs, villages_by_county, townships_by_county,
         org = rng.choice(orgs)
     county = program.county_code if program else (org.county_code or "330602")
     registered_at = _registration_time(rng, program, now)
-    inbound = rng.random() < INBOUND_SHARE
+    # The sandbox carrier decides where a parcel is delivered: the destination follows it. Goods flowing
+    # into the villages are the ones the carrier delivers in Zhejiang.
+    city, province = destination_of(number)
+    inbound = rng.random() < INBOUND_SHARE / 0.2 and province == "330000"
     origin = rng.choice(villages_by_county.get(county) or townships_by_county[county])
     destination_station = rng.choice(villages_by_county[county]) if inbound else None
-    pieces = 1 if rng.random() < 0.85 else rng.randint(2, 6)
+    pieces = rng.randint(2, 8) if rng.random() < multi else 1
     return {
         "program": program, "organisation": org, "registered_at": registered_at,
         "channel": _weighted(rng, CHANNELS),
         "direction": Direction.INBOUND if inbound else Direction.OUTBOUND,
         "origin_division_code": origin.division_code, "origin_station": None if inbound else origin,
         "destination_station": destination_station,
-        "destination_province_code": "330000" if inbound else _weighted(rng, DESTINATIONS),
+        "destination_province_code": province, "destination_city": city,
         "pieces": pieces,
         "weight_kg": (Decimal(weight) * pieces * Decimal(rng.uniform(0.8, 1.3))).quantize(Decimal("0.001")),
         "declared_value": (Decimal(value) * pieces * Decimal(rng.uniform(0.6, 1.6))).quantize(Decimal("0.01")),
@@ -264,8 +275,13 @@ def _draw_shipment(rng, programs, orgs, villages_by_county, townships_by_county,
 
 
 def _registration_time(rng, program: Program | None, now: datetime) -> datetime:
-    """Recent weeks, or inside the program's season when that lies in the past."""
-    if program is not None and not _in_season(program, now.astimezone(BEIJING).month):
+    """Inside the program's season up to now (its last season when out of season), else recent weeks."""
+    if program is not None and _in_season(program, now.astimezone(BEIJING).month):
+        local = now.astimezone(BEIJING)
+        year = local.year - (program.season_start_month > local.month)  # a season wrapping the new year
+        start = datetime(year, program.season_start_month, 1, tzinfo=BEIJING)
+        span = (now - start).total_seconds()
+    elif program is not None:
         start = datetime(now.year, program.season_start_month, 1, tzinfo=BEIJING)
         end_month = program.season_end_month % 12 + 1
         end = datetime(now.year + (end_month == 1), end_month, 1, tzinfo=BEIJING)
