@@ -59,6 +59,14 @@ def number(value) -> str:
     return format_decimal(value)
 
 
+@bp.app_template_filter("percent")
+def percent(value) -> str:
+    """A percentage with the locale's digits, or a dash when there is nothing to divide."""
+    if value is None:
+        return "—"
+    return f"{format_decimal(value)}%"
+
+
 @bp.app_template_filter("phone_tail")
 def phone_tail(last4: str | None) -> str:
     """The only phone display: the last four digits behind a mask (DOMAIN.md §6)."""

@@ -156,13 +156,15 @@ def late_perishables(session: Session, filters: ReportFilters | None = None, now
     """Select (shipment, hours taken) for perishables past their program's deadline.
 
     The clock starts at pickup (at registration when there was no pickup
-    scan: the fruit ages either way) and stops at delivery, or now.
+    scan: the fruit ages either way) and stops at delivery, at the last scan of a
+    parcel that ended otherwise (returned, no news), or now.
     """
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
     pg = _is_pg(session)
     start = func.coalesce(Shipment.picked_up_at, Shipment.registered_at)
-    end = func.coalesce(Shipment.delivered_at, now)
+    ended = case((Shipment.status.in_([ShipmentStatus.RETURNED, ShipmentStatus.EXPIRED]), Shipment.last_event_at))
+    end = func.coalesce(Shipment.delivered_at, ended, now)
     hours = _hours(pg, start, end)
     keys, fen, st, on = _raw_keys(pg)
     return (select(Shipment, type_coerce(hours, Float).label("hours"))
