@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from shipments import labels
 from shipments.services import reports
 
 WORDS = {
@@ -45,13 +46,13 @@ def volume_headers(report: reports.VolumeReport, lang: str = "zh") -> list[str]:
             word("shipments", lang), word("pieces", lang), word("value", lang)]
 
 
-def volume_table(report: reports.VolumeReport, lang: str = "zh") -> Table:
+def volume_table(report: reports.VolumeReport, lang: str = "zh", filter_note: str | None = None) -> Table:
     """A labelled volume report as an export table."""
     zh = lang == "zh"
     groups = "、".join(word(g, lang) for g in report.group_by) if zh else ", ".join(word(g, lang) for g in report.group_by)
     title = (f"寄递量统计（{PERIOD_NAMES[report.period][0]}{'，按' + groups if groups else ''}）" if zh else
              f"Shipment volumes {PERIOD_NAMES[report.period][1]}{', by ' + groups if groups else ''}")
-    note = _filter_note(report.filters, lang) + ("；单位：票、件、元；时间为北京时间" if zh else
+    note = _filter_note(filter_note or report.filters, lang) + ("；单位：票、件、元；时间为北京时间" if zh else
                                                   "; units: shipments, pieces, yuan (CNY); Beijing time")
     rows = [[r.period, *r.labels, r.shipments, r.pieces, r.value] for r in report.rows]
     t = report.totals
@@ -66,7 +67,7 @@ def progress_table(items: list[reports.Progress], lang: str = "zh") -> Table:
                 "预计全期（件）", "预计完成率（%）", "预警"] if zh else
                ["Program", "Tier", "Target (pieces)", "Season", "Days elapsed", "Prorated target (pieces)",
                 "Pieces to date", "Of prorated (%)", "Projected (pieces)", "Projected of target (%)", "Flag"])
-    rows = [[p.program.name if zh else p.program.name_en, p.tier or "", p.target,
+    rows = [[p.program.name if zh else p.program.name_en, labels.label(p.tier, "tier", lang), p.target,
              f"{p.season_start:%Y-%m-%d}~{p.season_end:%Y-%m-%d}", f"{p.elapsed_days}/{p.season_days}",
              p.prorated_target, p.pieces, p.percent_of_prorated, p.projected_pieces, p.projected_percent,
              ("低于60%" if zh else "below 60%") if p.flagged else ""] for p in items]
@@ -74,8 +75,14 @@ def progress_table(items: list[reports.Progress], lang: str = "zh") -> Table:
               sum(p.pieces for p in items), "", "", "", ""]
     as_of = items[0].as_of if items else reports.beijing_today()
     title = f"寄递项目进度（截至 {as_of:%Y-%m-%d}）" if zh else f"Program progress as of {as_of:%Y-%m-%d}"
-    note = ("按进度目标 = 目标 × 季节内已过天数 / 季节天数；低于按进度目标60%预警；单位：件" if zh else
-            "Prorated target = target × elapsed season days / season days; flagged below 60 %; unit: pieces")
+    note = ("按进度目标 = 目标 × 季节内已过天数 / 季节天数；完成 = 季节内登记的件数（不论状态）；低于按进度目标60%预警；"
+            "单位：件" if zh else
+            "Prorated target = target × elapsed season days / season days; done = pieces registered in the season "
+            "(any status); flagged below 60 %; unit: pieces")
+    scales = {p.program.target_scale for p in items if p.program.target_scale > 1}
+    if scales:
+        note += (f"；演示数据：目标按 1:{max(scales)} 缩放，件数为实际统计" if zh else
+                 f"; demo data: targets scaled 1:{max(scales)}, pieces counted as they are")
     return Table(title, note, headers, rows, totals, "progress")
 
 
@@ -95,7 +102,8 @@ def shortfall_table(progress: reports.Progress, lang: str = "zh") -> Table:
     return Table(title, note, headers, rows, None, f"shortfall-{progress.program.id}")
 
 
-def quality_table(rows: list[reports.QualityRow], lang: str = "zh") -> Table:
+def quality_table(rows: list[reports.QualityRow], lang: str = "zh",
+                  filters: "reports.ReportFilters | str | None" = None) -> Table:
     """Delivery quality per program × carrier × destination province."""
     zh = lang == "zh"
     headers = (["寄递项目", "快递企业", "目的省份", "票数（票）", "24小时揽收（票）", "揽收率（%）", "未揽收（票）",
@@ -114,31 +122,78 @@ def quality_table(rows: list[reports.QualityRow], lang: str = "zh") -> Table:
               on_time, late, reports._percent(on_time, on_time + late), "", "",
               reports._percent(sum(r.exceptions for r in rows), n), reports._percent(sum(r.returns for r in rows), n)]
     title = "寄递服务质量（项目×快递企业×目的省份）" if zh else "Delivery quality by program × carrier × province"
-    note = ("揽收率=登记后24小时内揽收/票数；次日递率=揽收次日24时前签收或到站/（按时+逾期），揽收当日不计，"
-            "未揽收单列；时间为北京时间" if zh else
+    note = _filter_note(filters, lang) + ("；" if zh else "; ") + ("揽收率=登记后24小时内揽收/票数；次日递率=揽收次日24时前签收或到站/（按时+逾期），揽收当日不计，"
+            "未揽收单列；单位：票、%、小时；时间为北京时间" if zh else
             "Pickup rate = picked up within 24 h of registration / shipments; next-day rate = delivered or at a "
             "station before the end of the day after pickup (pickup day excluded) / (on time + late); "
-            "no-pickup shipments counted apart; Beijing time")
+            "no-pickup shipments counted apart; units: waybills, %, hours; Beijing time")
     return Table(title, note, headers, body, totals, "quality")
 
 
-def late_table(rows, lang: str = "zh") -> Table:
+def late_table(rows, lang: str = "zh", filters: "reports.ReportFilters | str | None" = None) -> Table:
     """Perishables past their program's deadline (no recipient data)."""
     zh = lang == "zh"
     headers = (["快递企业", "运单号", "寄递项目", "状态", "登记时间", "揽收时间", "签收时间", "历时（小时）", "时限（小时）"]
                if zh else ["Carrier", "Tracking number", "Program", "Status", "Registered", "Picked up",
                            "Delivered", "Hours taken", "Deadline (h)"])
-    body = [[s.carrier, s.tracking_number, (s.program.name if zh else s.program.name_en), _status(s.status, lang),
+    body = [[labels.carrier_name(s.carrier, lang), s.tracking_number, (s.program.name if zh else s.program.name_en),
+             labels.label(s.status, "status", lang),
              _bj(s.registered_at), _bj(s.picked_up_at), _bj(s.delivered_at), round(float(hours), 1),
              s.program.deadline_hours] for s, hours in rows]
     title = "生鲜超时件清单" if zh else "Perishables past their deadline"
-    note = ("历时自揽收（无揽收扫描时自登记）起至签收或当前；时间为北京时间" if zh else
-            "Hours from pickup (registration when no pickup scan) to delivery or now; Beijing time")
+    note = _filter_note(filters, lang) + ("；历时自揽收（无揽收扫描时自登记）起至签收、退回或当前；单位：小时；时间为北京时间"
+                                          if zh else "; hours from pickup (registration when no pickup scan) to "
+                                          "delivery, return or now; unit: hours; Beijing time")
     totals = [word("total", lang), len(body), "", "", "", "", "", "", ""]
     return Table(title, note, headers, body, totals, "late-perishables")
 
 
-def network_table(network: reports.NetworkReport, lang: str = "zh") -> Table:
+def shipments_table(rows, lang: str = "zh", filters: "reports.ReportFilters | str | None" = None) -> Table:
+    """The shipments behind a figure (no recipient data), with their count and pieces totalled."""
+    zh = lang == "zh"
+    headers = (["运单号", "快递企业", "寄递项目", "状态", "件数（件）", "登记时间", "揽收时间", "签收时间"] if zh else
+               ["Tracking number", "Carrier", "Program", "Status", "Pieces", "Registered", "Picked up", "Delivered"])
+    body = [[s.tracking_number, labels.carrier_name(s.carrier, lang),
+             (s.program.name if zh else s.program.name_en) if s.program else reports.NO_PROGRAM[0 if zh else 1],
+             labels.label(s.status, "status", lang), s.pieces, _bj(s.registered_at), _bj(s.picked_up_at),
+             _bj(s.delivered_at)] for s in rows]
+    totals = [word("total", lang), f"{len(body)} 票" if zh else f"{len(body)} waybills", "", "",
+              sum(s.pieces for s in rows), "", "", ""]
+    title = "图表背后的运单" if zh else "Shipments behind the figure"
+    note = _filter_note(filters, lang) + ("；单位：票、件；时间为北京时间；不含收件人信息" if zh else
+                                          "; units: waybills, pieces; Beijing time; no recipient data")
+    return Table(title, note, headers, body, totals, "shipments")
+
+
+def seller_table(batches, group_names: dict[str, str], lang: str = "zh") -> Table:
+    """A seller's livestream sessions, parcel by parcel, with the count per group as totals."""
+    zh = lang == "zh"
+    headers = (["直播场次", "运单号", "快递企业", "订单号", "分组", "状态", "超时", "超时未揽收", "登记时间",
+                "最新动态时间"] if zh else
+               ["Livestream session", "Tracking number", "Carrier", "Order number", "Group", "Status", "Late",
+                "Pickup overdue", "Registered", "Last event"])
+    yes = "是" if zh else "yes"
+    body = []
+    for batch in batches:
+        for row in batch.rows:
+            s = row.shipment
+            body.append([batch.label or ("（未分场次）" if zh else "(no session)"), s.tracking_number,
+                         labels.carrier_name(s.carrier, lang), s.order_ref or "", group_names[row.group],
+                         labels.label(s.status, "status", lang), yes if row.late else "",
+                         yes if row.pickup_overdue else "", _bj(s.registered_at), _bj(s.last_event_at)])
+    late = sum(1 for b in batches for r in b.rows if r.late)
+    overdue = sum(1 for b in batches for r in b.rows if r.pickup_overdue)
+    totals = [word("total", lang), f"{len(body)} 票" if zh else f"{len(body)} waybills", "", "", "", "", late,
+              overdue, "", ""]
+    names = "、".join(b.label or "—" for b in batches) if zh else ", ".join(b.label or "—" for b in batches)
+    title = f"直播场次包裹：{names}" if zh else f"Livestream parcels: {names}"
+    note = ("单位：票；时间为北京时间；合计行的“超时”“超时未揽收”为票数" if zh else
+            "Unit: waybills; Beijing time; the totals row counts late and pickup-overdue waybills")
+    return Table(title, note, headers, body, totals, "seller-parcels")
+
+
+def network_table(network: reports.NetworkReport, lang: str = "zh",
+                  filters: "reports.ReportFilters | str | None" = None) -> Table:
     """Inbound vs outbound per township, with coverage in the note."""
     zh = lang == "zh"
     headers = (["乡镇（街道）", "进村（票）", "出村（票）", "进村（件）", "出村（件）"] if zh else
@@ -149,26 +204,23 @@ def network_table(network: reports.NetworkReport, lang: str = "zh") -> Table:
                                      for k in ("inbound", "outbound", "inbound_pieces", "outbound_pieces"))]
     coverage = network.coverage if network.coverage is not None else "-"
     title = "村级寄递网络（进出村）" if zh else "Village network: inbound vs outbound"
-    note = (f"村级站点覆盖率 {coverage}%（{network.active_village_stations}/{network.village_stations}）；"
+    note = _filter_note(filters, lang) + ("；" if zh else "; ") + (f"村级站点覆盖率 {coverage}%（{network.active_village_stations}/{network.village_stations}）；"
             f"14天无寄递站点 {len(network.silent_stations)} 个" if zh else
             f"Village-station coverage {coverage} % ({network.active_village_stations}/{network.village_stations}); "
             f"{len(network.silent_stations)} station(s) silent for 14 days")
+    note += "；单位：票、件" if zh else "; units: waybills, pieces"
     return Table(title, note, headers, body, totals, "network")
-
-
-def _status(status, lang):
-    return reports.STATUS_LABELS.get(str(status), (str(status), str(status)))[0 if lang == "zh" else 1]
 
 
 def _bj(moment):
     return moment.astimezone(reports.BEIJING).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _filter_note(filters: reports.ReportFilters, lang: str) -> str:
-    zh = lang == "zh"
-    start = filters.date_from.isoformat() if filters.date_from else ("最早" if zh else "start")
-    end = filters.date_to.isoformat() if filters.date_to else ("至今" if zh else "today")
-    return f"登记日期：{start} ~ {end}" if zh else f"Registered {start} to {end}"
+def _filter_note(filters, lang: str) -> str:
+    """The filters as words: a note made with names (reports.describe_filters), or the dates alone."""
+    if isinstance(filters, str):
+        return filters
+    return reports.describe_filters(None, filters or reports.ReportFilters(), lang)
 
 
 def _cell(value):

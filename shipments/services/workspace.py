@@ -1,11 +1,7 @@
 """The livestream seller's workspace: many orders at a glance, grouped by session."""
-import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -113,28 +109,3 @@ def seller_batches(session: Session, caller: Caller, labels: list[str], limit: i
         # Stable sort: attention first, then by column order, then registration order.
         batch.rows.sort(key=lambda r: (not r.needs_attention, not r.late, GROUPS.index(r.group)))
     return list(batches.values())
-
-
-def batches_workbook(batches: list[SessionBatch], headers: dict[str, str], group_names: dict[str, str],
-                     timezone: str) -> bytes:
-    """An XLSX of the seller table (no recipient data), with the column titles given."""
-    tz = ZoneInfo(timezone)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(headers["sheet"])
-    columns = ("session", "carrier", "number", "order_ref", "group", "status", "late", "pickup_overdue",
-               "registered_at", "last_event_at")
-    sheet.append([headers[c] for c in columns])
-
-    def local(value: datetime | None):
-        return value.astimezone(tz).replace(tzinfo=None) if value else None
-
-    for batch in batches:
-        for row in batch.rows:
-            s = row.shipment
-            sheet.append([batch.label, s.carrier, s.tracking_number, s.order_ref or "", group_names[row.group],
-                          str(s.status), headers["yes"] if row.late else "",
-                          headers["yes"] if row.pickup_overdue else "", local(s.registered_at),
-                          local(s.last_event_at)])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

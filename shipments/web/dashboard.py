@@ -9,13 +9,16 @@ from sqlalchemy import func, select
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.reports import ProgressQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema
-from shipments.services import access, exports, programs, reports
+from shipments.services import access, exports, programs, reports, shipments as shipment_service
+from shipments.web import paging
 from shipments.web.auth import roles_required
 from shipments.web.i18n import select_locale
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 OFFICIALS = (Role.OFFICIAL, Role.ADMIN)
-DRILL_LIMIT = 200
+PAGE_SIZE = 50
+MAX_PAGES = 200  # offset paging stops at 10,000 rows: narrow the filters or export
+EXPORT_LIMIT = 100_000
 
 
 @bp.app_template_filter("bj_time")
@@ -32,11 +35,15 @@ def ui_lang() -> str:
     return "en" if select_locale().startswith("en") else "zh"
 
 
-def _load(schema, source=None) -> dict:
-    source = source or request.args
+def _values(schema, source) -> dict:
     # A repeated parameter (group_by=program&group_by=county) is a list field: give it the whole list.
-    values = {key: (source.getlist(key) if isinstance(schema.fields.get(key), fields.List) else source.get(key))
-              for key in source}
+    # The page number is the pager's, not a filter.
+    return {key: (source.getlist(key) if isinstance(schema.fields.get(key), fields.List) else source.get(key))
+            for key in source if key != "page"}
+
+
+def _load(schema, source=None) -> dict:
+    values = _values(schema, source or request.args)
     errors = schema.validate(values)
     if errors:
         abort(400, description="; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()))
@@ -57,17 +64,33 @@ def index():
 @bp.get("/shipments")
 @roles_required(*OFFICIALS)
 def shipments():
-    """The shipments behind a figure (same filters as the reports)."""
+    """The shipments behind a figure (same filters as the reports), a page at a time, each linked."""
+    errors = ReportFilterQuerySchema().validate(_values(ReportFilterQuerySchema(), request.args))
+    if errors:
+        # A reversed date range or a mistyped code: say what is wrong instead of answering with nothing.
+        return render_template("dashboard/shipments.html", errors=errors, rows=[], page=None, filters=None,
+                               note="", lang=ui_lang(), args={}), 400
     args = _load(ReportFilterQuerySchema())
     filters = reports.filters_for(access.caller_for_user(current_user), args)
     stmt = reports.matching_shipments(db.session, filters)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(DRILL_LIMIT)).all()
-    return render_template("dashboard/shipments.html", rows=rows, total=total, limit=DRILL_LIMIT, filters=filters,
-                           status_labels=reports.STATUS_LABELS, lang=ui_lang())
+    page = paging.Page(request.args.get("page", 1, type=int), PAGE_SIZE, total, MAX_PAGES)
+    rows = db.session.scalars(stmt.offset(page.offset).limit(PAGE_SIZE)).all()
+    kept = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    return render_template("dashboard/shipments.html", rows=rows, page=page, filters=filters, errors=None,
+                           note=reports.describe_filters(db.session, filters, ui_lang()), lang=ui_lang(), args=kept)
 
 
-@bp.get("/export/<any(volumes, quality, late, network, progress):report>.<any(csv, xlsx):fmt>")
+@bp.get("/shipments/<carrier>/<number>")
+@roles_required(*OFFICIALS)
+def shipment(carrier, number):
+    """One shipment as an official may see it: no recipient data, carrier texts masked."""
+    found = db.first_or_404(shipment_service.find_shipment(access.caller_for_user(current_user), carrier, number))
+    events = db.session.scalars(shipment_service.shipment_events(found.id)).all()
+    return render_template("dashboard/shipment.html", shipment=found, events=list(reversed(events)), lang=ui_lang())
+
+
+@bp.get("/export/<any(volumes, quality, late, network, progress, shipments):report>.<any(csv, xlsx):fmt>")
 @roles_required(*OFFICIALS)
 def export(report, fmt):
     """Download a report as CSV or XLSX, headed in the UI language."""
@@ -75,8 +98,10 @@ def export(report, fmt):
     caller = access.caller_for_user(current_user)
     if report == "volumes":
         args = _load(VolumeQuerySchema())
-        data = reports.volume_report(db.session, args["period"], args["group_by"], reports.filters_for(caller, args))
-        table = exports.volume_table(reports.label_report(db.session, data, lang), lang)
+        filters = reports.filters_for(caller, args)
+        data = reports.volume_report(db.session, args["period"], args["group_by"], filters)
+        table = exports.volume_table(reports.label_report(db.session, data, lang), lang,
+                                     reports.describe_filters(db.session, filters, lang))
     elif report == "progress":
         args = _load(ProgressQuerySchema())
         as_of = args.get("as_of") or reports.beijing_today()
@@ -85,13 +110,18 @@ def export(report, fmt):
     else:
         args = _load(ReportFilterQuerySchema())
         filters = reports.filters_for(caller, args)
+        note = reports.describe_filters(db.session, filters, lang)
         if report == "quality":
             table = exports.quality_table(reports.label_quality(db.session, reports.quality_report(db.session, filters),
-                                                                lang), lang)
+                                                                lang), lang, note)
         elif report == "late":
-            table = exports.late_table(db.session.execute(reports.late_perishables(db.session, filters)).all(), lang)
+            table = exports.late_table(db.session.execute(reports.late_perishables(db.session, filters)).all(), lang,
+                                       note)
+        elif report == "shipments":
+            rows = db.session.scalars(reports.matching_shipments(db.session, filters).limit(EXPORT_LIMIT)).all()
+            table = exports.shipments_table(rows, lang, note)
         else:
-            table = exports.network_table(reports.network_report(db.session, filters), lang)
+            table = exports.network_table(reports.network_report(db.session, filters), lang, note)
     body, mimetype, filename = exports.render(table, fmt)
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"

@@ -8,6 +8,7 @@ from flask_babel import format_currency, format_decimal, lazy_gettext as _l
 
 from integrations.carriers import CARRIERS
 from shipments import labels
+from shipments.services.masking import mask_text
 
 bp = Blueprint("filters", __name__)
 
@@ -65,6 +66,12 @@ def percent(value) -> str:
     if value is None:
         return "—"
     return f"{format_decimal(value)}%"
+
+
+@bp.app_template_filter("masked")
+def masked(text: str | None) -> str:
+    """A carrier's text with mobiles, names and pickup codes masked (officials, public pages)."""
+    return mask_text(text) or ""
 
 
 @bp.app_template_filter("phone_tail")

@@ -9,7 +9,7 @@ from wtforms.validators import Length, Optional
 
 from shipments.extensions import db
 from shipments.models.enums import Role
-from shipments.services import carriers as carrier_service, imports, workspace
+from shipments.services import carriers as carrier_service, exports, imports, workspace
 from shipments.web import uploads
 from shipments.web.auth import roles_required
 from shipments.web.forms import options
@@ -100,13 +100,7 @@ def export():
     """The chosen session's table as an Excel file."""
     labels = _selected(_sessions())
     batches = workspace.seller_batches(db.session, caller(), labels)
-    headers = {
-        "sheet": _("Parcels"), "session": _("Livestream session"), "carrier": _("Carrier"),
-        "number": _("Tracking number"), "order_ref": _("Order number"), "group": _("Group"), "status": _("Status"),
-        "late": _("Late"), "pickup_overdue": _("Pickup overdue"), "registered_at": _("Registered (Beijing time)"),
-        "last_event_at": _("Last event (Beijing time)"), "yes": _("yes"),
-    }
-    body = workspace.batches_workbook(batches, headers, {k: str(v) for k, v in GROUP_LABELS.items()},
-                                      current_app.config["DISPLAY_TIMEZONE"])
+    table = exports.seller_table(batches, {k: str(v) for k, v in GROUP_LABELS.items()}, page_lang())
+    body = exports.to_xlsx(table)
     return Response(body, mimetype=XLSX_MIMETYPE, headers={
         "Content-Disposition": "attachment; filename=seller-parcels.xlsx", "Cache-Control": "no-store"})

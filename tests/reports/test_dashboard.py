@@ -67,10 +67,30 @@ def test_every_drill_down_lists_the_shipments_behind_the_figure(client, login, f
     login(Role.OFFICIAL)
     report = reports.volume_report(db_session, "month", ("program",), reports.ReportFilters(program_id=figures.id))
     html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30")
-    assert f'<b id="total">{report.totals["shipments"]}</b>' in html.get_data(as_text=True)
+    assert f'共 {report.totals["shipments"]} 票' in html.get_data(as_text=True)
     html = client.get("/dashboard/shipments?county=330681&carrier=zto").get_data(as_text=True)
-    assert '<b id="total">3</b>' in html  # through a Zhuji village station
+    assert "共 3 票" in html  # through a Zhuji village station
     assert client.get("/dashboard/shipments?status=lost").status_code == 400
+
+
+def test_drill_down_pages_link_each_shipment_and_refuse_reversed_dates(client, login, figures, create_shipment):
+    login(Role.OFFICIAL)
+    for day in range(1, 56):  # 58 in June: two pages of 50
+        create_shipment(program=figures, registered_at=datetime(2026, 6, 6, 9, tzinfo=BJ), pieces=1,
+                        tracking_number=f"SBX71{day:08d}")
+    html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30"
+                      ).get_data(as_text=True)
+    assert "共 58 票，显示第 1–50 票" in html
+    assert html.count('href="/dashboard/shipments/sandbox/SBX71') == 50 - 0  # newest first: the 55 added
+    assert 'rel="next"' in html and 'aria-current="page">1<' in html
+    html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30"
+                      "&page=2").get_data(as_text=True)
+    assert "显示第 51–58 票" in html and 'rel="prev"' in html
+    one = client.get("/dashboard/shipments/sandbox/SBX7100000001")
+    assert one.status_code == 200 and "SBX7100000001" in one.get_data(as_text=True)
+    reversed_dates = client.get("/dashboard/shipments?date_from=2026-06-30&date_to=2026-06-01")
+    assert reversed_dates.status_code == 400
+    assert "开始日期晚于结束日期" in reversed_dates.get_data(as_text=True)
 
 
 def test_dashboard_exports_in_the_ui_language(client, login, figures):

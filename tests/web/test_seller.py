@@ -80,6 +80,8 @@ def test_export_to_excel_has_the_sessions_rows(member_client, member, create_shi
     response = member_client.get("/seller/export.xlsx?label=S1")
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("直播场次", "快递公司", "运单号")
-    assert rows[1][:5] == ("S1", "sandbox", "SBX7000000001", "DY9", "异常")
+    assert rows[0][0] == "直播场次包裹：S1"  # title, then the note with units
+    assert rows[2][:4] == ("直播场次", "运单号", "快递企业", "订单号")
+    assert rows[3][:6] == ("S1", "SBX7000000001", "越乡模拟快递", "DY9", "异常", "包裹异常")
+    assert rows[-1][:2] == ("合计", "1 票")
     assert all("5678" not in str(cell) for row in rows for cell in row)  # no phone digits in exports

@@ -35,7 +35,7 @@ from shipments.services.reports.quality import (  # noqa: F401
     QualityRow, late_perishables, percentile_cont, quality_report,
 )
 from shipments.services.reports.labels import (  # noqa: F401
-    CHANNEL_LABELS, DIRECTION_LABELS, STATUS_LABELS, UNKNOWN, dimension_labels, label_quality, label_report,
+    NO_PROGRAM, UNKNOWN, describe_filters, dimension_labels, label_quality, label_report,
 )
 from shipments.services.reports.progress import (  # noqa: F401
     SHORTFALL_RATIO, Progress, Shortfall, county_progress, program_progress, prorate, season_window,

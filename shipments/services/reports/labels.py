@@ -2,36 +2,20 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shipments import labels
 from shipments.models import Division, Program, Province, Station
+from shipments.services.reports.common import ReportFilters
 from shipments.services.reports.quality import QualityRow
 from shipments.services.reports.volumes import VolumeReport
 
 
-STATUS_LABELS = {
-    "pending": ("待查询", "Pending"), "info_received": ("已下单", "Info received"),
-    "in_transit": ("运输中", "In transit"), "out_for_delivery": ("派件中", "Out for delivery"),
-    "available_for_pickup": ("待取件", "Awaiting pickup"), "attempt_fail": ("投递失败", "Attempt failed"),
-    "delivered": ("已签收", "Delivered"), "exception": ("异常", "Exception"), "returning": ("退回中", "Returning"),
-    "returned": ("已退回", "Returned"), "expired": ("已过期", "Expired"),
-}
-DIRECTION_LABELS = {"outbound": ("出村", "Outbound"), "inbound": ("进村", "Inbound")}
-CHANNEL_LABELS = {
-    "douyin": ("抖音", "Douyin"), "kuaishou": ("快手", "Kuaishou"), "taobao": ("淘宝", "Taobao"),
-    "pinduoduo": ("拼多多", "Pinduoduo"), "wechat": ("微信", "WeChat"), "offline": ("线下", "Offline"),
-    "other": ("其他", "Other"),
-}
 UNKNOWN = ("未知", "Unknown")
+NO_PROGRAM = ("无项目", "No program")
 
 
 def _division_names(session: Session, lang: str = "zh") -> dict[str, str]:
     column = Division.name if lang == "zh" else Division.name_en
     return dict(session.execute(select(Division.code, column)).all())
-
-
-def _carrier_names(lang: str) -> dict[str, str]:
-    from shipments.services.reference import read_csv
-
-    return {row["code"]: row["name_zh" if lang == "zh" else "name_en"] for row in read_csv("carriers.csv")}
 
 
 def dimension_labels(session: Session, grouping: str, keys, lang: str = "zh") -> dict:
@@ -48,12 +32,9 @@ def dimension_labels(session: Session, grouping: str, keys, lang: str = "zh") ->
         names = dict(session.execute(select(Station.id, Station.name).where(Station.id.in_(keys))).all())
     elif grouping == "province":
         names = dict(session.execute(select(Province.code, Province.name if zh else Province.name_en)).all())
-    elif grouping == "carrier":
-        names = _carrier_names(lang)
-    else:
-        table = {"status": STATUS_LABELS, "direction": DIRECTION_LABELS, "channel": CHANNEL_LABELS}[grouping]
-        names = {k: v[0 if zh else 1] for k, v in table.items()}
-    unknown = UNKNOWN[0 if zh else 1]
+    else:  # carrier, status, direction, channel: the one label function (shipments/labels.py)
+        names = {k: labels.label(k, grouping, lang) for k in keys if k not in ("", None)}
+    unknown = (NO_PROGRAM if grouping == "program" else UNKNOWN)[0 if zh else 1]
     return {k: names.get(k, unknown if k in ("", 0, None) else str(k)) for k in keys}
 
 
@@ -74,3 +55,27 @@ def label_quality(session: Session, rows: list[QualityRow], lang: str = "zh") ->
     for row in rows:
         row.labels = (programs[row.program_id], carriers[row.carrier], provinces[row.province_code or ""])
     return rows
+
+
+def describe_filters(session: Session | None, filters: ReportFilters, lang: str = "zh") -> str:
+    """The filters of a report in words, names not codes (for an export's note and the page above it)."""
+    zh = lang == "zh"
+    start = filters.date_from.isoformat() if filters.date_from else ("最早" if zh else "start")
+    end = filters.date_to.isoformat() if filters.date_to else ("至今" if zh else "today")
+    parts = [f"登记日期：{start} ~ {end}" if zh else f"Registered {start} to {end}"]
+    words = {"program_id": ("项目", "program"), "county": ("区县", "county"), "township": ("乡镇", "township"),
+             "station_id": ("站点", "station"), "province": ("目的省份", "destination province"),
+             "carrier": ("快递企业", "carrier"), "status": ("状态", "status"), "direction": ("方向", "direction"),
+             "channel": ("销售渠道", "sales channel")}
+    grouping = {"program_id": "program", "station_id": "station"}
+    for key, (word_zh, word_en) in words.items():
+        value = getattr(filters, key, None)
+        if value in (None, ""):
+            continue
+        group = grouping.get(key, key)
+        if session is None and group in ("program", "county", "township", "station", "province"):
+            name = str(value)
+        else:
+            name = dimension_labels(session, group, {value}, lang)[value]
+        parts.append(f"{word_zh}：{name}" if zh else f"{word_en}: {name}")
+    return ("；" if zh else "; ").join(parts)
