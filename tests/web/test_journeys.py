@@ -191,10 +191,17 @@ def test_official(rig, screenshots, viewport):
         page.wait_for_timeout(100)
     # Hover the chart and the map: their tooltips must not break the page's style policy.
     for chart in ("#monthly-chart", "#county-map"):
+        page.locator(chart).scroll_into_view_if_needed()
         box = page.locator(chart).bounding_box()
-        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        page.wait_for_timeout(200)
+        for fx, fy in ((0.5, 0.5), (0.35, 0.6), (0.7, 0.7), (0.6, 0.4)):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+            page.wait_for_timeout(150)
     look(page, watch, screenshots, f"official-{viewport}-dashboard", problems)
+    page.locator("#county-map").screenshot(path=str(screenshots / f"official-{viewport}-map.png"))
+    cards = page.locator("#program-cards .card")
+    paces = {cards.nth(i).get_attribute("data-pace") for i in range(cards.count())}
+    assert {"ahead", "behind"} <= paces  # the demo: some programs ahead of pace, some behind
+    assert "1:1000" in page.get_by_test_id("demo-scale").inner_text()
     page.locator("#program-cards .card h3 a").first.click()
     page.wait_for_load_state()
     look(page, watch, screenshots, f"official-{viewport}-drilldown", problems)
