@@ -1,4 +1,4 @@
-"""pages: programs.target_scale (demo targets scaled down, said on the dashboard)
+"""pages: programs.target_scale (demo targets scaled down, said on the dashboard); active organisations, programs
 
 Revision ID: 0011_pages
 Revises: 0005_rollup_dims
@@ -20,9 +20,15 @@ def upgrade():
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target_scale', sa.Integer(), server_default='1', nullable=False))
         batch_op.create_check_constraint('target_scale_positive', 'target_scale >= 1')
+        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.drop_column('active')
     with op.batch_alter_table('programs', schema=None) as batch_op:
         batch_op.drop_constraint('ck_programs_target_scale_positive', type_='check')
+        batch_op.drop_column('active')
         batch_op.drop_column('target_scale')

@@ -1,7 +1,7 @@
 """Organisations, their users and their API tokens."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String, true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shipments.db import UTCDateTime, utcnow
@@ -19,6 +19,7 @@ class Organisation(db.Model):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[OrganisationKind] = mapped_column(enum_column(OrganisationKind, "organisation_kind"))
     county_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("divisions.code"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="organisation")

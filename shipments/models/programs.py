@@ -1,5 +1,6 @@
 """Shipping programs (寄递项目) and their participating organisations."""
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shipments.extensions import db
@@ -48,6 +49,7 @@ class Program(db.Model):
     deadline_hours: Mapped[int | None] = mapped_column(Integer)
     # Demo data only: the stored target is the real one divided by this, so a small demo shows real pace.
     target_scale: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     county: Mapped[Division] = relationship()
     organisations: Mapped[list[Organisation]] = relationship(secondary=program_organisations)

@@ -1,11 +1,12 @@
 """Administration: organisations, users, programs and stations."""
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from shipments.models import ApiToken, Division, Organisation, Program, Station, User
 from shipments.models.enums import DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel
-from shipments.services import programs
+from shipments.db import utcnow
+from shipments.services import access, programs
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -55,8 +56,7 @@ def create_organisation(session: Session, name: str, kind: OrganisationKind | st
     name = name.strip()
     if not name:
         raise AdminError("name", "name is required")
-    if session.scalar(select(Organisation.id).where(Organisation.name == name)):
-        raise AdminError("name", "an organisation with this name exists")
+    _unique_organisation_name(session, name)
     org = Organisation(name=name, kind=OrganisationKind(kind), county_code=county_code or None)
     session.add(org)
     session.flush()
@@ -67,13 +67,18 @@ def create_user(session: Session, organisation_id: int, username: str, display_n
                 role: Role | str) -> User:
     """Add a user to an organisation; the password is stored hashed."""
     username = username.strip()
-    if session.scalar(select(User.id).where(User.username == username)):
+    if not username:
+        raise AdminError("username", "name is required")
+    # Logins differ by more than case: Wine-Coop and wine-coop would be one person typing twice.
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise AdminError("username", "this username is taken")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AdminError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise AdminError("organisation_id", "no such organisation")
+    if not organisation.active:
+        raise AdminError("organisation_id", "this organisation is deactivated")
     role = Role(role)
     if role == Role.ADMIN and organisation.kind != OrganisationKind.OPERATOR:
         raise AdminError("role", "administrators belong to the operator organisation")
@@ -121,7 +126,7 @@ def create_station(session: Session, name: str, level: StationLevel | str, kind:
     """Add a station of the county/township/village network."""
     name = name.strip()
     level, kind = StationLevel(level), StationKind(kind)
-    if session.scalar(select(Station.id).where(Station.name == name)):
+    if session.scalar(select(Station.id).where(func.lower(Station.name) == name.lower())):
         raise AdminError("name", "a station with this name exists")
     if (level == StationLevel.VILLAGE) != (kind != StationKind.CO_DISTRIBUTION_CENTRE):
         raise AdminError("kind", "county and township stations are co-distribution centres; village ones are not")
@@ -131,3 +136,94 @@ def create_station(session: Session, name: str, level: StationLevel | str, kind:
     session.add(station)
     session.flush()
     return station
+
+
+def _unique_organisation_name(session: Session, name: str, own_id: int | None = None) -> None:
+    # Names differ by more than case or surrounding spaces (Wine-Coop and wine-coop are one organisation).
+    same = select(Organisation.id).where(func.lower(Organisation.name) == name.lower())
+    if own_id is not None:
+        same = same.where(Organisation.id != own_id)
+    if session.scalar(same):
+        raise AdminError("name", "an organisation with this name exists")
+
+
+def update_organisation(session: Session, organisation_id: int, name: str, kind: OrganisationKind | str,
+                        county_code: str | None) -> Organisation:
+    """Rename an organisation or change its kind and county."""
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise AdminError("name", "no such organisation")
+    name = name.strip()
+    if not name:
+        raise AdminError("name", "name is required")
+    _unique_organisation_name(session, name, org.id)
+    org.name, org.kind, org.county_code = name, OrganisationKind(kind), county_code or None
+    session.flush()
+    return org
+
+
+def set_organisation_active(session: Session, organisation_id: int, active: bool, acting_user_id: int) -> int:
+    """Switch an organisation on or off; switching off also stops its users and revokes its API tokens.
+
+    Returns how many users were stopped. Switching back on leaves the users off: an
+    admin turns on the ones who should log in again.
+    """
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise AdminError("organisation_id", "no such organisation")
+    stopped = 0
+    if not active:
+        if any(user.id == acting_user_id for user in org.users):
+            raise AdminError("organisation_id", "you cannot deactivate your own organisation")
+        for user in org.users:
+            stopped += user.active
+            user.active = False
+        for token in session.scalars(select(ApiToken).where(ApiToken.organisation_id == org.id,
+                                                            ApiToken.revoked_at.is_(None))):
+            token.revoked_at = utcnow()
+        access.forget_verified_tokens()
+    org.active = active
+    session.flush()
+    return stopped
+
+
+def reset_password(session: Session, user_id: int, password: str) -> User:
+    """Give a user a new password (told to them by the admin, outside this service)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AdminError("user_id", "no such user")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AdminError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = generate_password_hash(password)
+    session.flush()
+    return user
+
+
+def update_program(session: Session, program_id: int, name: str, name_en: str, target_pieces: int,
+                   season_start_month: int, season_end_month: int, perishable: bool,
+                   deadline_hours: int | None) -> Program:
+    """Change a program's names, target, season or deadline."""
+    program = session.get(Program, program_id)
+    if program is None:
+        raise AdminError("name", "no such program")
+    name = name.strip()
+    if session.scalar(select(Program.id).where(func.lower(Program.name) == name.lower(), Program.id != program.id)):
+        raise AdminError("name", "a program with this name exists")
+    if perishable and not deadline_hours:
+        raise AdminError("deadline_hours", "perishable programs need a delivery deadline")
+    program.name, program.name_en = name, name_en.strip() or name
+    program.target_pieces = target_pieces
+    program.season_start_month, program.season_end_month = season_start_month, season_end_month
+    program.perishable, program.deadline_hours = perishable, deadline_hours if perishable else None
+    session.flush()
+    return program
+
+
+def set_program_active(session: Session, program_id: int, active: bool) -> Program:
+    """Switch a program on or off (an inactive program takes no new shipments; its figures stay)."""
+    program = session.get(Program, program_id)
+    if program is None:
+        raise AdminError("program_id", "no such program")
+    program.active = active
+    session.flush()
+    return program

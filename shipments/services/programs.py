@@ -1,5 +1,5 @@
 """Shipping programs."""
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from shipments.models import Division, Organisation, Program
 from shipments.models.enums import DivisionLevel
@@ -25,7 +25,7 @@ def create_program(session, *, organisation_ids=(), **values) -> Program:
     county = session.get(Division, values["county_code"])
     if county is None or county.level != DivisionLevel.COUNTY:
         raise ProgramError("county_code", f"{values['county_code']} is not a Shaoxing county code")
-    if session.scalar(select(Program.id).where(Program.name == values["name"])) is not None:
+    if session.scalar(select(Program.id).where(func.lower(Program.name) == values["name"].lower())) is not None:
         raise ProgramError("name", "a program with this name already exists")
     organisations = session.scalars(select(Organisation).where(Organisation.id.in_(organisation_ids))).all()
     missing = sorted(set(organisation_ids) - {o.id for o in organisations})

@@ -1,10 +1,12 @@
 """Admin pages: organisations, users, API tokens, programs, stations."""
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shipments import labels
 from shipments.extensions import db
@@ -34,6 +36,9 @@ ADMIN_ERRORS = {
     "county and township stations are co-distribution centres; village ones are not":
         _l("County and township stations are co-distribution centres; village stations are not."),
     "unknown division": _l("Unknown division."),
+    "this organisation is deactivated": _l("This organisation is deactivated: activate it first."),
+    "you cannot deactivate your own organisation": _l("You cannot deactivate your own organisation."),
+    "no such program": _l("No such program."),
 }
 PRODUCT_LABELS, STATION_LEVEL_LABELS, STATION_KIND_LABELS = labels.PRODUCT, labels.STATION_LEVEL, labels.STATION_KIND
 
@@ -44,12 +49,28 @@ class OrganisationForm(FlaskForm):
     county_code = SelectField(_l("County"), validate_choice=False)
 
 
+def _id_or_none(value):
+    return int(value) if str(value or "").isdigit() else None
+
+
 class UserForm(FlaskForm):
-    organisation_id = SelectField(_l("Organisation"), coerce=int)
+    # No organisation is preselected: picking the first one by default put users in the wrong place.
+    organisation_id = SelectField(_l("Organisation"), coerce=_id_or_none,
+                                  validators=[InputRequired(_l("Choose the user's organisation."))])
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
+    role = SelectField(_l("Role"), default="member", choices=options(
+        [(r.value, ROLE_LABELS[r.value]) for r in (Role.MEMBER, Role.OFFICIAL, Role.ADMIN)]))
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(), Length(min=8, max=200, message=_l("Between 8 and 200 characters."))])
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField()
 
 
 class UserActiveForm(FlaskForm):
@@ -72,14 +93,19 @@ class ProgramForm(FlaskForm):
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=120)])
     product = SelectField(_l("Product"), choices=options([(p.value, PRODUCT_LABELS[p.value]) for p in Product]))
     county_code = SelectField(_l("County"), validate_choice=False)
-    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
-    target_pieces = IntegerField(_l("Target (pieces)"), validators=[DataRequired(), NumberRange(0, 10**12)])
-    season_start_month = IntegerField(_l("Season starts (month)"), default=1,
-                                      validators=[DataRequired(), NumberRange(1, 12)])
-    season_end_month = IntegerField(_l("Season ends (month)"), default=12,
-                                    validators=[DataRequired(), NumberRange(1, 12)])
+    year = IntegerField(_l("Year"), default=lambda: date.today().year, validators=[InputRequired(_l("Enter the year, 2020 to 2100.")),
+                                                NumberRange(2020, 2100, _l("The year must be from 2020 to 2100."))])
+    target_pieces = IntegerField(_l("Target (pieces)"), validators=[
+        InputRequired(_l("Enter the target: a whole number of pieces from 1 to 100,000,000.")),
+        NumberRange(1, 100_000_000, _l("The target must be from 1 to 100,000,000 pieces."))])
+    season_start_month = IntegerField(_l("Season starts (month)"), default=1, validators=[
+        InputRequired(_l("Enter a month from 1 to 12.")), NumberRange(1, 12, _l("A month is from 1 to 12."))])
+    season_end_month = IntegerField(_l("Season ends (month)"), default=12, validators=[
+        InputRequired(_l("Enter a month from 1 to 12.")), NumberRange(1, 12, _l("A month is from 1 to 12."))])
     perishable = BooleanField(_l("Perishable"))
-    deadline_hours = IntegerField(_l("Delivery deadline (hours)"), validators=[Optional(), NumberRange(1, 24 * 30)])
+    deadline_hours = IntegerField(_l("Delivery deadline (hours)"), validators=[
+        Optional(), NumberRange(1, 720, _l("The deadline must be from 1 to 720 hours (30 days)."))])
+
 
 
 class StationForm(FlaskForm):
@@ -90,7 +116,7 @@ class StationForm(FlaskForm):
 
 
 def _organisation_choices():
-    return [(o.id, o.name) for o in db.session.scalars(admin_service.list_organisations())]
+    return [(o.id, o.name) for o in db.session.scalars(admin_service.list_organisations()) if o.active]
 
 
 def _division_choices(query):
@@ -130,7 +156,9 @@ def organisations():
             return redirect(url_for(".organisations"), 303)
     rows = db.session.scalars(admin_service.list_organisations()).all()
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/organisations.html", form=form, organisations=rows), status
+    county_names = dict(_division_choices(admin_service.list_counties()))
+    return render_template("admin/organisations.html", form=form, organisations=rows,
+                           county_names=county_names), status
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -138,7 +166,7 @@ def organisations():
 def users():
     """List and add users; switch them on and off."""
     form = UserForm()
-    form.organisation_id.choices = options(_organisation_choices())
+    form.organisation_id.choices = options([("", _("Choose an organisation"))] + _organisation_choices())
     if form.validate_on_submit():
         try:
             admin_service.create_user(db.session, form.organisation_id.data, form.username.data,
@@ -248,3 +276,109 @@ def stations():
     status = 400 if request.method == "POST" else 200
     return render_template("admin/stations.html", form=form, stations=rows, level=level,
                            level_labels=STATION_LEVEL_LABELS, kind_labels=STATION_KIND_LABELS), status
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def organisation(organisation_id):
+    """Edit an organisation; switch it on or off."""
+    org = db.get_or_404(Organisation, organisation_id)
+    form = OrganisationForm(obj=org if request.method == "GET" else None)
+    form.county_code.choices = options([("", "—"), *_division_choices(admin_service.list_counties())])
+    if request.method == "GET":
+        form.kind.data, form.county_code.data = org.kind.value, org.county_code or ""
+    if form.validate_on_submit():
+        try:
+            admin_service.update_organisation(db.session, org.id, form.name.data, form.kind.data,
+                                              form.county_code.data)
+        except admin_service.AdminError as exc:
+            _failed(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Organisation saved."), "success")
+            return redirect(url_for(".organisations"), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/organisation.html", form=form, org=org, active_form=ActiveForm()), status
+
+
+@bp.post("/organisations/<int:organisation_id>/active")
+@roles_required(Role.ADMIN)
+def organisation_active(organisation_id):
+    """Switch an organisation off (its users stop, its tokens are revoked) or back on."""
+    form = ActiveForm()
+    if form.validate_on_submit():
+        try:
+            stopped = admin_service.set_organisation_active(db.session, organisation_id, form.active.data == "1",
+                                                            current_user.id)
+        except admin_service.AdminError as exc:
+            flash(str(ADMIN_ERRORS.get(str(exc), str(exc))), "error")
+        else:
+            db.session.commit()
+            flash(_("Organisation activated.") if form.active.data == "1" else
+                  _("Organisation deactivated; %(count)s users stopped and its API tokens revoked.", count=stopped),
+                  "success")
+    return redirect(url_for(".organisation", organisation_id=organisation_id), 303)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_password(user_id):
+    """Set a new password for a user who forgot theirs."""
+    from shipments.models import User
+
+    user = db.get_or_404(User, user_id)
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            admin_service.reset_password(db.session, user.id, form.password.data)
+        except admin_service.AdminError as exc:
+            _failed(form, exc)
+        else:
+            db.session.commit()
+            flash(_("New password set for %(user)s. Tell them in person or by phone.", user=user.username), "success")
+            return redirect(url_for(".users"), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/password.html", form=form, user=user), status
+
+
+@bp.route("/programs/<int:program_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def program(program_id):
+    """Edit a program's names, target, season and deadline; switch it on or off."""
+    from shipments.models import Program
+
+    found = db.get_or_404(Program, program_id)
+    form = ProgramForm(obj=found if request.method == "GET" else None)
+    form.county_code.choices = options(_division_choices(admin_service.list_counties()))
+    if request.method == "GET":
+        form.product.data, form.county_code.data = found.product.value, found.county_code
+    if form.validate_on_submit():
+        try:
+            admin_service.update_program(db.session, found.id, form.name.data, form.name_en.data or "",
+                                         form.target_pieces.data, form.season_start_month.data,
+                                         form.season_end_month.data, form.perishable.data, form.deadline_hours.data)
+        except admin_service.AdminError as exc:
+            _failed(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Program saved."), "success")
+            return redirect(url_for(".programs"), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/program.html", form=form, program=found, active_form=ActiveForm(),
+                           product_labels=PRODUCT_LABELS), status
+
+
+@bp.post("/programs/<int:program_id>/active")
+@roles_required(Role.ADMIN)
+def program_active(program_id):
+    """Switch a program off (no new shipments; its figures stay) or back on."""
+    form = ActiveForm()
+    if form.validate_on_submit():
+        try:
+            admin_service.set_program_active(db.session, program_id, form.active.data == "1")
+        except admin_service.AdminError as exc:
+            flash(str(ADMIN_ERRORS.get(str(exc), str(exc))), "error")
+        else:
+            db.session.commit()
+            flash(_("Program updated."), "success")
+    return redirect(url_for(".program", program_id=program_id), 303)

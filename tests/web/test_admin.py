@@ -118,3 +118,81 @@ def test_add_station_checks_level_and_kind(admin_client, db_session):
     good = {**bad, "kind": "village_station"}
     assert admin_client.post("/admin/stations", data={**good, "csrf_token": csrf_token(admin_client)}).status_code == 303
     assert db_session.scalar(select(Station).where(Station.name == "王坛村级站")).division_code == "330603105"
+
+
+def test_names_are_unique_whatever_their_case(admin_client, db_session, create_organisation):
+    create_organisation(name="Wine-Coop")
+    response = admin_client.post("/admin/organisations", data={
+        "name": " wine-coop ", "kind": "cooperative", "county_code": "", "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 400 and "同名机构已存在" in response.get_data(as_text=True)
+    org = create_organisation()
+    admin_client.post("/admin/users", data={"organisation_id": org.id, "username": "Clerk-A", "password": "long-enough-1",
+                                            "role": "member", "csrf_token": csrf_token(admin_client)})
+    again = admin_client.post("/admin/users", data={"organisation_id": org.id, "username": "clerk-a",
+                                                    "password": "long-enough-1", "role": "member",
+                                                    "csrf_token": csrf_token(admin_client)})
+    assert again.status_code == 400
+    assert db_session.scalar(select(User).where(User.username == "clerk-a")) is None
+
+
+def test_add_user_form_preselects_nothing_that_fails(admin_client):
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert '<option selected value="member">' in page or '<option value="member" selected>' in page
+    assert '<option selected value="">请选择机构</option>' in page or '<option value="" selected>请选择机构</option>' in page
+    response = admin_client.post("/admin/users", data={"organisation_id": "", "username": "x1", "password": "long-enough",
+                                                       "role": "member", "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 400 and "请选择用户所属机构" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("target_pieces", "0", "目标件数应为 1 至 100,000,000 件"),
+    ("target_pieces", "-3", "目标件数应为 1 至 100,000,000 件"),
+    ("target_pieces", "", "请输入目标件数"),
+    ("year", "1999", "年份应为 2020 至 2100"),
+    ("deadline_hours", "5000", "送达时限应为 1 至 720 小时"),
+])
+def test_program_form_states_the_bounds(admin_client, field, value, message):
+    data = {"name": "新项目", "name_en": "New", "product": "tea", "county_code": "330624", "year": "2026",
+            "target_pieces": "1000", "season_start_month": "3", "season_end_month": "5", "deadline_hours": "",
+            field: value, "csrf_token": csrf_token(admin_client)}
+    response = admin_client.post("/admin/programs", data=data)
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+
+
+def test_edit_and_deactivate_an_organisation(admin_client, db_session, create_organisation, create_user):
+    org = create_organisation(name="旧名合作社")
+    clerk = create_user(Role.MEMBER, organisation=org)
+    token = access.create_token(db_session, org, Role.MEMBER, "t")
+    response = admin_client.post(f"/admin/organisations/{org.id}", data={
+        "name": "新名合作社", "kind": "farm", "county_code": "330683", "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 303
+    assert (org.name, org.kind, org.county_code) == ("新名合作社", OrganisationKind.FARM, "330683")
+    response = admin_client.post(f"/admin/organisations/{org.id}/active", data={
+        "active": "0", "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 303
+    db_session.refresh(clerk)
+    assert not org.active and not clerk.active
+    assert db_session.scalar(select(ApiToken).where(ApiToken.organisation_id == org.id)).revoked_at is not None
+    assert token and "已停用" in admin_client.get("/admin/organisations").get_data(as_text=True)
+
+
+def test_edit_and_deactivate_a_program(admin_client, db_session, create_program):
+    program = create_program(name="测试项目A")
+    response = admin_client.post(f"/admin/programs/{program.id}", data={
+        "name": "测试项目B", "name_en": "Test B", "product": program.product.value, "county_code": program.county_code,
+        "year": str(program.year), "target_pieces": "2000", "season_start_month": "4", "season_end_month": "6",
+        "perishable": "y", "deadline_hours": "48", "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert (program.name, program.target_pieces, program.deadline_hours) == ("测试项目B", 2000, 48)
+    admin_client.post(f"/admin/programs/{program.id}/active", data={"active": "0", "csrf_token": csrf_token(admin_client)})
+    assert program.active is False
+
+
+def test_admin_resets_a_password(admin_client, db_session, create_user):
+    clerk = create_user(Role.MEMBER)
+    short = admin_client.post(f"/admin/users/{clerk.id}/password", data={"password": "short",
+                                                                          "csrf_token": csrf_token(admin_client)})
+    assert short.status_code == 400 and "8" in short.get_data(as_text=True)
+    response = admin_client.post(f"/admin/users/{clerk.id}/password", data={
+        "password": "brand-new-pass", "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 303 and check_password_hash(clerk.password_hash, "brand-new-pass")
