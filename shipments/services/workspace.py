@@ -52,12 +52,12 @@ class SessionBatch:
 
 
 def split_numbers(text: str, limit: int) -> list[str]:
-    """Split pasted text into numbers (any spaces, commas or new lines), keeping order, no repeats.
+    """Split pasted text into numbers (any spaces, commas or new lines), keeping order and repeats
+    (the import reports a repeat as a duplicate of its first line, so nothing is dropped silently).
 
     Raises ValueError when there are more than `limit`.
     """
-    seen = dict.fromkeys(part for part in _SPLIT.split(text or "") if part)
-    numbers = list(seen)
+    numbers = [part for part in _SPLIT.split(text or "") if part]
     if len(numbers) > limit:
         raise ValueError(f"at most {limit} numbers at once, got {len(numbers)}")
     return numbers

@@ -70,6 +70,7 @@ def program_choices(blank) -> list[tuple[str, str]]:
     programs = db.session.scalars(program_service.list_programs()).all()
     if current_user.role != Role.ADMIN:
         programs = [p for p in programs if current_user.organisation in p.organisations]
+    programs = [p for p in programs if p.active]  # a deactivated program takes no new shipments
     return [("", blank)] + [(str(p.id), p.name if zh else p.name_en) for p in programs]
 
 
@@ -269,9 +270,9 @@ def upload_errors(token):
     kept = uploads.load(token, current_user.organisation_id)
     if kept is None:
         abort(404)
-    meta = kept[1]
+    path, meta = kept
     stored = meta.get("result") or meta["preview"]
-    body = uploads.errors_csv(stored, page_lang(), [_("Row"), _("Column"), _("Problem")])
+    body = uploads.errors_csv(stored, page_lang(), [_("Row"), _("Column"), _("Problem")], path)
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=upload-errors.csv", "Cache-Control": "no-store"})
 

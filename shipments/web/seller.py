@@ -42,11 +42,13 @@ def _selected(sessions) -> list[str]:
     return [sessions[0].label] if sessions else []
 
 
-def _page(form, report=None, status=200, labels=None):
+def _page(form, report=None, status=200, labels=None, numbers=None):
     sessions = _sessions()
     labels = labels if labels is not None else _selected(sessions)
     batches = workspace.seller_batches(db.session, caller(), labels)
     problems = uploads.problem_rows(uploads.report_meta(report), page_lang()) if report else []
+    for problem in problems:  # the pasted number beside its problem
+        problem["number"] = numbers[problem["row"] - 1] if numbers and problem["row"] <= len(numbers) else ""
     return render_template("seller/workspace.html", form=form, sessions=sessions, batches=batches,
                            groups=workspace.GROUPS, group_labels=GROUP_LABELS, report=report,
                            problems=problems), status
@@ -70,6 +72,7 @@ def check():
     limit = current_app.config["SELLER_MAX_NUMBERS"]
     who = caller()
     providers = carrier_service.provider_settings(current_app.config)
+    numbers = None
     try:
         if form.file.data:
             table = imports.open_table(form.file.data.stream)
@@ -91,7 +94,8 @@ def check():
         (form.file if form.file.data else form.numbers).errors = [message]
         return _page(form, status=400)
     db.session.commit()
-    return _page(CheckForm(formdata=None, label=label), report=report, labels=[label or workspace.NO_LABEL])
+    return _page(CheckForm(formdata=None, label=label), report=report, labels=[label or workspace.NO_LABEL],
+                 numbers=numbers)
 
 
 @bp.get("/export.xlsx")

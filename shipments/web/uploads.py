@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from shipments.services import shipments as shipment_service
+from shipments.services import imports, shipments as shipment_service
 
 KEEP_SECONDS = 24 * 3600
 _TOKEN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
@@ -65,17 +65,35 @@ def report_meta(report) -> dict:
 
 def problem_rows(stored: dict, lang: str) -> list[dict]:
     """The stored problems with messages in a language, in row order."""
-    return [{"row": row, "field": key, "column": column, "message": shipment_service.message(code, lang, **params)}
-            for row, key, column, code, params in stored["problems"]]
+    return sorted(({"row": row, "field": key, "column": column,
+                    "message": shipment_service.message(code, lang, **params)}
+                   for row, key, column, code, params in stored["problems"]), key=lambda p: p["row"])
 
 
-def errors_csv(stored: dict, lang: str, headers: list[str]) -> bytes:
-    """The per-row error report as CSV (UTF-8 with BOM so Excel opens it)."""
+def errors_csv(stored: dict, lang: str, headers: list[str], upload: Path | None = None) -> bytes:
+    """The rows with problems, sorted by row, with their original values and what is wrong, ready to fix
+    and upload again (UTF-8 with BOM so Excel opens it). headers: row, column, problem."""
+    problems: dict[int, list[dict]] = {}
+    for problem in problem_rows(stored, lang):
+        problems.setdefault(problem["row"], []).append(problem)
+    columns, originals = {}, {}
+    if upload is not None and upload.exists():
+        with open(upload, "rb") as stream:
+            table = imports.open_table(stream)
+            columns = table.columns
+            for row_no, values in table.rows:
+                if row_no in problems:
+                    originals[row_no] = values
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
-    for problem in problem_rows(stored, lang):
-        writer.writerow([problem["row"], problem["column"] or problem["field"], problem["message"]])
+    row_word, column_word, problem_word = headers
+    writer.writerow([row_word, *columns.values(), column_word, problem_word])
+    for row_no in sorted(problems):
+        found = problems[row_no]
+        values = originals.get(row_no, {})
+        writer.writerow([row_no, *(values.get(key, "") for key in columns),
+                         "、".join(dict.fromkeys(p["column"] or p["field"] for p in found)),
+                         "；".join(p["message"] for p in found)])
     return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")
 
 

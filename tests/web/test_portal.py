@@ -126,8 +126,10 @@ def test_error_report_downloads_as_csv(member_client):
     report = member_client.get(location + "/errors.csv")
     assert report.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(report.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["行号", "列", "问题"]
-    assert [r[0] for r in rows[1:]] == ["3", "4", "5"] and "顺丰速运" in rows[1][2]
+    # The original columns between the row number and the problem: fix the rows and upload them again.
+    assert rows[0] == ["行号", "运单号", "快递公司", "手机尾号", "订单号", "列", "问题"]
+    assert [r[0] for r in rows[1:]] == ["3", "4", "5"] and "顺丰速运" in rows[1][-1]
+    assert rows[1][1:5] == ["SF1000000000009", "", "", "A2"] and rows[2][1:5] == ["bad!", "", "", "A3"]
 
 
 def test_confirm_imports_the_valid_rows_once_with_the_label(member_client, member, db_session):

@@ -22,10 +22,12 @@ def test_pasted_numbers_are_registered_under_the_session_label(member_client, me
     response = check(member_client, label="11-20 晚场", numbers="SBX2000000001\nSBX2000000002, SBX2000000001；bad")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert re.search(r"共 3 个单号：新登记 2 个，已登记 0 个，有问题 1 个", page)
+    # The repeat is not dropped silently: it is a problem row, and the summary says how many.
+    assert re.search(r"共 4 个单号：新登记 2 个，已登记 0 个，有问题 2 个", page) and "其中 1 个单号重复粘贴" in page
     labels = db_session.scalars(select(Shipment.batch_label).where(Shipment.organisation_id == member.organisation_id))
     assert set(labels) == {"11-20 晚场"}
-    assert re.findall(r"<code>(SBX\d+)</code>", page) == ["SBX2000000001", "SBX2000000002"]
+    parcels = page[page.index('data-testid="parcels"'):]
+    assert re.findall(r"<code>(SBX\d+)</code>", parcels) == ["SBX2000000001", "SBX2000000002"]
 
 
 def test_more_than_the_limit_is_refused_and_nothing_written(app, member_client, member, db_session, monkeypatch):
@@ -85,3 +87,12 @@ def test_export_to_excel_has_the_sessions_rows(member_client, member, create_shi
     assert rows[3][:6] == ("S1", "SBX7000000001", "越乡模拟快递", "DY9", "异常", "包裹异常")
     assert rows[-1][:2] == ("合计", "1 票")
     assert all("5678" not in str(cell) for row in rows for cell in row)  # no phone digits in exports
+
+
+def test_pasted_duplicates_are_reported_with_their_number(member_client, member):
+    response = member_client.post("/seller/", data={
+        "label": "12-01 早场", "numbers": "SBX5600000001\nSBX5600000002\nSBX5600000001",
+        "csrf_token": csrf_token(member_client, "/seller/")})
+    page = response.get_data(as_text=True)
+    assert "其中 1 个单号重复粘贴" in page
+    assert re.search(r'<td class="num">3</td><td><code>SBX5600000001</code></td><td class="wrap">[^<]*第 1 行', page)
