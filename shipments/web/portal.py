@@ -8,13 +8,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from shipments.extensions import db
 from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
 from shipments.services import access, carriers as carrier_service, programs as program_service
 from shipments.services import imports, shipments as shipment_service
-from shipments.web import uploads
+from shipments.web import paging, uploads
 from shipments.web.auth import roles_required
 from shipments.web.forms import options
 from shipments.web.filters import CHANNEL_LABELS, DIRECTION_LABELS, STATUS_LABELS
@@ -64,6 +64,10 @@ class ListFilterForm(FlaskForm):
     registered_from = DateField(_l("Registered from"), validators=[Optional()])
     registered_to = DateField(_l("Registered until"), validators=[Optional()])
 
+    def validate_registered_to(self, field):
+        if field.data and self.registered_from.data and self.registered_from.data > field.data:
+            raise ValidationError(_l("The start date is after the end date: swap them and try again."))
+
 
 def program_choices(blank) -> list[tuple[str, str]]:
     zh = page_lang() == "zh"
@@ -98,21 +102,15 @@ def shipments():
             "registered_to": (datetime.combine(form.registered_to.data + timedelta(days=1), time(), tz)
                               if form.registered_to.data else None),
         }
-    after = None
-    if request.args.get("after"):
-        try:
-            after = shipment_service.decode_cursor(request.args["after"])
-        except shipment_service.BadCursor:
-            after = None
     size = current_app.config["WEB_PAGE_SIZE"]
     query = shipment_service.list_shipments(caller(), filters)
-    total = shipment_service.count(db.session, query)
-    page_query = shipment_service.list_shipments(caller(), filters, after)
-    rows = db.session.scalars(page_query.limit(size + 1)).all()
-    next_cursor = shipment_service.encode_cursor(rows[size - 1]) if len(rows) > size else None
-    args = {k: v for k, v in request.args.items() if k != "after" and v}
-    return render_template("portal/shipments.html", form=form, shipments=rows[:size], total=total,
-                           next_cursor=next_cursor, args=args, first_page=after is None)
+    total = shipment_service.count(db.session, query) if not form.errors else 0
+    page = paging.Page(request.args.get("page", 1, type=int), size, total)
+    rows = db.session.scalars(query.offset(page.offset).limit(size)).all() if not form.errors else []
+    args = {k: v for k, v in request.args.items() if k not in ("page", "after") and v}
+    status = 400 if form.errors else 200
+    return render_template("portal/shipments.html", form=form, shipments=rows, total=total, page=page,
+                           args=args), status
 
 
 @bp.route("/register", methods=["GET", "POST"])

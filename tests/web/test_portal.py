@@ -178,3 +178,20 @@ def test_xlsx_upload_previews_like_csv(member_client):
     page = member_client.get(response.headers["Location"]).get_data(as_text=True)
     assert re.findall(r'<tr class="row-error"><td class="num">(\d+)</td><td>([^<]*)</td>', page) == [("3", "件数")]
     assert re.search(r'data-testid="report-counts">.*?将新建</small><div class="stat">1<', page, re.S)
+
+
+def test_list_pages_have_numbers_full_width_search_and_date_order(member_client, member, create_shipment, app):
+    app.config["WEB_PAGE_SIZE"] = 2
+    for i in range(1, 6):
+        create_shipment(organisation=member.organisation, tracking_number=f"SBX30000000{i:02d}",
+                        registered_at=datetime(2026, 11, i, 2, tzinfo=timezone.utc))
+    page = member_client.get("/portal/?page=2").get_data(as_text=True)
+    assert 'rel="prev"' in page and 'rel="next"' in page and 'aria-current="page">2<' in page
+    assert '>3</a>' in page and "SBX3000000003" in page
+    # A phone keyboard's full-width digits find the parcel.
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in "SBX3000000004")  # ＳＢＸ３…
+    found = member_client.get(f"/portal/?q={wide}").get_data(as_text=True)
+    assert "共找到 1 票" in found and "SBX3000000004" in found
+    reversed_dates = member_client.get("/portal/?registered_from=2026-11-05&registered_to=2026-11-01")
+    assert reversed_dates.status_code == 400
+    assert "开始日期晚于结束日期" in reversed_dates.get_data(as_text=True)
