@@ -55,7 +55,7 @@ CARRIERS: dict[str, Carrier] = {
                 r"^DPK\d{12}$", False, "DPK300000000001"),
         Carrier("best", "百世快递", "Best Express (legacy; now J&T)", "huitongkuaidi", "HTKY", None,
                 r"^(?:[ABDE]\d{12}|5\d{13,14}|6\d{13})$", False, "557000000000001"),
-        Carrier("sandbox", "越乡模拟快递", "Yuexiang sandbox carrier", None, None, None,
+        Carrier("sandbox", "越乡模拟快递", "Yuexiang demo carrier", None, None, None,
                 r"^SBX\d{10}$", False, "SBX0000000001"),
     )
 }

@@ -336,7 +336,7 @@ def _data_rows(cells, index: dict[str, int]) -> Iterator[tuple[int, dict]]:
 
 # ---------------------------------------------------------------- templates
 EXAMPLE = {
-    "number": "SBX0000000001", "carrier": "sandbox", "phone_last4": "5678", "program_id": "",
+    "number": "SBX0000000001", "carrier": "越乡模拟快递", "phone_last4": "5678", "program_id": "",
     "channel": "抖音", "direction": "出村", "origin_division_code": "诸暨市", "destination_province": "广东省",
     "destination_city": "深圳市", "pieces": "1", "weight_kg": "0.3", "declared_value": "199.00",
     "order_ref": "DY20261120001", "batch_label": "",
