@@ -64,7 +64,7 @@ def test_a_member_sees_only_their_organisations_figures(client, world):
 def test_volumes_grouped_with_labels(client, world):
     body = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], period="month",
                group_by=["program", "status"]).get_json()
-    assert body["rows"][0]["labels"] == [world["program"].name, "待查询"]
+    assert body["rows"][0]["labels"] == [world["program"].name, "已登记，等待快递信息"]  # the one label function
     assert body["rows"][0]["period"] == "2026-03-01"
 
 
