@@ -35,8 +35,8 @@ EXPECTED_COUNTS = {"rows": 10, "created": 2, "duplicate_in_file": 1, "already_re
 EXPECTED_PROBLEMS = [
     (6, "number", "运单号", "duplicate_in_file", "与第 4 行的运单号重复"),
     (7, "destination_province", "目的省份", "province_unknown", "未知的省份：火星"),
-    (7, "pieces", "件数", "pieces_range", "件数应在 1–10000 之间"),
-    (7, "weight_kg", "重量", "decimal", "应为数字"),
+    (7, "pieces", "件数", "pieces_range", "件数应为 1–100 的整数"),
+    (7, "weight_kg", "重量", "weight_range", "重量应为 0–100 公斤的数字，最多 3 位小数"),
     (9, "number", "运单号", "registered_by_other_org", "该运单号已由其他机构登记"),
     (11, "number", "运单号", "number_format", "运单号只能包含字母和数字，长度 6–40"),
     (12, "phone_last4", "手机尾号", "phone_required", "顺丰速运 查询需要收件人手机尾号"),

@@ -36,6 +36,9 @@ FILE_MESSAGES = {
     "too_many_rows": ("文件超过 {max} 行，请拆分后上传", "the file has more than {max} rows: split it"),
     "unreadable": ("无法读取文件：请上传 CSV（UTF-8 或 GBK）或 Excel 文件", "unreadable file: upload CSV (UTF-8 or GBK) or Excel"),
     "too_many_items": ("一次最多 {max} 条", "at most {max} items at once"),
+    "not_spreadsheet": ("文件名是 Excel（.xlsx/.xls），内容却不是 Excel 表格：请在 Excel 中另存为 .xlsx 或 CSV 后再上传",
+                        "the file is named as Excel (.xlsx/.xls) but is not a spreadsheet: save it as .xlsx or CSV "
+                        "from Excel and upload again"),
 }
 
 
@@ -215,7 +218,7 @@ class Table:
     estimated_rows: int
 
 
-def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS) -> Table:
+def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS, filename: str | None = None) -> Table:
     """Open a CSV or spreadsheet upload (seekable binary stream) for import."""
     head = stream.read(8)
     stream.seek(0)
@@ -223,6 +226,8 @@ def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS) -> Table:
         raise FileRejected("empty")
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
         cells, estimate = _spreadsheet_cells(stream)
+    elif (filename or "").lower().endswith((".xlsx", ".xls")):
+        raise FileRejected("not_spreadsheet")
     else:
         cells, estimate = _csv_cells(stream)
     if estimate > max_rows + HEADER_SEARCH_ROWS:

@@ -184,7 +184,7 @@ def run_import(path, meta: dict, dry_run: bool):
     providers = carrier_service.provider_settings(current_app.config)
     label = meta.get("batch_label") or None
     with open(path, "rb") as stream:
-        table = imports.open_table(stream)
+        table = imports.open_table(stream, filename=meta.get("filename"))
         rows = table.rows
         if label:
             rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in rows)

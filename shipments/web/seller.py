@@ -75,7 +75,7 @@ def check():
     numbers = None
     try:
         if form.file.data:
-            table = imports.open_table(form.file.data.stream)
+            table = imports.open_table(form.file.data.stream, filename=form.file.data.filename)
             rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in table.rows)
             columns = table.columns
         else:

@@ -195,3 +195,20 @@ def test_list_pages_have_numbers_full_width_search_and_date_order(member_client,
     reversed_dates = member_client.get("/portal/?registered_from=2026-11-05&registered_to=2026-11-01")
     assert reversed_dates.status_code == 400
     assert "开始日期晚于结束日期" in reversed_dates.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("pieces", "-3", "件数应为 1–100 的整数"), ("pieces", "0", "件数应为 1–100 的整数"),
+    ("weight_kg", "5000", "重量应为 0–100 公斤的数字"), ("declared_value", "200000", "申报价值应为 0–100,000 元的数字"),
+])
+def test_register_states_the_bounds(member_client, db_session, field, value, message):
+    response = member_client.post("/portal/register", data={
+        "number": "SBX4400000001", "carrier": "", "channel": "other", "direction": "outbound", field: value,
+        "csrf_token": csrf_token(member_client, "/portal/register")})
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert count_shipments(db_session, tracking_number="SBX4400000001") == 0
+
+
+def test_a_file_named_xlsx_that_is_not_excel_is_refused_saying_so(member_client):
+    response = upload(member_client, "这不是表格", name="orders.xlsx")
+    assert response.status_code == 400 and "内容却不是 Excel 表格" in response.get_data(as_text=True)
