@@ -49,6 +49,14 @@ class ProgressQuerySchema(Schema):
     lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]))
 
 
+class DashboardQuerySchema(ProgressQuerySchema):
+    """The dashboard page's filters: the day, and one program or county."""
+
+    program_id = fields.Integer(validate=validate.Range(min=1, max=2147483647))
+    county = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit county code"))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
 class VolumeRowSchema(Schema):
     period = fields.Date(required=True)
     keys = fields.List(fields.Raw(), required=True)

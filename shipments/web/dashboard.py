@@ -8,8 +8,10 @@ from sqlalchemy import func, select
 
 from shipments.extensions import db
 from shipments.models.enums import Role
-from shipments.schemas.reports import ProgressQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema
-from shipments.services import access, exports, programs, reports, shipments as shipment_service
+from shipments.schemas.reports import (
+    DashboardQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema,
+)
+from shipments.services import access, admin, exports, programs, reports, shipments as shipment_service
 from shipments.web import paging
 from shipments.web.auth import roles_required
 from shipments.web.i18n import select_locale
@@ -54,11 +56,14 @@ def _load(schema, source=None) -> dict:
 @roles_required(*OFFICIALS)
 def index():
     """Program cards, charts, the county map, carrier quality and late perishables."""
-    args = _load(ProgressQuerySchema())
+    args = _load(DashboardQuerySchema())
     as_of = args.get("as_of") or reports.beijing_today()
-    year = request.args.get("year", type=int) or as_of.year
-    figures = reports.dashboard_figures(db.session, year, as_of, ui_lang())
-    return render_template("dashboard/index.html", f=figures, lang=ui_lang())
+    year = args.get("year") or as_of.year
+    figures = reports.dashboard_figures(db.session, year, as_of, ui_lang(), args.get("program_id"), args.get("county"))
+    zh = ui_lang() == "zh"
+    choices = {"programs": [(p.id, p.name if zh else p.name_en) for p in db.session.scalars(programs.list_programs(year))],
+               "counties": [(d.code, d.name if zh else d.name_en) for d in db.session.scalars(admin.list_counties())]}
+    return render_template("dashboard/index.html", f=figures, lang=ui_lang(), choices=choices, chosen=args)
 
 
 @bp.get("/shipments")
@@ -103,9 +108,10 @@ def export(report, fmt):
         table = exports.volume_table(reports.label_report(db.session, data, lang), lang,
                                      reports.describe_filters(db.session, filters, lang))
     elif report == "progress":
-        args = _load(ProgressQuerySchema())
+        args = _load(DashboardQuerySchema())
         as_of = args.get("as_of") or reports.beijing_today()
-        program_list = db.session.scalars(programs.list_programs(as_of.year)).all()
+        program_list = [p for p in db.session.scalars(programs.list_programs(as_of.year))
+                        if args.get("program_id") in (None, p.id) and args.get("county") in (None, p.county_code)]
         table = exports.progress_table([reports.program_progress(db.session, p, as_of) for p in program_list], lang)
     else:
         args = _load(ReportFilterQuerySchema())

@@ -108,3 +108,14 @@ def test_dashboard_exports_follow_the_language_switch(client, login, figures):
     response = client.get("/dashboard/export/progress.xlsx?as_of=2026-06-30")
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     assert sheet["A1"].value == "Program progress as of 2026-06-30"
+
+
+def test_dashboard_filters_by_program_and_county(client, login, figures, create_program):
+    other = create_program(name="新昌测试茶项目", county_code="330624")
+    login(Role.OFFICIAL)
+    html = client.get(f"/dashboard?as_of=2026-06-30&program_id={figures.id}").get_data(as_text=True)
+    assert f'data-program="{figures.id}"' in html and f'data-program="{other.id}"' not in html
+    assert f"program_id={figures.id}" in html  # the exports and drill-downs carry the filter
+    html = client.get("/dashboard?as_of=2026-06-30&county=330624").get_data(as_text=True)
+    assert f'data-program="{other.id}"' in html and f'data-program="{figures.id}"' not in html
+    assert client.get("/dashboard?county=abc").status_code == 400
