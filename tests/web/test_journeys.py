@@ -177,6 +177,15 @@ def test_seller(rig, screenshots, viewport):
     problems = []
     page.goto("/seller/")
     look(page, watch, screenshots, f"seller-{viewport}-workspace", problems)
+    page.click("summary >> text=查询一场直播的包裹")
+    page.fill("input[name=label]", f"12-01 {viewport}")
+    numbers = [f"SBX57{'1' if viewport == 'phone' else '0'}000000{i}" for i in (1, 2, 1)]
+    page.fill("textarea[name=numbers]", "\n".join(numbers))
+    page.click("form[data-busy] button[type=submit]")
+    page.wait_for_load_state()
+    assert "1 个单号重复粘贴" in page.get_by_test_id("check-summary").inner_text()
+    assert numbers[0] in page.get_by_test_id("problems").inner_text()
+    look(page, watch, screenshots, f"seller-{viewport}-pasted", problems)
     assert not problems, "\n".join(problems)
 
 
@@ -205,6 +214,13 @@ def test_official(rig, screenshots, viewport):
     page.locator("#program-cards .card h3 a").first.click()
     page.wait_for_load_state()
     look(page, watch, screenshots, f"official-{viewport}-drilldown", problems)
+    page.locator("[data-testid=pager] a[rel=next]").click()
+    page.wait_for_load_state()
+    assert "显示第 51–100 票" in page.get_by_test_id("total").inner_text()
+    page.locator("[data-testid=drill] tbody tr td a").first.click()
+    page.wait_for_load_state()
+    assert "揽*" not in page.get_by_test_id("timeline").inner_text()  # ordinary words stay whole
+    look(page, watch, screenshots, f"official-{viewport}-shipment", problems)
     assert not problems, "\n".join(problems)
 
 
@@ -216,4 +232,12 @@ def test_admin(rig, screenshots, viewport):
                  "/admin/stations"):
         page.goto(path)
         look(page, watch, screenshots, f"admin-{viewport}-{path.strip('/').replace('/', '-')}", problems)
+    page.goto("/admin/programs")
+    page.locator("tbody tr td a").first.click()
+    page.wait_for_load_state()
+    look(page, watch, screenshots, f"admin-{viewport}-program-edit", problems)
+    page.goto("/admin/organisations")
+    page.locator("tbody tr td a").first.click()
+    page.wait_for_load_state()
+    look(page, watch, screenshots, f"admin-{viewport}-organisation-edit", problems)
     assert not problems, "\n".join(problems)
