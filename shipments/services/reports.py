@@ -10,7 +10,8 @@ Definitions (pinned by tests/test_reports_definitions.py):
   station (the destination station for 进村 inbound parcels, the origin
   station otherwise). County = the first six digits of that GB/T 2260 code;
   township = the nine-digit code when it is a township.
-- Volume counts every registered shipment whatever its status.
+- Volume counts every registered shipment whatever its status, except
+  cancelled registrations (the rollup triggers skip them the same way).
 
 Volumes come from the rollup tables (models/reports.py) plus the deltas not
 yet folded, so they are exact at any moment; `*_raw` functions recount the
@@ -196,9 +197,13 @@ def _raw_keys(pg: bool):
     return keys, fen, st, st.id == local_station
 
 
+# The rows volumes count (the triggers' condition in migration 0006_trust).
+COUNTED = Shipment.status != ShipmentStatus.CANCELLED
+
+
 def _raw_where(keys: dict, filters: ReportFilters) -> list:
     """Conditions on raw rows; indexed columns are used directly where they can be."""
-    conds = []
+    conds = [COUNTED]
     if filters.date_from is not None:
         conds.append(Shipment.registered_at >= day_start(filters.date_from))
     if filters.date_to is not None:
@@ -412,7 +417,7 @@ def rebuild_rollups(session: Session) -> int:
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
     fine = (select(*(keys[c] for c in FINE_DIMENSIONS), func.count(), func.sum(Shipment.pieces), func.sum(fen))
-            .select_from(Shipment).outerjoin(st, on).group_by(*(keys[c] for c in FINE_DIMENSIONS)))
+            .select_from(Shipment).outerjoin(st, on).where(COUNTED).group_by(*(keys[c] for c in FINE_DIMENSIONS)))
     session.execute(ReportDay.__table__.insert().from_select(list(FINE_DIMENSIONS) + ["shipments", "pieces", "value_fen"], fine))
     coarse = (select(ReportDay.program_id, ReportDay.day, ReportDay.county_code, func.sum(ReportDay.shipments),
                      func.sum(ReportDay.pieces), func.sum(ReportDay.value_fen))
@@ -460,7 +465,7 @@ def reconcile(session: Session) -> list[Difference]:
                               func.sum(u.c.value_fen)).group_by(*(u.c[k] for k in columns)))
         raw_cols = [raw_keys[k] for k in key_names]
         raw_stmt = (select(*raw_cols, func.count(), func.sum(Shipment.pieces), func.sum(fen))
-                    .select_from(Shipment).outerjoin(st, on).group_by(*raw_cols))
+                    .select_from(Shipment).outerjoin(st, on).where(COUNTED).group_by(*raw_cols))
         rollup = _keyed(session.execute(rollup_stmt))
         raw = _keyed(session.execute(raw_stmt))
         prefix = (grain,) if name == "report_program_dims" else ()
@@ -850,6 +855,7 @@ STATUS_LABELS = {
     "available_for_pickup": ("待取件", "Awaiting pickup"), "attempt_fail": ("投递失败", "Attempt failed"),
     "delivered": ("已签收", "Delivered"), "exception": ("异常", "Exception"), "returning": ("退回中", "Returning"),
     "returned": ("已退回", "Returned"), "expired": ("已过期", "Expired"),
+    "cancelled": ("已取消", "Cancelled"),
 }
 DIRECTION_LABELS = {"outbound": ("出村", "Outbound"), "inbound": ("进村", "Inbound")}
 CHANNEL_LABELS = {
