@@ -24,10 +24,16 @@ STATUS = {
     "returning": _l("On its way back to the sender"),
     "returned": _l("Returned to the sender"),
     "expired": _l("No news for a long time"),
+    "cancelled": _l("Registration cancelled"),
 }
 STOP_REASON = {
     "delivered": _l("delivered"), "returned": _l("returned"), "expired_no_news": _l("no news for 30 days"),
     "invalid_number": _l("invalid number"), "needs_phone": _l("needs the phone's last 4 digits"),
+    "cancelled": _l("registration cancelled"),
+}
+TRACKING_ALERT = {
+    "no_record_yet": _l("the carrier has no record of this number yet"),
+    "tracking_aborted": _l("the carrier stopped tracking this number"),
 }
 CHANNEL = {
     "douyin": _l("Douyin"), "kuaishou": _l("Kuaishou"), "taobao": _l("Taobao"), "pinduoduo": _l("Pinduoduo"),
@@ -73,7 +79,7 @@ UNKNOWN = _l("Unknown")
 TABLES = {
     "status": STATUS, "stop_reason": STOP_REASON, "channel": CHANNEL, "direction": DIRECTION, "role": ROLE,
     "kind": KIND, "tier": TIER, "product": PRODUCT, "station_level": STATION_LEVEL, "station_kind": STATION_KIND,
-    "provider": PROVIDER, "subscription": SUBSCRIPTION, "substatus": SUBSTATUS,
+    "provider": PROVIDER, "subscription": SUBSCRIPTION, "substatus": SUBSTATUS, "tracking_alert": TRACKING_ALERT,
 }
 
 

@@ -15,9 +15,10 @@ bp = Blueprint("filters", __name__)
 # The words live in shipments/labels.py (one label function for pages, charts and exports).
 STATUS_LABELS, STOP_REASON_LABELS, CHANNEL_LABELS = labels.STATUS, labels.STOP_REASON, labels.CHANNEL
 DIRECTION_LABELS, ROLE_LABELS, KIND_LABELS, TIER_LABELS = labels.DIRECTION, labels.ROLE, labels.KIND, labels.TIER
+TRACKING_ALERT_LABELS = labels.TRACKING_ALERT
 STATUS_TONE = {  # CSS class per status: presentation only
     "delivered": "ok", "exception": "bad", "attempt_fail": "bad", "returning": "bad", "returned": "bad",
-    "expired": "bad", "out_for_delivery": "go", "available_for_pickup": "go",
+    "expired": "bad", "cancelled": "bad", "out_for_delivery": "go", "available_for_pickup": "go",
 }
 ERROR_WORDS = {
     400: (_l("Bad request"), _l("The form was incomplete or has expired. Go back, reload the page and try again.")),
