@@ -91,7 +91,9 @@ def _row(shipment: Shipment) -> SellerRow:
 def seller_batches(session: Session, caller: Caller, labels: list[str], limit: int = 5000) -> list[SessionBatch]:
     """The caller's parcels of these session labels, grouped; problems first within each."""
     wanted = [label for label in labels if label != NO_LABEL]
-    query = select(Shipment).where(Shipment.organisation_id == caller.organisation_id)
+    # A cancelled registration is no parcel of the session (it has no group in the seller's table).
+    query = select(Shipment).where(Shipment.organisation_id == caller.organisation_id,
+                                   Shipment.status != ShipmentStatus.CANCELLED)
     condition = Shipment.batch_label.in_(wanted)
     if NO_LABEL in labels:
         condition = condition | Shipment.batch_label.is_(None)

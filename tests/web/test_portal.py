@@ -177,7 +177,8 @@ def test_xlsx_upload_previews_like_csv(member_client):
         "csrf_token": csrf_token(member_client, "/portal/upload")}, content_type="multipart/form-data")
     page = member_client.get(response.headers["Location"]).get_data(as_text=True)
     assert re.findall(r'<tr class="row-error"><td class="num">(\d+)</td><td>([^<]*)</td>', page) == [("3", "件数")]
-    assert re.search(r'data-testid="report-counts">.*?将新建</small><div class="stat">1<', page, re.S)
+    assert re.search(r'data-testid="report-counts">.*?将新建</small><div class="stat" data-testid="count-created">1<',
+                     page, re.S)
 
 
 def test_list_pages_have_numbers_full_width_search_and_date_order(member_client, member, create_shipment, app):
