@@ -73,6 +73,11 @@ class ActiveForm(FlaskForm):
     active = HiddenField()
 
 
+class MemberForm(FlaskForm):
+    organisation_id = HiddenField(validators=[DataRequired()])
+    action = HiddenField(validators=[DataRequired()])
+
+
 class UserActiveForm(FlaskForm):
     user_id = HiddenField(validators=[DataRequired()])
     active = HiddenField()
@@ -364,8 +369,36 @@ def program(program_id):
             flash(_("Program saved."), "success")
             return redirect(url_for(".programs"), 303)
     status = 400 if request.method == "POST" else 200
+    members = sorted(found.organisations, key=lambda o: o.name)
+    others = [o for o in db.session.scalars(admin_service.list_organisations())
+              if o.active and o not in found.organisations and o.kind.value not in ("authority", "operator")]
     return render_template("admin/program.html", form=form, program=found, active_form=ActiveForm(),
+                           member_form=MemberForm(), members=members, others=others,
                            product_labels=PRODUCT_LABELS), status
+
+
+@bp.post("/programs/<int:program_id>/organisations")
+@roles_required(Role.ADMIN)
+def program_members(program_id):
+    """Put an organisation into a program, or take it out (its shipments stay counted)."""
+    from shipments.models import Program
+    from shipments.services import programs as program_service
+
+    found = db.get_or_404(Program, program_id)
+    form = MemberForm()
+    if form.validate_on_submit() and form.organisation_id.data.isdigit():
+        ids = {o.id for o in found.organisations}
+        chosen = int(form.organisation_id.data)
+        ids = ids | {chosen} if form.action.data == "add" else ids - {chosen}
+        try:
+            program_service.set_program_organisations(db.session, found, sorted(ids))
+        except program_service.ProgramError:
+            flash(_("No such organisation."), "error")
+        else:
+            db.session.commit()
+            flash(_("Organisation added to the program.") if form.action.data == "add" else
+                  _("Organisation taken out of the program; its shipments stay counted."), "success")
+    return redirect(url_for(".program", program_id=program_id) + "#members", 303)
 
 
 @bp.post("/programs/<int:program_id>/active")

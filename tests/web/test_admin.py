@@ -196,3 +196,18 @@ def test_admin_resets_a_password(admin_client, db_session, create_user):
     response = admin_client.post(f"/admin/users/{clerk.id}/password", data={
         "password": "brand-new-pass", "csrf_token": csrf_token(admin_client)})
     assert response.status_code == 303 and check_password_hash(clerk.password_hash, "brand-new-pass")
+
+
+def test_admin_puts_organisations_into_a_program_and_takes_them_out(admin_client, db_session, create_program,
+                                                                    create_organisation):
+    program = create_program(name="成员测试项目")
+    coop = create_organisation(name="新成立合作社")
+    page = admin_client.get(f"/admin/programs/{program.id}").get_data(as_text=True)
+    assert "新成立合作社" in page and "尚无机构参加" in page
+    response = admin_client.post(f"/admin/programs/{program.id}/organisations", data={
+        "organisation_id": coop.id, "action": "add", "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 303
+    assert [o.name for o in program.organisations] == ["新成立合作社"]
+    admin_client.post(f"/admin/programs/{program.id}/organisations", data={
+        "organisation_id": coop.id, "action": "remove", "csrf_token": csrf_token(admin_client)})
+    assert program.organisations == []

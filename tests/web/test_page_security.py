@@ -30,6 +30,7 @@ FORMS = {
     "/admin/programs/1": {"name": "CSRF 项目改", "product": "tea", "county_code": "330624", "year": "2026",
                           "target_pieces": "1", "season_start_month": "1", "season_end_month": "12"},
     "/admin/programs/1/active": {"active": "0"},
+    "/admin/programs/1/organisations": {"organisation_id": "1", "action": "add"},
     "/portal/register": {"number": "SBX9100000001", "channel": "other", "direction": "outbound"},
     "/portal/upload": {"batch_label": "x"},
     "/portal/upload/confirm": {"token": "abc"},
@@ -42,7 +43,7 @@ def test_the_form_list_covers_every_html_post_endpoint(app):
     posts = {rule.rule for rule in app.url_map.iter_rules()
              if "POST" in rule.methods and not rule.rule.startswith("/api/")}
     listed = {re.sub(r"^/t/.*", "/t/<string(maxlength=40):number>", path) for path in FORMS}
-    listed = {re.sub(r"^/admin/(organisations|users|programs)/1", lambda m: f"/admin/{m.group(1)}/<int:"
+    listed = {re.sub(r"^/admin/(organisations|users|programs)/1(?=/|$)", lambda m: f"/admin/{m.group(1)}/<int:"
                      + {"organisations": "organisation_id", "users": "user_id", "programs": "program_id"}[m.group(1)]
                      + ">", path) for path in listed}
     assert posts == listed
