@@ -138,6 +138,13 @@ def create_station(session: Session, name: str, level: StationLevel | str, kind:
     return station
 
 
+def _found(session: Session, model, ident: int, field: str, message: str):
+    row = session.get(model, ident)
+    if row is None:
+        raise AdminError(field, message)
+    return row
+
+
 def _unique_organisation_name(session: Session, name: str, own_id: int | None = None) -> None:
     # Names differ by more than case or surrounding spaces (Wine-Coop and wine-coop are one organisation).
     same = select(Organisation.id).where(func.lower(Organisation.name) == name.lower())
@@ -150,9 +157,7 @@ def _unique_organisation_name(session: Session, name: str, own_id: int | None = 
 def update_organisation(session: Session, organisation_id: int, name: str, kind: OrganisationKind | str,
                         county_code: str | None) -> Organisation:
     """Rename an organisation or change its kind and county."""
-    org = session.get(Organisation, organisation_id)
-    if org is None:
-        raise AdminError("name", "no such organisation")
+    org = _found(session, Organisation, organisation_id, "name", "no such organisation")
     name = name.strip()
     if not name:
         raise AdminError("name", "name is required")
@@ -168,9 +173,7 @@ def set_organisation_active(session: Session, organisation_id: int, active: bool
     Returns how many users were stopped. Switching back on leaves the users off: an
     admin turns on the ones who should log in again.
     """
-    org = session.get(Organisation, organisation_id)
-    if org is None:
-        raise AdminError("organisation_id", "no such organisation")
+    org = _found(session, Organisation, organisation_id, "organisation_id", "no such organisation")
     stopped = 0
     if not active:
         if any(user.id == acting_user_id for user in org.users):
@@ -189,9 +192,7 @@ def set_organisation_active(session: Session, organisation_id: int, active: bool
 
 def reset_password(session: Session, user_id: int, password: str) -> User:
     """Give a user a new password (told to them by the admin, outside this service)."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise AdminError("user_id", "no such user")
+    user = _found(session, User, user_id, "user_id", "no such user")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AdminError("password", f"at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = generate_password_hash(password)
@@ -203,9 +204,7 @@ def update_program(session: Session, program_id: int, name: str, name_en: str, t
                    season_start_month: int, season_end_month: int, perishable: bool,
                    deadline_hours: int | None) -> Program:
     """Change a program's names, target, season or deadline."""
-    program = session.get(Program, program_id)
-    if program is None:
-        raise AdminError("name", "no such program")
+    program = _found(session, Program, program_id, "name", "no such program")
     name = name.strip()
     if session.scalar(select(Program.id).where(func.lower(Program.name) == name.lower(), Program.id != program.id)):
         raise AdminError("name", "a program with this name exists")
@@ -221,9 +220,7 @@ def update_program(session: Session, program_id: int, name: str, name_en: str, t
 
 def set_program_active(session: Session, program_id: int, active: bool) -> Program:
     """Switch a program on or off (an inactive program takes no new shipments; its figures stay)."""
-    program = session.get(Program, program_id)
-    if program is None:
-        raise AdminError("program_id", "no such program")
+    program = _found(session, Program, program_id, "program_id", "no such program")
     program.active = active
     session.flush()
     return program

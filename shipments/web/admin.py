@@ -137,6 +137,18 @@ def _failed(form, exc: admin_service.AdminError):
     flash(message, "error")
 
 
+def _change(form, change, done: str, then: str):
+    """Make an admin change: commit, say so and go on (a redirect); or put its error on the form (None)."""
+    try:
+        change()
+    except admin_service.AdminError as exc:
+        _failed(form, exc)
+        return None
+    db.session.commit()
+    flash(done, "success")
+    return redirect(then, 303)
+
+
 @bp.get("/")
 @roles_required(Role.ADMIN)
 def index():
@@ -293,15 +305,11 @@ def organisation(organisation_id):
     if request.method == "GET":
         form.kind.data, form.county_code.data = org.kind.value, org.county_code or ""
     if form.validate_on_submit():
-        try:
-            admin_service.update_organisation(db.session, org.id, form.name.data, form.kind.data,
-                                              form.county_code.data)
-        except admin_service.AdminError as exc:
-            _failed(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Organisation saved."), "success")
-            return redirect(url_for(".organisations"), 303)
+        saved = _change(form, lambda: admin_service.update_organisation(
+            db.session, org.id, form.name.data, form.kind.data, form.county_code.data),
+            _("Organisation saved."), url_for(".organisations"))
+        if saved:
+            return saved
     status = 400 if request.method == "POST" else 200
     return render_template("admin/organisation.html", form=form, org=org, active_form=ActiveForm()), status
 
@@ -334,14 +342,11 @@ def user_password(user_id):
     user = db.get_or_404(User, user_id)
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
-            admin_service.reset_password(db.session, user.id, form.password.data)
-        except admin_service.AdminError as exc:
-            _failed(form, exc)
-        else:
-            db.session.commit()
-            flash(_("New password set for %(user)s. Tell them in person or by phone.", user=user.username), "success")
-            return redirect(url_for(".users"), 303)
+        saved = _change(form, lambda: admin_service.reset_password(db.session, user.id, form.password.data),
+                        _("New password set for %(user)s. Tell them in person or by phone.", user=user.username),
+                        url_for(".users"))
+        if saved:
+            return saved
     status = 400 if request.method == "POST" else 200
     return render_template("admin/password.html", form=form, user=user), status
 
@@ -358,16 +363,12 @@ def program(program_id):
     if request.method == "GET":
         form.product.data, form.county_code.data = found.product.value, found.county_code
     if form.validate_on_submit():
-        try:
-            admin_service.update_program(db.session, found.id, form.name.data, form.name_en.data or "",
-                                         form.target_pieces.data, form.season_start_month.data,
-                                         form.season_end_month.data, form.perishable.data, form.deadline_hours.data)
-        except admin_service.AdminError as exc:
-            _failed(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Program saved."), "success")
-            return redirect(url_for(".programs"), 303)
+        saved = _change(form, lambda: admin_service.update_program(
+            db.session, found.id, form.name.data, form.name_en.data or "", form.target_pieces.data,
+            form.season_start_month.data, form.season_end_month.data, form.perishable.data, form.deadline_hours.data),
+            _("Program saved."), url_for(".programs"))
+        if saved:
+            return saved
     status = 400 if request.method == "POST" else 200
     members = sorted(found.organisations, key=lambda o: o.name)
     others = [o for o in db.session.scalars(admin_service.list_organisations())
