@@ -262,7 +262,8 @@ def _draw_shipment(rng, number, programs, orgs, villages_by_county, townships_by
         "direction": Direction.INBOUND if inbound else Direction.OUTBOUND,
         "origin_division_code": origin.division_code, "origin_station": None if inbound else origin,
         "destination_station": destination_station,
-        "destination_province_code": province, "destination_city": city,
+        # An inbound parcel goes to a village station of the county (its city is not the carrier's last hub).
+        "destination_province_code": province, "destination_city": None if inbound else city,
         "pieces": pieces,
         "weight_kg": (Decimal(weight) * pieces * Decimal(rng.uniform(0.8, 1.3))).quantize(Decimal("0.001")),
         "declared_value": (Decimal(value) * pieces * Decimal(rng.uniform(0.6, 1.6))).quantize(Decimal("0.01")),
