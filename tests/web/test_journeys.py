@@ -206,8 +206,9 @@ def test_official(rig, screenshots, viewport):
             page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
             page.wait_for_timeout(150)
         # The tooltip is drawn inside the SVG (no HTML with inline styles), in words with units.
-        shown = page.evaluate(f"document.querySelector('{chart}').textContent")
-        assert "件" in shown, shown[:200]
+        if viewport == "desktop":  # a phone has no hover: a tap on the map drills down instead
+            shown = page.evaluate(f"document.querySelector('{chart}').textContent")
+            assert "件" in shown, shown[:200]
     look(page, watch, screenshots, f"official-{viewport}-dashboard", problems)
     page.locator("#county-map").screenshot(path=str(screenshots / f"official-{viewport}-map.png"))
     cards = page.locator("#program-cards .card")
