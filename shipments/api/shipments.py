@@ -123,14 +123,18 @@ class ShipmentsBulk(MethodView):
                 if not isinstance(items, list):
                     abort(422, message="请求体应为运单数组 (body must be a JSON array)",
                           errors={"json": {"_schema": ["must be an array"]}})
-                report = imports.import_rows(db.session, imports.json_rows(items), caller.organisation_id, **options)
+                batch = imports.start_batch(db.session, caller.organisation_id, None, token_id=caller.token_id)
+                report = imports.import_rows(db.session, imports.json_rows(items), caller.organisation_id,
+                                             batch=batch, **options)
             elif request.mimetype == "multipart/form-data":
                 upload = request.files.get("file")
                 if upload is None:
                     abort(422, message="缺少文件 (missing file)", errors={"files": {"file": ["required"]}})
                 table = imports.open_table(upload.stream)
+                batch = imports.start_batch(db.session, caller.organisation_id, upload.filename,
+                                            token_id=caller.token_id)
                 report = imports.import_rows(db.session, table.rows, caller.organisation_id,
-                                             columns=table.columns, **options)
+                                             columns=table.columns, batch=batch, **options)
             else:
                 abort(415, message="请以 JSON 数组或 multipart 文件上传 (send JSON or a multipart file)")
         except imports.FileRejected as exc:

@@ -22,7 +22,7 @@ from integrations.detect import detect
 from integrations.numbers import is_s10_shaped, normalise_number, s10_valid
 from shipments.db import utcnow
 from shipments.models import Division, Organisation, Program, Province, Shipment, TrackingEvent
-from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
+from shipments.models.enums import Channel, Direction, RegistrationSource, Role, ShipmentStatus
 from shipments.models.programs import program_organisations
 from shipments.services.carriers import choose_provider
 
@@ -447,6 +447,10 @@ def new_shipment_columns(values: dict, organisation_id: int, provider: str, now:
         "weight_kg": values.get("weight_kg"), "declared_value": values.get("declared_value"),
         "order_ref": values.get("order_ref"), "phone_last4": values.get("phone_last4"),
         "batch_label": values.get("batch_label"),
+        # Provenance: the caller sets what it knows (services/imports.py, register_shipment).
+        "source": values.get("source"), "import_batch_id": values.get("import_batch_id"),
+        "import_row": values.get("import_row"), "registered_by_user_id": values.get("registered_by_user_id"),
+        "registered_by_token_id": values.get("registered_by_token_id"),
         "registered_at": now, "status": ShipmentStatus.PENDING, "at_station": False,
         # Due at once: the poller picks new shipments up on its next cycle.
         "next_poll_at": now, "poll_failures": 0, "subscription_state": "none",
@@ -455,11 +459,14 @@ def new_shipment_columns(values: dict, organisation_id: int, provider: str, now:
 
 
 def register_shipment(session: Session, caller, raw: dict, providers: dict,
-                      now: datetime | None = None) -> tuple[Shipment, bool]:
+                      now: datetime | None = None, source: RegistrationSource | None = None,
+                      extra: dict | None = None) -> tuple[Shipment, bool]:
     """Register one shipment for the caller's organisation; return (shipment, created).
 
     Idempotent on (carrier, number): the caller's own earlier registration is
-    returned unchanged; another organisation's raises NumberTaken.
+    returned unchanged; another organisation's raises NumberTaken. The
+    provenance is the caller's (API token, else the form) unless `source` says
+    otherwise; `extra` sets further columns of a new row (a station's origin).
     """
     lookups = Lookups.load(session, caller.organisation_id, any_program=caller.role == Role.ADMIN)
     values, problems = clean_row(raw, lookups)
@@ -472,8 +479,11 @@ def register_shipment(session: Session, caller, raw: dict, providers: dict,
     existing = _existing(session, values["carrier"], values["tracking_number"])
     if existing is None:
         now = now or utcnow()
+        values["source"] = source or (RegistrationSource.API if caller.token_id else RegistrationSource.FORM)
+        values["registered_by_user_id"], values["registered_by_token_id"] = caller.user_id, caller.token_id
         columns = new_shipment_columns(
             values, caller.organisation_id, choose_provider(values["carrier"], values["tracking_number"], providers), now)
+        columns.update(extra or {})
         try:
             with session.begin_nested():
                 shipment = Shipment(**columns)

@@ -190,9 +190,11 @@ def run_import(path, meta: dict, dry_run: bool):
         if label:
             rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in rows)
         if not dry_run:
+            batch = imports.start_batch(db.session, who.organisation_id, meta.get("filename"), user_id=who.user_id)
             report = imports.import_rows(
                 db.session, rows, who.organisation_id, providers=providers, commit=db.session.commit,
-                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
+                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns,
+                batch=batch)
             db.session.commit()
             return report
         # The preview runs the real import inside a savepoint and throws it away.
