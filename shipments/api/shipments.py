@@ -13,7 +13,9 @@ from shipments.schemas.shipments import (
     ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
     ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
-from shipments.services import imports
+from shipments.models import Shipment
+from shipments.schemas.network import PollPageSchema, PollQuerySchema
+from shipments.services import imports, poll_log
 from shipments.services import shipments as service
 from shipments.services.carriers import provider_settings
 
@@ -175,3 +177,29 @@ class ShipmentByNumber(MethodView):
             abort(404, message="找不到该运单 (no such shipment)")
         shipment, events = found
         return current_app.json.response(dump_shipment_detail(shipment, events, masked=not caller.sees_personal_data))
+
+
+@blp.route("/<string(maxlength=16):carrier>/<string(maxlength=80):number>/polls")
+class ShipmentPolls(MethodView):
+    @auth_required(blp)
+    @blp.arguments(PollQuerySchema, location="query")
+    @blp.response(200, PollPageSchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    def get(self, query, carrier, number):
+        """Read a shipment's poll log, newest first (sent at, provider, HTTP status, outcome, duration, error)"""
+        shipment_id = db.session.scalar(service.find_shipment(current_caller(), carrier, number)
+                                        .with_only_columns(Shipment.id))
+        if shipment_id is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        after = None
+        if query.get("cursor"):
+            try:
+                after = service.decode_cursor(query["cursor"])
+            except service.BadCursor:
+                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+        limit = query["limit"]
+        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, after).limit(limit + 1)).all()
+        cursor = None
+        if len(rows) > limit:
+            cursor = service.encode_position(rows[limit - 1].sent_at, rows[limit - 1].id)
+        return {"items": rows[:limit], "next_cursor": cursor}

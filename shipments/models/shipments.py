@@ -17,6 +17,7 @@ from shipments.models.enums import (
 )
 from shipments.models.organisations import Organisation
 from shipments.models.programs import Program
+from shipments.models.trace import ImportBatch
 
 _TERMINAL_SQL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
 
@@ -110,6 +111,7 @@ class Shipment(db.Model):
     origin_station: Mapped[Station | None] = relationship(foreign_keys=[origin_station_id])
     destination_station: Mapped[Station | None] = relationship(foreign_keys=[destination_station_id])
     destination_province: Mapped[Province | None] = relationship()
+    import_batch: Mapped["ImportBatch | None"] = relationship()
     events: Mapped[list["TrackingEvent"]] = relationship(
         back_populates="shipment", order_by="TrackingEvent.occurred_at", passive_deletes=True
     )

@@ -21,7 +21,7 @@ from integrations.carriers import CARRIERS
 from integrations.detect import detect
 from integrations.numbers import is_s10_shaped, normalise_number, s10_valid
 from shipments.db import utcnow
-from shipments.models import Division, Organisation, Program, Province, Shipment, TrackingEvent
+from shipments.models import Division, ImportBatch, Organisation, Program, Province, Shipment, TrackingEvent
 from shipments.models.enums import Channel, Direction, RegistrationSource, Role, ShipmentStatus
 from shipments.models.programs import program_organisations
 from shipments.services.carriers import choose_provider
@@ -533,15 +533,19 @@ DETAIL_COLUMNS = (
     "declared_value", "order_ref", "phone_last4", "batch_label", "status", "substatus", "at_station",
     "tracked_carrier", "tracked_number", "registered_at", "picked_up_at", "delivered_at", "last_event_at",
     "next_poll_at", "stop_reason",
+    # provenance
+    "id", "source", "import_batch_id", "import_row", "registered_by_user_id", "registered_by_token_id",
 )
 DETAIL_EVENT_COLUMNS = ("occurred_at", "status", "substatus", "location", "description", "raw_code", "source")
 
 
 def _detail_query() -> Select:
     shipments, events = Shipment.__table__.c, TrackingEvent.__table__.c
+    batches = ImportBatch.__table__.c
     return (
-        select(*(shipments[name] for name in DETAIL_COLUMNS),
+        select(*(shipments[name] for name in DETAIL_COLUMNS), batches.file_name.label("import_file_name"),
                *(events[name].label(f"event_{name}") for name in DETAIL_EVENT_COLUMNS))
+        .outerjoin(ImportBatch.__table__, batches.id == shipments.import_batch_id)
         .outerjoin(TrackingEvent.__table__, events.shipment_id == shipments.id)
         .where(shipments.carrier == bindparam("carrier"), shipments.tracking_number == bindparam("number"))
         .order_by(events.occurred_at, events.id)
@@ -566,10 +570,16 @@ def find_shipment_detail(session: Session, caller, carrier: str, number: str) ->
     rows = session.execute(query, params).all()
     if not rows:
         return None
-    width = len(DETAIL_COLUMNS)
-    shipment = dict(zip(DETAIL_COLUMNS, rows[0]))
+    width = len(DETAIL_COLUMNS) + 1
+    shipment = dict(zip(DETAIL_COLUMNS + ("import_file_name",), rows[0]))
     events = [dict(zip(DETAIL_EVENT_COLUMNS, row[width:])) for row in rows if row[width] is not None]
     return shipment, events
+
+
+def provenance(source, batch_id, file_name, row, user_id, token_id) -> dict:
+    """How a shipment came to be registered, as the API and pages show it."""
+    return {"source": getattr(source, "value", source), "batch_id": batch_id, "file_name": file_name, "row": row,
+            "user_id": user_id, "token_id": token_id}
 
 
 def find_for_public(number: str) -> Select:
@@ -583,7 +593,12 @@ class BadCursor(ValueError):
 
 def encode_cursor(shipment: Shipment) -> str:
     """An opaque cursor pointing after this shipment in list order."""
-    raw = f"{shipment.registered_at.isoformat()}|{shipment.id}"
+    return encode_position(shipment.registered_at, shipment.id)
+
+
+def encode_position(at: datetime, ident: int) -> str:
+    """An opaque cursor for a (time, id) keyset position (decode_cursor reads it)."""
+    raw = f"{at.isoformat()}|{ident}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
