@@ -104,3 +104,4 @@ class StationAction(db.Model):
 
     station: Mapped[Station] = relationship()
     user: Mapped[User] = relationship()
+    shipment: Mapped["Shipment"] = relationship()  # noqa: F821 (models/shipments.py)

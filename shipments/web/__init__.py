@@ -12,6 +12,7 @@ def blueprints():
     from shipments.web.public import bp as public
     from shipments.web.security import bp as security
     from shipments.web.seller import bp as seller
+    from shipments.web.station import bp as station
     from shipments.web.track import bp as track
 
-    return [security, filters, i18n, public, auth, track, portal, seller, dashboard, admin]
+    return [security, filters, i18n, public, auth, track, portal, seller, station, dashboard, admin]

@@ -4,6 +4,7 @@ import pytest
 from shipments.models import Station
 from shipments.models.enums import Role, StationKind, StationLevel
 from shipments.services import access
+from tests.web.conftest import create_user  # noqa: F401 (a fixture)
 
 PINGSHUI = "330603105"
 

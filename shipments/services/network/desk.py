@@ -13,12 +13,13 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload
 
 from integrations.models import COLLECTED, Status, TrackEvent, build_result
+from integrations.carriers import CARRIERS
 from integrations.numbers import normalise_number
 from shipments.models import Shipment, Station, StationAction
 from shipments.models.enums import (
@@ -28,6 +29,8 @@ from shipments.models.network import station_attendants
 from shipments.services import shipments as shipment_rules, tracking
 from shipments.services.schedule import PollPolicy
 
+BEIJING = timezone(timedelta(hours=8))
+CARRIER_CODES = sorted(set(CARRIERS) | {"sandbox"})
 _KEY = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
 MAX_INBOUND = 200
 # How far an offline phone's clock may put an action in the past (or ahead of us).
@@ -87,7 +90,8 @@ def inbound_parcels(station: Station) -> Select:
 
 def recent_actions(station: Station, since: datetime) -> Select:
     """Select the station's actions recorded since a moment, newest first."""
-    return (select(StationAction).where(StationAction.station_id == station.id, StationAction.recorded_at >= since)
+    return (select(StationAction).options(joinedload(StationAction.shipment))
+            .where(StationAction.station_id == station.id, StationAction.recorded_at >= since)
             .order_by(StationAction.recorded_at.desc(), StationAction.id.desc()).limit(MAX_INBOUND))
 
 
@@ -95,9 +99,9 @@ def _find(session: Session, number: str, carrier: str | None) -> Shipment:
     normal = normalise_number(number or "")
     if not normal:
         raise DeskError("number", "number")
-    query = select(Shipment).where(or_(Shipment.tracking_number == normal, Shipment.tracked_number == normal))
-    if carrier:
-        query = query.where(Shipment.carrier == carrier)
+    # carrier IN (every code) lets the (carrier, tracking_number) unique index answer.
+    query = select(Shipment).where(Shipment.carrier.in_(carrier and [carrier] or CARRIER_CODES),
+                                   Shipment.tracking_number == normal)
     found = session.scalars(query.limit(3)).all()
     if not found:
         raise DeskError("number", "number", normal)
