@@ -19,7 +19,7 @@ from shipments.schemas.network import (
 )
 from shipments.services.network import figures, routes, stations
 
-blp = Blueprint("network", __name__, url_prefix="/api/v1", description="Network: stations, routes, centres (网络)")
+blp = Blueprint("network_api", __name__, url_prefix="/api/v1", description="Network: stations, routes, centres (网络)")
 
 
 def _station_error(exc: stations.StationError, status: int = 422):
