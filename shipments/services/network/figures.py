@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -226,3 +226,29 @@ def route_figures(session: Session, routes: list[Route], filters: reports.Report
                 totals[key] += entry[key]
         result.append({"route": route, "stops": stops, **totals})
     return result
+
+
+def dashboard_network(session: Session, as_of: date) -> dict:
+    """The dashboard's network card: stations by level, routes, centres' load, and the centre whose
+    capacity change moved its volume most (Pingshui in the demo) with before/after figures."""
+    levels = dict(session.execute(select(Station.level, func.count()).where(Station.active.is_(True))
+                                  .group_by(Station.level)).all())
+    villages = levels.get(StationLevel.VILLAGE, 0)
+    post_express = session.scalar(select(func.count()).where(
+        Station.level == StationLevel.VILLAGE, Station.active.is_(True), Station.post_express.is_(True)))
+    routes = session.scalar(select(func.count()).select_from(Route).where(Route.active.is_(True)))
+    overview = [c for c in centres_overview(session, as_of) if c["average"] is not None]
+    highlight = None
+    for entry in overview:
+        if entry["change"] is None or entry["change"].effective_from < as_of - timedelta(days=MAX_DAYS - 1):
+            continue
+        figures = centre_figures(session, entry["centre"], as_of - timedelta(days=MAX_DAYS - 1), as_of)
+        change = figures.change
+        if change and change["average_before"] and change["average_after"]:
+            ratio = change["average_after"] / change["average_before"]
+            if highlight is None or ratio > highlight["ratio"]:
+                highlight = {"centre": entry["centre"], "ratio": round(ratio, 1), "change": change,
+                             "peak": figures.peak, "date_from": figures.date_from}
+    return {"levels": {str(k): v for k, v in levels.items()}, "villages": villages,
+            "post_express": _percent(post_express, villages), "routes": routes,
+            "centres": sorted(overview, key=lambda c: -(c["utilisation"] or 0))[:8], "highlight": highlight}
