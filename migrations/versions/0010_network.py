@@ -1,7 +1,7 @@
 """network: station details, attendants, 客货邮 routes, centre volumes, station actions, poll log, provenance
 
 Revision ID: 0010_network
-Revises: 0005_rollup_dims
+Revises: 0006_trust
 Create Date: 2026-11-28 21:59:30.322752
 
 """
@@ -13,7 +13,7 @@ import shipments.db
 
 # revision identifiers, used by Alembic.
 revision = '0010_network'
-down_revision = '0005_rollup_dims'
+down_revision = '0006_trust'
 branch_labels = None
 depends_on = None
 
