@@ -110,3 +110,39 @@ def test_centre_daily_volumes_and_figures_equal_raw_recounts(client, db_session,
     change = body["change"]
     assert (change["capacity_before"], change["capacity_after"]) == (1000, 8000)
     assert (change["average_before"], change["average_after"]) == (750, 6500)
+
+
+def test_route_figures_per_stop_equal_raw_recounts(db_session, create_station, create_shipment):
+    from decimal import Decimal
+
+    from shipments.models import Route, RouteStop
+    from shipments.models.enums import RouteKind
+    from shipments.services.network import figures
+
+    stops = [create_station() for _ in range(3)]
+    route = Route(name="测试客货邮线", kind=RouteKind.PASSENGER_FREIGHT_MAIL, county_code="330603", departures="07:30")
+    for position, station in enumerate(stops, start=1):
+        route.stops.append(RouteStop(position=position, station_id=station.id))
+    db_session.add(route)
+    at = datetime(2026, 11, 10, 3, tzinfo=timezone.utc)
+    plan = [(0, Direction.OUTBOUND, 2, "120.50"), (0, Direction.OUTBOUND, 1, "80.00"), (0, Direction.INBOUND, 1, None),
+            (1, Direction.INBOUND, 3, "15.00"), (2, Direction.OUTBOUND, 1, "300.00")]
+    for index, direction, pieces, value in plan:
+        station_key = "origin_station_id" if direction == Direction.OUTBOUND else "destination_station_id"
+        create_shipment(registered_at=at, direction=direction, pieces=pieces, origin_division_code=PINGSHUI,
+                        declared_value=Decimal(value) if value else None, **{station_key: stops[index].id})
+    create_shipment(registered_at=at - timedelta(days=40), origin_station_id=stops[0].id,
+                    origin_division_code=PINGSHUI)  # before the period
+    db_session.flush()
+    filters = reports.ReportFilters(date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    [result] = figures.route_figures(db_session, [route], filters)
+    for stop in result["stops"]:
+        station_id = stop["station"].id
+        mine = [s for s in db_session.scalars(select(Shipment)) if date(2026, 11, 1) <= s.registered_at.astimezone(
+            reports.BEIJING).date() <= date(2026, 11, 30)]
+        out = [s for s in mine if s.direction == Direction.OUTBOUND and s.origin_station_id == station_id]
+        inn = [s for s in mine if s.direction == Direction.INBOUND and s.destination_station_id == station_id]
+        assert (stop["out"], stop["in"]) == (len(out), len(inn))
+        assert (stop["out_pieces"], stop["in_pieces"]) == (sum(s.pieces for s in out), sum(s.pieces for s in inn))
+        assert stop["value"] == sum((s.declared_value or Decimal(0) for s in out + inn), Decimal("0.00"))
+    assert (result["out"], result["in"], result["value"]) == (3, 2, Decimal("515.50"))
