@@ -75,11 +75,19 @@ SUBSTATUS = {
     "DELAYED": _l("delayed"), "DAMAGED": _l("damaged"), "CANCELLED": _l("cancelled"), "LOST": _l("lost"),
     "INTERCEPTED": _l("intercepted"), "refused": _l("refused"),
 }
+EVENT_SOURCE = {"poll": _l("carrier (polled)"), "push": _l("carrier (pushed)"), "demo": _l("demo data"),
+                "station": _l("village station")}
+REGISTRATION_SOURCE = {"import": _l("file or bulk upload"), "form": _l("register form"), "api": _l("API"),
+                       "station": _l("village station"), "push": _l("carrier push")}
+POLL_OUTCOME = {"ok": _l("answered"), "not_found": _l("no data yet"), "invalid_number": _l("invalid number"),
+                "needs_phone": _l("needs the phone's last 4 digits"), "subscribed": _l("push subscribed"),
+                "refused": _l("subscription refused"), "error": _l("call failed")}
 UNKNOWN = _l("Unknown")
 TABLES = {
     "status": STATUS, "stop_reason": STOP_REASON, "channel": CHANNEL, "direction": DIRECTION, "role": ROLE,
     "kind": KIND, "tier": TIER, "product": PRODUCT, "station_level": STATION_LEVEL, "station_kind": STATION_KIND,
     "provider": PROVIDER, "subscription": SUBSCRIPTION, "substatus": SUBSTATUS, "tracking_alert": TRACKING_ALERT,
+    "event_source": EVENT_SOURCE, "registration_source": REGISTRATION_SOURCE, "poll_outcome": POLL_OUTCOME,
 }
 
 

@@ -1,7 +1,7 @@
 """pages: programs.target_scale (demo targets scaled down, said on the dashboard); active organisations, programs
 
 Revision ID: 0011_pages
-Revises: 0006_trust
+Revises: 0010_network
 Create Date: 2026-11-28 22:15:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_pages'
-down_revision = '0006_trust'
+down_revision = '0010_network'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,8 @@ from shipments.models.enums import Role
 from shipments.schemas.reports import (
     DashboardQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema,
 )
-from shipments.services import access, admin, exports, programs, reports, shipments as shipment_service
+from shipments.services import access, admin, exports, programs, reports
+from shipments.services.network import figures as network_figures
 from shipments.web import paging
 from shipments.web.auth import roles_required
 from shipments.web.i18n import select_locale
@@ -60,10 +61,12 @@ def index():
     as_of = args.get("as_of") or reports.beijing_today()
     year = args.get("year") or as_of.year
     figures = reports.dashboard_figures(db.session, year, as_of, ui_lang(), args.get("program_id"), args.get("county"))
+    network = network_figures.dashboard_network(db.session, as_of)
     zh = ui_lang() == "zh"
     choices = {"programs": [(p.id, p.name if zh else p.name_en) for p in db.session.scalars(programs.list_programs(year))],
                "counties": [(d.code, d.name if zh else d.name_en) for d in db.session.scalars(admin.list_counties())]}
-    return render_template("dashboard/index.html", f=figures, lang=ui_lang(), choices=choices, chosen=args)
+    return render_template("dashboard/index.html", f=figures, lang=ui_lang(), network=network, choices=choices,
+                           chosen=args)
 
 
 @bp.get("/shipments")
@@ -84,15 +87,6 @@ def shipments():
     kept = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
     return render_template("dashboard/shipments.html", rows=rows, page=page, filters=filters, errors=None,
                            note=reports.describe_filters(db.session, filters, ui_lang()), lang=ui_lang(), args=kept)
-
-
-@bp.get("/shipments/<carrier>/<number>")
-@roles_required(*OFFICIALS)
-def shipment(carrier, number):
-    """One shipment as an official may see it: no recipient data, carrier texts masked."""
-    found = db.first_or_404(shipment_service.find_shipment(access.caller_for_user(current_user), carrier, number))
-    events = db.session.scalars(shipment_service.shipment_events(found.id)).all()
-    return render_template("dashboard/shipment.html", shipment=found, events=list(reversed(events)), lang=ui_lang())
 
 
 @bp.get("/export/<any(volumes, quality, late, network, progress, shipments):report>.<any(csv, xlsx):fmt>")

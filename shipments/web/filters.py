@@ -8,7 +8,6 @@ from flask_babel import format_currency, format_decimal, lazy_gettext as _l
 
 from integrations.carriers import CARRIERS
 from shipments import labels
-from shipments.services.masking import mask_text
 
 bp = Blueprint("filters", __name__)
 
@@ -20,6 +19,8 @@ STATUS_TONE = {  # CSS class per status: presentation only
     "delivered": "ok", "exception": "bad", "attempt_fail": "bad", "returning": "bad", "returned": "bad",
     "expired": "bad", "cancelled": "bad", "out_for_delivery": "go", "available_for_pickup": "go",
 }
+EVENT_SOURCE_LABELS, REGISTRATION_SOURCE_LABELS = labels.EVENT_SOURCE, labels.REGISTRATION_SOURCE
+POLL_OUTCOME_LABELS = labels.POLL_OUTCOME
 ERROR_WORDS = {
     400: (_l("Bad request"), _l("The form was incomplete or has expired. Go back, reload the page and try again.")),
     403: (_l("Not allowed"), _l("Your account may not open this page.")),
@@ -67,12 +68,6 @@ def percent(value) -> str:
     if value is None:
         return "—"
     return f"{format_decimal(value)}%"
-
-
-@bp.app_template_filter("masked")
-def masked(text: str | None) -> str:
-    """A carrier's text with mobiles, names and pickup codes masked (officials, public pages)."""
-    return mask_text(text) or ""
 
 
 @bp.app_template_filter("phone_tail")

@@ -81,12 +81,12 @@ def test_drill_down_pages_link_each_shipment_and_refuse_reversed_dates(client, l
     html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30"
                       ).get_data(as_text=True)
     assert "共 58 票，显示第 1–50 票" in html
-    assert html.count('href="/dashboard/shipments/sandbox/SBX71') == 50 - 0  # newest first: the 55 added
+    assert html.count('href="/dashboard/network/shipment/sandbox/SBX71') == 50  # each links to the shipment
     assert 'rel="next"' in html and 'aria-current="page">1<' in html
     html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30"
                       "&page=2").get_data(as_text=True)
     assert "显示第 51–58 票" in html and 'rel="prev"' in html
-    one = client.get("/dashboard/shipments/sandbox/SBX7100000001")
+    one = client.get("/dashboard/network/shipment/sandbox/SBX7100000001")
     assert one.status_code == 200 and "SBX7100000001" in one.get_data(as_text=True)
     reversed_dates = client.get("/dashboard/shipments?date_from=2026-06-30&date_to=2026-06-01")
     assert reversed_dates.status_code == 400

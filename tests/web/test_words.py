@@ -98,7 +98,7 @@ PAGES = {
                   "/portal/shipments/sandbox/SBX9100000008", "/portal/shipments/zto/SBX9100000007",
                   "/seller/", "/seller/?label=06-03 场次"],
     Role.OFFICIAL: ["/dashboard?as_of=2026-06-30", f"/dashboard/shipments?{JUNE}",
-                    "/dashboard/shipments/sandbox/SBX9100000008"],
+                    "/dashboard/network/shipment/sandbox/SBX9100000008"],
     Role.ADMIN: ["/admin/", "/admin/organisations", "/admin/users", "/admin/tokens", "/admin/programs",
                  "/admin/stations"],
 }
