@@ -223,7 +223,7 @@ def test_official(rig, screenshots, viewport):
     assert "显示第 51–100 票" in page.get_by_test_id("total").inner_text()
     page.locator("[data-testid=drill] tbody tr td a").first.click()
     page.wait_for_load_state()
-    assert "揽*" not in page.get_by_test_id("timeline").inner_text()  # ordinary words stay whole
+    assert "揽*" not in page.get_by_test_id("events").inner_text()  # ordinary words stay whole
     look(page, watch, screenshots, f"official-{viewport}-shipment", problems)
     assert not problems, "\n".join(problems)
 
