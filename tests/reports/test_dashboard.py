@@ -67,9 +67,9 @@ def test_every_drill_down_lists_the_shipments_behind_the_figure(client, login, f
     login(Role.OFFICIAL)
     report = reports.volume_report(db_session, "month", ("program",), reports.ReportFilters(program_id=figures.id))
     html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30")
-    assert f'共 {report.totals["shipments"]} 票' in html.get_data(as_text=True)
+    assert f'共 <b id="total">{report.totals["shipments"]}</b> 票' in html.get_data(as_text=True)
     html = client.get("/dashboard/shipments?county=330681&carrier=zto").get_data(as_text=True)
-    assert "共 3 票" in html  # through a Zhuji village station
+    assert '共 <b id="total">3</b> 票' in html  # through a Zhuji village station
     assert client.get("/dashboard/shipments?status=lost").status_code == 400
 
 
@@ -80,7 +80,7 @@ def test_drill_down_pages_link_each_shipment_and_refuse_reversed_dates(client, l
                         tracking_number=f"SBX71{day:08d}")
     html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30"
                       ).get_data(as_text=True)
-    assert "共 58 票，显示第 1–50 票" in html
+    assert '共 <b id="total">58</b> 票，显示第 1–50 票' in html
     assert html.count('href="/dashboard/network/shipment/sandbox/SBX71') == 50  # each links to the shipment
     assert 'rel="next"' in html and 'aria-current="page">1<' in html
     html = client.get(f"/dashboard/shipments?program_id={figures.id}&date_from=2026-06-01&date_to=2026-06-30"
