@@ -113,7 +113,8 @@ def status_tone(status) -> str:
 def label(value, table: str) -> str:
     """A stored enum value in words: label('channel'), label('role') …"""
     tables = {"channel": CHANNEL_LABELS, "direction": DIRECTION_LABELS, "role": ROLE_LABELS,
-              "kind": KIND_LABELS, "stop_reason": STOP_REASON_LABELS, "tier": TIER_LABELS}
+              "kind": KIND_LABELS, "stop_reason": STOP_REASON_LABELS, "tier": TIER_LABELS,
+              "tracking_alert": TRACKING_ALERT_LABELS}
     raw = _value(value)
     return str(tables[table].get(raw, raw))
 
