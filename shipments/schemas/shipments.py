@@ -47,18 +47,6 @@ class ShipmentInSchema(Schema):
     batch_label = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
-class BulkInSchema(Schema):
-    """Documentation of the JSON bulk body (items are checked row by row, not here)."""
-
-    shipments = fields.List(fields.Nested(ShipmentInSchema), required=True,
-                            validate=validate.Length(max=10_000))
-
-
-class BulkUploadSchema(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
-                                               "description": "CSV (UTF-8 / UTF-8 BOM / GBK) or XLSX, ≤ 100,000 rows"})
-
-
 class EventSchema(Schema):
     occurred_at = fields.AwareDateTime(required=True)
     status = fields.Enum(ShipmentStatus, by_value=True, required=True)

@@ -39,7 +39,7 @@ from shipments.db import utcnow
 from shipments.models import Shipment
 from shipments.models.enums import TERMINAL_STATUSES, EventSource, SubscriptionState
 from shipments.services import carriers, tracking
-from shipments.services.quotas import CircuitBreaker, ProviderQuotas, min_interval
+from shipments.services.quotas import CircuitBreaker, ProviderQuotas
 from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -366,7 +366,7 @@ class _Cycle:
             if registry.needs_phone(claim.carrier, claim.provider) and not claim.phone_last4:
                 self._settle_without_call(claim, NeedsPhone(claim.request(), "phone_last4 needed"), now)
                 continue
-            gap = min_interval(self.config, claim.provider)
+            gap = self.policy.min_interval.get(claim.provider)
             if gap and claim.last_polled_at and now - claim.last_polled_at < timedelta(seconds=gap):
                 # Due early (a push reset, a hand-over): wait for the number's interval.
                 self._defer([claim], claim.last_polled_at + timedelta(seconds=gap))
@@ -564,10 +564,3 @@ def reassign_providers(session, config, *, limit: int = 1000) -> int:
             shipment.updated_at = now
             moved += 1
     return moved
-
-
-def resume_needs_phone(session, shipment: Shipment, phone_last4: str) -> bool:
-    """Store the phone's last 4 digits; a shipment stopped for them is due again at once."""
-    return tracking.set_phone_last4(shipment, phone_last4, now=utcnow())
-
-

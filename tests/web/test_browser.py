@@ -129,6 +129,10 @@ def test_buyer_looks_up_a_parcel_on_a_phone(open_context, screenshots):
     page.fill("input[name=number]", "sbx 8800 0000 01")
     page.click("button[type=submit] >> text=查询")
     page.wait_for_url("**/t/SBX8800000001")
+    # Registered with the phone's digits: the timeline needs them (services/public_tracking.py).
+    page.fill("input[name=phone_last4]", "1357")
+    page.press("input[name=phone_last4]", "Enter")
+    page.wait_for_load_state()
     status = page.get_by_test_id("status")
     assert status.inner_text() == "派送中"
     events = page.locator("[data-testid=timeline] li")
