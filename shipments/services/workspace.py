@@ -23,6 +23,7 @@ GROUP_OF_STATUS = {
     ShipmentStatus.RETURNING: "exception",
     ShipmentStatus.RETURNED: "exception",
     ShipmentStatus.EXPIRED: "exception",
+    ShipmentStatus.CANCELLED: "exception",
 }
 NO_LABEL = ""  # shipments registered without a session label
 _SPLIT = re.compile(r"[\s,;，；、]+")
@@ -51,16 +52,30 @@ class SessionBatch:
     attention: int = 0
 
 
-def split_numbers(text: str, limit: int) -> list[str]:
-    """Split pasted text into numbers (any spaces, commas or new lines), keeping order and repeats
-    (the import reports a repeat as a duplicate of its first line, so nothing is dropped silently).
+# After a number, 4 digits or a phone (13912345678, 139****5678) are its recipient's phone.
+_PHONE = re.compile(r"^(?:\d{4}|1\d{10}|1\d{2}\*{4}\d{4})$")
 
-    Raises ValueError when there are more than `limit`.
+
+def split_numbers(text: str, limit: int) -> list[tuple[str, str | None]]:
+    """Split pasted text into (number, phone or None) pairs, keeping order and repeats (the import reports
+    a repeat as a duplicate of its first line, so nothing is dropped silently).
+
+    Anything between spaces, commas or new lines is a number, except 4 digits
+    or a phone right after a number: those are that number's phone digits
+    ("SF1234567890123 5678"). Raises ValueError when there are more than `limit`.
     """
-    numbers = [part for part in _SPLIT.split(text or "") if part]
-    if len(numbers) > limit:
-        raise ValueError(f"at most {limit} numbers at once, got {len(numbers)}")
-    return numbers
+    pairs: list[list] = []
+    last = None
+    for part in (p for p in _SPLIT.split(text or "") if p):
+        if last is not None and _PHONE.match(part):
+            pairs[last][1] = pairs[last][1] or part
+            last = None
+            continue
+        pairs.append([part, None])
+        last = len(pairs) - 1
+    if len(pairs) > limit:
+        raise ValueError(f"at most {limit} numbers at once, got {len(pairs)}")
+    return [(number, phone) for number, phone in pairs]
 
 
 def scoped_shipments(caller: Caller) -> Select:

@@ -60,7 +60,9 @@ def index():
     args = _load(DashboardQuerySchema())
     as_of = args.get("as_of") or reports.beijing_today()
     year = args.get("year") or as_of.year
-    figures = reports.dashboard_figures(db.session, year, as_of, ui_lang(), args.get("program_id"), args.get("county"))
+    # An official limited to one county sees that county only, whatever the filter says.
+    county = access.caller_for_user(current_user).county_code or args.get("county")
+    figures = reports.dashboard_figures(db.session, year, as_of, ui_lang(), args.get("program_id"), county)
     network = network_figures.dashboard_network(db.session, as_of)
     zh = ui_lang() == "zh"
     choices = {"programs": [(p.id, p.name if zh else p.name_en) for p in db.session.scalars(programs.list_programs(year))],
@@ -104,8 +106,9 @@ def export(report, fmt):
     elif report == "progress":
         args = _load(DashboardQuerySchema())
         as_of = args.get("as_of") or reports.beijing_today()
-        program_list = [p for p in db.session.scalars(programs.list_programs(as_of.year))
-                        if args.get("program_id") in (None, p.id) and args.get("county") in (None, p.county_code)]
+        county = caller.county_code or args.get("county")
+        program_list = [p for p in db.session.scalars(programs.list_programs(as_of.year, county=county))
+                        if args.get("program_id") in (None, p.id)]
         table = exports.progress_table([reports.program_progress(db.session, p, as_of) for p in program_list], lang)
     else:
         args = _load(ReportFilterQuerySchema())
