@@ -61,12 +61,15 @@ def index():
     as_of = args.get("as_of") or reports.beijing_today()
     year = args.get("year") or as_of.year
     # An official limited to one county sees that county only, whatever the filter says.
-    county = access.caller_for_user(current_user).county_code or args.get("county")
+    limited = access.caller_for_user(current_user).county_code
+    county = limited or args.get("county")
     figures = reports.dashboard_figures(db.session, year, as_of, ui_lang(), args.get("program_id"), county)
     network = network_figures.dashboard_network(db.session, as_of)
     zh = ui_lang() == "zh"
-    choices = {"programs": [(p.id, p.name if zh else p.name_en) for p in db.session.scalars(programs.list_programs(year))],
-               "counties": [(d.code, d.name if zh else d.name_en) for d in db.session.scalars(admin.list_counties())]}
+    choices = {"programs": [(p.id, p.name if zh else p.name_en)
+                            for p in db.session.scalars(programs.list_programs(year, county=limited))],
+               "counties": [(d.code, d.name if zh else d.name_en) for d in db.session.scalars(admin.list_counties())
+                            if limited in (None, d.code)]}
     return render_template("dashboard/index.html", f=figures, lang=ui_lang(), network=network, choices=choices,
                            chosen=args)
 
