@@ -44,8 +44,12 @@ DEFAULTS = {
     # Verified API tokens are remembered per process this long: a revoked token
     # keeps working for at most this many seconds (0: look every token up).
     "API_TOKEN_CACHE_SECONDS": 5,
-    # Bulk uploads: request body ceiling (a 100,000-row CSV is ≈ 10 MB).
-    "BULK_MAX_BYTES": 64 * 1024 * 1024,
+    # Request body ceilings per route family, enforced on the stream (chunked bodies too):
+    # uploads (API bulk, portal upload; a 100,000-row CSV is ≈ 10 MB), carrier pushes,
+    # and everything else (MAX_CONTENT_LENGTH: forms, JSON).
+    "BULK_MAX_BYTES": 32 * 1024 * 1024,
+    "PUSH_MAX_BYTES": 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
     # Polling policy (DESIGN.md §3); intervals in seconds. See services/schedule.py.
     "POLL_PENDING_INTERVAL": 3600,  # registered, no data yet: hourly ...
     "POLL_PENDING_FAST_HOURS": 48,  # ... for the first 2 days ...

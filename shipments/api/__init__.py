@@ -3,7 +3,7 @@ from flask import request
 from marshmallow import fields
 from flask_smorest import Api as SmorestApi
 
-from shipments import errors
+from shipments import errors, input_guard
 from shipments.extensions import csrf, limiter
 
 API_SETTINGS = {
@@ -30,6 +30,9 @@ class Api(SmorestApi):
     def handle_http_exception(self, error):
         if not request.path.startswith("/api/"):
             return errors.html_error(error)
+        if error.code == 413 and not getattr(error, "data", None):
+            # werkzeug's own 413 (body over the route's limit) carries no message.
+            error.data = {"message": input_guard.too_large_message(request.max_content_length or 0)}
         payload, status, headers = super().handle_http_exception(error)
         headers = dict(headers or {})
         # Keep werkzeug's headers (Allow on 405, Retry-After on 429).

@@ -113,8 +113,6 @@ class ShipmentsBulk(MethodView):
         """Register many shipments: a JSON array, or a CSV/XLSX upload; answer a per-row report"""
         caller = current_caller()
         lang = request_language()
-        if (request.content_length or 0) > current_app.config["BULK_MAX_BYTES"]:
-            abort(413, message="上传内容过大 (upload too large)")
         options = {"providers": provider_settings(current_app.config), "commit": db.session.commit,
                    "any_program": caller.role == Role.ADMIN}
         try:
@@ -135,8 +133,7 @@ class ShipmentsBulk(MethodView):
                 abort(415, message="请以 JSON 数组或 multipart 文件上传 (send JSON or a multipart file)")
         except imports.FileRejected as exc:
             db.session.rollback()
-            status = 413 if exc.code in ("too_many_rows", "too_many_items") else 422
-            abort(status, message=exc.text(lang), errors={"file": [exc.text(lang)]})
+            abort(exc.status, message=exc.text(lang), errors={"file": [exc.text(lang)]})
         return report.as_dict(lang)
 
 

@@ -12,7 +12,7 @@ import codecs
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -21,35 +21,14 @@ from shipments.db import utcnow
 from shipments.models import Shipment
 from shipments.services import shipments as rules
 from shipments.services.carriers import choose_provider
+# The readers live in services/spreadsheets.py (hard caps against hostile files).
+from shipments.services.spreadsheets import (  # noqa: F401  (re-exported for callers)
+    HEADER_SEARCH_ROWS, MAX_FILE_ROWS, FileRejected, Table, open_table,
+)
 
-MAX_FILE_ROWS = 100_000
 MAX_JSON_ROWS = 10_000
 CHUNK_ROWS = 5_000
 MAX_LISTED_PROBLEMS = 1_000
-HEADER_SEARCH_ROWS = 10  # title rows tolerated above the header
-_SAMPLE = 1 << 16
-
-FILE_MESSAGES = {
-    "empty": ("文件为空", "the file is empty"),
-    "no_number_column": ("找不到“运单号”列（前 10 行内需有表头，如：运单号、快递公司、手机尾号）",
-                         "no tracking-number column found (a header such as 运单号/number is needed in the first 10 rows)"),
-    "too_many_rows": ("文件超过 {max} 行，请拆分后上传", "the file has more than {max} rows: split it"),
-    "unreadable": ("无法读取文件：请上传 CSV（UTF-8 或 GBK）或 Excel 文件", "unreadable file: upload CSV (UTF-8 or GBK) or Excel"),
-    "too_many_items": ("一次最多 {max} 条", "at most {max} items at once"),
-}
-
-
-class FileRejected(ValueError):
-    """A whole upload that cannot be imported; nothing was written."""
-
-    def __init__(self, code: str, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-    def text(self, lang: str = "zh") -> str:
-        zh, en = FILE_MESSAGES[self.code]
-        return (en if lang == "en" else zh).format(**self.params)
 
 
 @dataclass
@@ -203,135 +182,6 @@ def json_rows(items: list) -> Iterator[tuple[int, Any]]:
     if len(items) > MAX_JSON_ROWS:
         raise FileRejected("too_many_items", max=MAX_JSON_ROWS)
     return enumerate(items, start=1)
-
-
-# ------------------------------------------------------------------ reading
-@dataclass
-class Table:
-    """An opened upload: its rows keyed by field key, and a size estimate."""
-
-    rows: Iterator[tuple[int, dict]]
-    columns: dict[str, str]  # field key -> header as written in the file
-    estimated_rows: int
-
-
-def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS) -> Table:
-    """Open a CSV or spreadsheet upload (seekable binary stream) for import."""
-    head = stream.read(8)
-    stream.seek(0)
-    if not head:
-        raise FileRejected("empty")
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        cells, estimate = _spreadsheet_cells(stream)
-    else:
-        cells, estimate = _csv_cells(stream)
-    if estimate > max_rows + HEADER_SEARCH_ROWS:
-        raise FileRejected("too_many_rows", max=max_rows)
-    return _with_header(cells, estimate)
-
-
-def _spreadsheet_cells(stream) -> tuple[Iterator[tuple[int, list]], int]:
-    # python-calamine (Rust) reads ≈ 14× faster than openpyxl's read-only mode
-    # (issue 5's measurements); it holds the sheet's cells natively and hands
-    # rows to Python one at a time.
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        sheet = CalamineWorkbook.from_filelike(stream).get_sheet_by_index(0)
-    except (CalamineError, ValueError, OSError) as exc:
-        raise FileRejected("unreadable") from exc
-    first_row = sheet.start[0] + 1 if sheet.start else 1
-
-    def cells():
-        for offset, row in enumerate(sheet.iter_rows()):
-            yield first_row + offset, row
-    return cells(), sheet.height
-
-
-def _csv_cells(stream) -> tuple[Iterator[tuple[int, list]], int]:
-    encoding, lines = _sniff_encoding(stream)
-    wrapper = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    sample = wrapper.read(_SAMPLE)
-    wrapper.seek(0)
-    first_line = sample.split("\n", 1)[0]
-    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
-
-    def cells():
-        reader = csv.reader(wrapper, delimiter=delimiter)
-        try:
-            for row in reader:
-                yield reader.line_num, row
-        except csv.Error as exc:
-            raise FileRejected("unreadable") from exc
-        finally:
-            wrapper.detach()
-    return cells(), lines
-
-
-def _sniff_encoding(stream) -> tuple[str, int]:
-    """Pick UTF-8 (with or without BOM), UTF-16 or GB18030 (⊃ GBK); count lines on the way."""
-    head = stream.read(4)
-    stream.seek(0)
-    if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8"
-    # The whole file is checked before anything is written, so a bad byte
-    # deep in the file rejects the upload instead of half-importing it.
-    decoders = {name: codecs.getincrementaldecoder(name)() for name in
-                ((encoding, "gb18030") if encoding == "utf-8" else (encoding,))}
-    lines = 0
-    while block := stream.read(1 << 20):
-        lines += block.count(b"\n")
-        for name, decoder in list(decoders.items()):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError:
-                del decoders[name]
-    for name, decoder in list(decoders.items()):
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            del decoders[name]
-    if not decoders:
-        raise FileRejected("unreadable")
-    encoding = next(iter(decoders))
-    stream.seek(0)
-    return encoding, lines + 1
-
-
-def _with_header(cells: Iterator[tuple[int, list]], estimate: int) -> Table:
-    searched = 0
-    for row_no, row in cells:
-        texts = [rules.header_key(c) for c in row]
-        if not any(texts):
-            continue  # blank rows above the header
-        searched += 1
-        keys = [rules.HEADER_TO_KEY.get(t) for t in texts]
-        if "number" in keys:
-            index: dict[str, int] = {}
-            for i, key in enumerate(keys):
-                if key is not None and key not in index:
-                    index[key] = i
-            columns = {key: rules.clean_text(row[i]) for key, i in index.items()}
-            return Table(_data_rows(cells, index), columns, max(estimate - row_no, 0))
-        if searched >= HEADER_SEARCH_ROWS:
-            break
-    if searched == 0:
-        raise FileRejected("empty")
-    raise FileRejected("no_number_column")
-
-
-def _data_rows(cells, index: dict[str, int]) -> Iterator[tuple[int, dict]]:
-    pairs = list(index.items())
-    for row_no, row in cells:
-        width = len(row)
-        record = {key: row[i] for key, i in pairs if i < width}
-        if all(v is None or v == "" or (isinstance(v, str) and not v.strip()) for v in record.values()):
-            continue  # blank rows are tolerated
-        yield row_no, record
 
 
 # ---------------------------------------------------------------- templates

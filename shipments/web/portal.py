@@ -16,7 +16,7 @@ from shipments.services import access, carriers as carrier_service, programs as 
 from shipments.services import imports, shipments as shipment_service
 from shipments.web import uploads
 from shipments.web.auth import roles_required
-from shipments.web.forms import options
+from shipments.web.forms import DateWithin, OneOfOptions, options
 from shipments.web.filters import CHANNEL_LABELS, DIRECTION_LABELS, STATUS_LABELS
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -34,11 +34,15 @@ def caller():
     return access.caller_for_user(current_user)
 
 
+# Programs offered are those the organisation joined (all for admins): nothing else is accepted.
+JOINED_PROGRAM = _l("Choose one of your organisation's programs.")
+
+
 class RegisterForm(FlaskForm):
     number = StringField(_l("Tracking number"), validators=[DataRequired(), Length(max=40)])
     carrier = SelectField(_l("Carrier"), validate_choice=False)
     phone_last4 = StringField(_l("Recipient phone, last 4 digits"), validators=[Optional(), Length(max=24)])
-    program_id = SelectField(_l("Program"), validate_choice=False)
+    program_id = SelectField(_l("Program"), validate_choice=False, validators=[OneOfOptions(JOINED_PROGRAM)])
     channel = SelectField(_l("Sales channel"), choices=options([(c.value, CHANNEL_LABELS[c.value]) for c in Channel]))
     direction = SelectField(_l("Direction"), choices=options([(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
     destination_province = StringField(_l("Destination province"), validators=[Optional(), Length(max=20)])
@@ -58,11 +62,12 @@ class ListFilterForm(FlaskForm):
     status = SelectField(_l("Status"), default="", choices=options(
         [("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]))
     carrier = SelectField(_l("Carrier"), validate_choice=False, default="")
-    program = SelectField(_l("Program"), validate_choice=False, default="")
+    program = SelectField(_l("Program"), validate_choice=False, default="",
+                          validators=[OneOfOptions(_l("Unknown program."))])
     direction = SelectField(_l("Direction"), default="", choices=options(
         [("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
-    registered_from = DateField(_l("Registered from"), validators=[Optional()])
-    registered_to = DateField(_l("Registered until"), validators=[Optional()])
+    registered_from = DateField(_l("Registered from"), validators=[Optional(), DateWithin()])
+    registered_to = DateField(_l("Registered until"), validators=[Optional(), DateWithin()])
 
 
 def program_choices(blank) -> list[tuple[str, str]]:
@@ -86,7 +91,10 @@ def shipments():
     form.carrier.choices = options(carrier_select(_("Any carrier")))
     form.program.choices = options(program_choices(_("Any program")))
     filters = {}
-    if form.validate():
+    status = 200
+    if not form.validate():
+        status = 400  # the form shows which filter is wrong
+    else:
         tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
         filters = {
             "search": form.q.data or None, "status": form.status.data or None,
@@ -111,7 +119,7 @@ def shipments():
     next_cursor = shipment_service.encode_cursor(rows[size - 1]) if len(rows) > size else None
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     return render_template("portal/shipments.html", form=form, shipments=rows[:size], total=total,
-                           next_cursor=next_cursor, args=args, first_page=after is None)
+                           next_cursor=next_cursor, args=args, first_page=after is None), status
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -171,7 +179,8 @@ def detail(carrier, number):
 
 class UploadForm(FlaskForm):
     file = FileField(_l("CSV or Excel file"), validators=[FileRequired(), FileAllowed(["csv", "xlsx", "xls", "txt"])])
-    program_id = SelectField(_l("Program (when the file has no program column)"), validate_choice=False)
+    program_id = SelectField(_l("Program (when the file has no program column)"), validate_choice=False,
+                             validators=[OneOfOptions(JOINED_PROGRAM)])
     batch_label = StringField(_l("Batch or livestream session"), validators=[Optional(), Length(max=60)])
 
 
@@ -212,22 +221,27 @@ def upload():
     form = UploadForm()
     form.program_id.choices = options(program_choices(_("No program")))
     if form.validate_on_submit():
-        data = form.file.data.read()
         meta = {"organisation_id": current_user.organisation_id, "user_id": current_user.id,
                 "filename": form.file.data.filename[:120],
                 "program_id": int(form.program_id.data) if (form.program_id.data or "").isdigit() else None,
                 "batch_label": (form.batch_label.data or "").strip()[:60], "imported": False}
-        token = uploads.save(data, meta)
+        token = uploads.save(form.file.data.stream, meta)
         path, meta = uploads.load(token, current_user.organisation_id)
         try:
             report = run_import(path, meta, dry_run=True)
         except imports.FileRejected as exc:
+            uploads.discard(token)
             form.file.errors = [exc.text(page_lang())]
+            status = exc.status
+        except BaseException:
+            uploads.discard(token)
+            raise
         else:
             meta["preview"] = uploads.report_meta(report)
             uploads.update(token, meta)
             return redirect(url_for(".upload_result", token=token), 303)
-    status = 400 if request.method == "POST" else 200
+    else:
+        status = 400 if request.method == "POST" else 200
     return render_template("portal/upload.html", form=form), status
 
 

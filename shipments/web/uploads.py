@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import secrets
+import shutil
 import time
 from pathlib import Path
 
@@ -27,14 +28,22 @@ def _paths(token: str) -> tuple[Path, Path] | None:
     return folder / f"{token}.upload", folder / f"{token}.json"
 
 
-def save(data: bytes, meta: dict) -> str:
-    """Keep an upload and its metadata; return its unguessable token."""
+def save(stream, meta: dict) -> str:
+    """Keep an upload (copied from a binary stream) and its metadata; return its unguessable token."""
     _sweep()
     token = secrets.token_urlsafe(24)
     upload, info = _paths(token)
-    upload.write_bytes(data)
+    with open(upload, "wb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
     info.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return token
+
+
+def discard(token: str) -> None:
+    """Delete an upload and its metadata (its preview failed: nothing to confirm)."""
+    paths = _paths(token)
+    for path in paths or ():
+        path.unlink(missing_ok=True)
 
 
 def load(token: str, organisation_id: int) -> tuple[Path, dict] | None:
