@@ -36,7 +36,10 @@ def tokens_create(org_name, role, name):
         org = access.find_organisation(db.session, org_name)
     except access.AccessError as exc:
         raise click.ClickException(str(exc)) from exc
-    plain = access.create_token(db.session, org, role, name)
+    try:
+        plain = access.create_token(db.session, org, role, name)
+    except access.AccessError as exc:
+        raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(plain)
 

@@ -19,6 +19,7 @@ ENV_DEFAULTS = {
     "SEVENTEENTRACK_URL": "https://api.17track.net/track/v2.2",
     "SEVENTEENTRACK_TOKEN": None,
     "SCHEDULER_IN_PROCESS": None,  # decided by the process that starts the app
+    "SESSION_COOKIE_SECURE": None,  # Secure cookies and HSTS: on unless debug or loopback (see finalise)
     "PUBLIC_BASE_URL": None,  # for carrier push callback URLs
 }
 
@@ -39,7 +40,13 @@ DEFAULTS = {
     "UPLOAD_FOLDER": None,  # uploads kept between preview and import; instance/uploads when unset
     # Public tracking lookups per client address, and per tracking number (DOMAIN.md §6).
     "TRACK_RATE_LIMIT": "20 per minute;200 per hour",
-    "TRACK_NUMBER_RATE_LIMIT": "30 per hour",
+    "TRACK_NUMBER_RATE_LIMIT": "30 per hour",  # per client and number: strangers cannot lock a recipient out
+    # Failed logins, per client address and per account.
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "5 per minute;30 per hour",
+    # Redis down: limits fall back to per-process memory instead of failing requests.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     "RATELIMIT_HEADERS_ENABLED": True,
     # Verified API tokens are remembered per process this long: a revoked token
     # keeps working for at most this many seconds (0: look every token up).
@@ -103,6 +110,7 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
         value = environ.get(name)
         config[name] = value if value not in (None, "") else default
     config["SCHEDULER_IN_PROCESS"] = env_flag(config["SCHEDULER_IN_PROCESS"])
+    config["SESSION_COOKIE_SECURE"] = env_flag(config["SESSION_COOKIE_SECURE"])
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'yuexiang.db'}"
     if not config["SECRET_KEY"]:
@@ -115,9 +123,25 @@ def finalise(config: dict) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Rate limits are shared by every process through Redis when configured.
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
-    config.setdefault("SESSION_COOKIE_SECURE", not config.get("DEBUG") and not config.get("TESTING")
-                      and config["DATABASE_URL"].startswith("postgresql"))
-    config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
+    # Flask itself sets SESSION_COOKIE_SECURE = False, so a setdefault never applied:
+    # None (unset in the environment and overrides) means "decide here".
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = not (config.get("DEBUG") or config.get("TESTING") or is_loopback(config))
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback(config) -> bool:
+    """Whether this is a developer's own machine: PUBLIC_BASE_URL on loopback, or unset with SQLite."""
+    base = config.get("PUBLIC_BASE_URL")
+    if base:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(base).hostname or ""
+        return host in LOOPBACK_HOSTS or host.startswith("127.")
+    return config["DATABASE_URL"].startswith("sqlite")
 
 
 def validate(config: dict) -> None:

@@ -11,7 +11,7 @@ from flask import current_app, request
 from flask_smorest import abort
 
 MESSAGE = "输入含有不可见的控制字符 (NUL) · the input contains a NUL character"
-UPLOAD_PATHS = ("/api/v1/shipments/bulk", "/portal/upload")
+UPLOAD_PATHS = ("/api/v1/shipments/bulk", "/portal/upload", "/seller/")
 PUSH_PREFIX = "/api/v1/integrations/"
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.services import polling, reports, sweeps
+from shipments.services import health, polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ class JobRunner:
                         log.info("job %s: another process is running it", job.id)
                         return
                     job.func(db.session, self.app.config, self.stop)
+                    health.record_heartbeat(db.session)
+                    db.session.commit()
                 except Exception:
                     db.session.rollback()
                     log.exception("job %s failed", job.id)

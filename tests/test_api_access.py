@@ -120,16 +120,20 @@ def test_tracking_is_rate_limited_per_client(app, client, create_shipment):
     assert other_client.status_code == 200
 
 
-def test_tracking_is_rate_limited_per_number(app, client, create_shipment):
+def test_wrong_digits_are_limited_per_client_and_number(app, client, create_shipment, monkeypatch):
+    """Issue 15: strangers' wrong guesses used to lock the recipient out of their own number."""
     shipment = create_shipment(phone_last4="1111")
-    original = app.config["TRACK_NUMBER_RATE_LIMIT"]
-    app.config["TRACK_NUMBER_RATE_LIMIT"] = "2 per hour"
-    try:
-        statuses = [client.get(f"/api/v1/track/{shipment.tracking_number}", query_string={"phone_last4": "1111"},
-                               environ_base={"REMOTE_ADDR": f"10.0.1.{i}"}).status_code for i in range(3)]
-    finally:
-        app.config["TRACK_NUMBER_RATE_LIMIT"] = original
-    assert statuses == [200, 200, 429]
+    monkeypatch.setitem(app.config, "TRACK_NUMBER_RATE_LIMIT", "2 per hour")
+    url = f"/api/v1/track/{shipment.tracking_number}"
+
+    def ask(address, digits):
+        return client.get(url, query_string={"phone_last4": digits}, environ_base={"REMOTE_ADDR": address})
+    strangers = [ask(f"10.0.1.{i}", "9999").status_code for i in range(30)]
+    guesser = [ask("10.0.2.1", "9999").status_code for _ in range(3)]
+    recipient = ask("10.0.3.1", "1111")
+    assert strangers == [404] * 30 and guesser == [404, 404, 429]
+    assert recipient.status_code == 200 and recipient.json["number"] == shipment.tracking_number
+    assert ask("10.0.3.1", "1111").status_code == 200  # right digits never count
 
 
 def test_docs_pages_are_served_offline(client):

@@ -1,12 +1,13 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 from shipments.models.divisions import Division, Province, Station
+from shipments.models.operations import Heartbeat, ImportJob
 from shipments.models.organisations import ApiToken, Organisation, User
 from shipments.models.programs import Program, program_organisations
 from shipments.models.reports import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth
 from shipments.models.shipments import Shipment, TrackingEvent
 
 __all__ = [
-    "ApiToken", "Division", "Organisation", "Program", "Province", "ReportDay", "ReportDelta", "ReportProgramDay",
+    "ApiToken", "Division", "Heartbeat", "ImportJob", "Organisation", "Program", "Province", "ReportDay", "ReportDelta", "ReportProgramDay",
     "ReportProgramDim", "ReportProgramMonth", "Shipment", "Station",
     "TrackingEvent", "User", "program_organisations",
 ]

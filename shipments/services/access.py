@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from shipments.db import utcnow
 from shipments.models import ApiToken, Organisation
-from shipments.models.enums import Role
+from shipments.models.enums import OrganisationKind, Role
 
 TOKEN_PREFIX = "yx_"
 
@@ -57,6 +57,9 @@ def hash_token(token: str) -> str:
 def create_token(session: Session, organisation: Organisation, role: Role | str, name: str = "api") -> str:
     """Create a token for an organisation and role; return the plain token (shown once)."""
     role = Role(role)
+    # The same rule as for users: administrators belong to the operator organisation.
+    if role == Role.ADMIN and organisation.kind != OrganisationKind.OPERATOR:
+        raise AccessError("administrators belong to the operator organisation")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(
         organisation=organisation, role=role, name=name, token_hash=hash_token(plain), prefix=plain[:10],

@@ -171,12 +171,37 @@ def _filter_note(filters: reports.ReportFilters, lang: str) -> str:
     return f"登记日期：{start} ~ {end}" if zh else f"Registered {start} to {end}"
 
 
+# OWASP CSV injection: text starting with these is run as a formula by spreadsheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """A CSV cell value a spreadsheet shows as text: formula-like text gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def as_text_cells(sheet, values: list) -> list:
+    """Row values for an openpyxl sheet with formula-like text stored as text, never as a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            cell = WriteOnlyCell(sheet, value)
+            cell.data_type = "s"  # openpyxl makes any "=…" a formula otherwise
+            value = cell
+        out.append(value)
+    return out
+
+
 def _cell(value):
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return value
+    return inert(value)
 
 
 def to_csv(table: Table) -> bytes:
@@ -211,9 +236,11 @@ def to_xlsx(table: Table) -> bytes:
         sheet.append([_xlsx_value(v) for v in table.totals])
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=4):
+    for row in sheet.iter_rows():
         for cell in row:
-            if isinstance(cell.value, Decimal):
+            if cell.data_type == "f":  # every value here is data: formula-like text stays text
+                cell.data_type = "s"
+            elif isinstance(cell.value, Decimal):
                 cell.number_format = "#,##0.00"
             elif isinstance(cell.value, int) and not isinstance(cell.value, bool):
                 cell.number_format = "#,##0"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from shipments.models import Shipment
 from shipments.models.enums import ShipmentStatus
 from shipments.services.access import Caller
+from shipments.services.exports import as_text_cells
 
 # The seller's six columns, in the order a parcel moves through them.
 GROUPS = ("awaiting_pickup", "in_transit", "out_for_delivery", "at_station", "delivered", "exception")
@@ -131,10 +132,10 @@ def batches_workbook(batches: list[SessionBatch], headers: dict[str, str], group
     for batch in batches:
         for row in batch.rows:
             s = row.shipment
-            sheet.append([batch.label, s.carrier, s.tracking_number, s.order_ref or "", group_names[row.group],
-                          str(s.status), headers["yes"] if row.late else "",
-                          headers["yes"] if row.pickup_overdue else "", local(s.registered_at),
-                          local(s.last_event_at)])
+            sheet.append(as_text_cells(sheet, [
+                batch.label, s.carrier, s.tracking_number, s.order_ref or "", group_names[row.group],
+                str(s.status), headers["yes"] if row.late else "", headers["yes"] if row.pickup_overdue else "",
+                local(s.registered_at), local(s.last_event_at)]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -187,8 +187,12 @@ def tokens():
     new_token = None
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation_id.data)
-        new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip())
-        db.session.commit()
+        try:
+            new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip())
+        except access.AccessError as exc:
+            form.role.errors = [*form.role.errors, str(ADMIN_ERRORS.get(str(exc), str(exc)))]
+        else:
+            db.session.commit()
     rows = db.session.scalars(admin_service.list_tokens()).all()
     status = 400 if request.method == "POST" and new_token is None else 200
     response = render_template("admin/tokens.html", form=form, tokens=rows, new_token=new_token,

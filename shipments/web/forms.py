@@ -17,7 +17,8 @@ class OneOfOptions:
         self.message = message
 
     def __call__(self, form, field):
-        if field.data and field.data not in {str(choice[0]) for choice in field.choices or ()}:
+        values = {str(c.value if isinstance(c, SelectChoice) else c[0]) for c in field.choices or ()}
+        if field.data and field.data not in values:
             raise ValidationError(self.message)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import current_app
 
 from shipments.services import shipments as shipment_service
+from shipments.services.exports import inert
 
 KEEP_SECONDS = 24 * 3600
 _TOKEN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
@@ -84,7 +85,7 @@ def errors_csv(stored: dict, lang: str, headers: list[str]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers)
     for problem in problem_rows(stored, lang):
-        writer.writerow([problem["row"], problem["column"] or problem["field"], problem["message"]])
+        writer.writerow([problem["row"], inert(problem["column"] or problem["field"]), inert(problem["message"])])
     return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")
 
 

@@ -8,10 +8,7 @@ from sqlalchemy import func, select
 
 from shipments.models import Shipment
 
-# The web tests' users, logins and upload folder, for this folder too.
-from tests.web.conftest import (  # noqa: F401,E402
-    admin_client, create_user, csrf_token, login, member, member_client, upload_folder,
-)
+
 
 
 def rss_bytes() -> int:
@@ -94,3 +91,10 @@ def xlsx_bytes(sheet_rows, dimension: str | None = None, extra_parts: dict | Non
 @pytest.fixture
 def rss():
     return RssSampler
+
+
+def far_cell_xlsx(ref: str) -> bytes:
+    """The attack run's 1.5 KB sheet: a header at A1 and one cell far away."""
+    row = "".join(ch for ch in ref if ch.isdigit())
+    header = inline_row(1, [("A", "运单号"), ("B", "快递公司")])
+    return xlsx_bytes(header + f'<row r="{row}"><c r="{ref}" t="inlineStr"><is><t>x</t></is></c></row>')

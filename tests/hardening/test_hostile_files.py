@@ -190,16 +190,3 @@ def test_large_push_is_413(client):
     response = client.post("/api/v1/integrations/kuaidi100/push", data=b"x" * (1024 * 1024 + 1),
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 413
-
-
-def test_failed_preview_leaves_no_upload_behind(app, member_client):
-    from tests.web.conftest import csrf_token
-
-    folder = app.config["UPLOAD_FOLDER"]
-    response = member_client.post("/portal/upload", data={
-        "file": (io.BytesIO(xlsx_bytes(HEADER + far_cell("XFD1048576"))), "orders.xlsx"), "program_id": "",
-        "batch_label": "", "csrf_token": csrf_token(member_client, "/portal/upload")},
-        content_type="multipart/form-data")
-    assert response.status_code == 413
-    assert "文件超过 100000 行" in response.get_data(as_text=True)
-    assert not os.path.isdir(folder) or os.listdir(folder) == []
