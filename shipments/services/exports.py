@@ -208,9 +208,9 @@ def to_csv(table: Table) -> bytes:
     """CSV in UTF-8 with a BOM (Excel opens Chinese text correctly), title and totals rows included."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([table.title])
-    writer.writerow([table.note])
-    writer.writerow(table.headers)
+    writer.writerow([inert(table.title)])
+    writer.writerow([inert(table.note)])
+    writer.writerow([inert(h) for h in table.headers])
     for row in table.rows:
         writer.writerow([_cell(v) for v in row])
     if table.totals:
