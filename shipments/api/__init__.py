@@ -24,6 +24,12 @@ API_SETTINGS = {
 }
 
 
+DEFAULT_MESSAGES = {
+    400: "请求有误", 401: "需要登录凭证", 403: "无权访问", 404: "找不到该地址或对象", 405: "不支持该方法",
+    413: "请求内容过大", 415: "不支持的内容类型", 422: "输入有误，见 errors", 429: "请求过于频繁，请稍后再试",
+}
+
+
 class Api(SmorestApi):
     """flask-smorest's Api, with one error shape and HTML errors off the API."""
 
@@ -34,6 +40,9 @@ class Api(SmorestApi):
             # werkzeug's own 413 (body over the route's limit) carries no message.
             error.data = {"message": input_guard.too_large_message(request.max_content_length or 0)}
         payload, status, headers = super().handle_http_exception(error)
+        if isinstance(payload, dict) and not payload.get("message"):
+            # Routing 404s, webargs' 422s (fields in `errors`): every error says something.
+            payload["message"] = f"{DEFAULT_MESSAGES.get(error.code, error.name)} ({error.name})"
         headers = dict(headers or {})
         # Keep werkzeug's headers (Allow on 405, Retry-After on 429).
         for name, value in error.get_headers():
