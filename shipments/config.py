@@ -56,6 +56,13 @@ DEFAULTS = {
     # and everything else (MAX_CONTENT_LENGTH: forms, JSON).
     "BULK_MAX_BYTES": 32 * 1024 * 1024,
     "PUSH_MAX_BYTES": 1024 * 1024,
+    # Bulk file imports: answered within this many seconds (200 with the report); what is
+    # left continues in the background (202 and /api/v1/imports/{id}). See services/import_jobs.py.
+    "IMPORT_SYNC_SECONDS": 20,
+    "IMPORT_CHUNK_ROWS": 5000,
+    "IMPORT_BACKGROUND_THREAD": None,  # carry on in a thread of the same process (None: on unless TESTING)
+    "IMPORT_TICK_SECONDS": 10,  # the worker takes over imports nobody holds
+    "IMPORT_FOLDER": None,  # kept upload files; instance/imports when unset
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     # Polling policy (DESIGN.md §3); intervals in seconds. See services/schedule.py.
     "POLL_PENDING_INTERVAL": 3600,  # registered, no data yet: hourly ...

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.services import health, polling, reports, sweeps
+from shipments.services import carriers, health, import_jobs, polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,17 @@ def provider_sweep(session, config, stop):
         log.info("provider sweep: %s shipments moved to an enabled provider", count)
 
 
+def finish_imports(session, config, stop):
+    """Carry on bulk imports that outlived their request (or whose process died)."""
+    from flask import current_app
+
+    count = import_jobs.finish_pending(session, import_jobs.folder(config, current_app.instance_path),
+                                       carriers.provider_settings(config),
+                                       chunk_rows=int(config["IMPORT_CHUNK_ROWS"]), stop=stop.is_set)
+    if count:
+        log.info("imports: %s finished in the background", count)
+
+
 def rollup_fold(session, config, stop):
     """Fold the report deltas written by the shipments triggers into the rollups."""
     count = reports.refresh_rollups(session)
@@ -87,6 +98,7 @@ JOBS = (
     Job("late_perishable_sweep", late_perishable_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("provider_sweep", provider_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("rollup_fold", rollup_fold, "ROLLUP_FOLD_SECONDS", singleton=True),
+    Job("finish_imports", finish_imports, "IMPORT_TICK_SECONDS", singleton=False),  # SKIP LOCKED claims
 )
 
 SCHEDULER_LOCK = "yuexiang:in-process-scheduler"

@@ -76,6 +76,7 @@ def _decimal_as_string(converter, field, **kwargs) -> dict:
 
 def blueprints():
     """The API's blueprints, one module per resource."""
+    from shipments.api.imports import blp as imports
     from shipments.api.me import blp as me
     from shipments.api.programs import blp as programs
     from shipments.api.push import blp as push
@@ -83,4 +84,4 @@ def blueprints():
     from shipments.api.shipments import blp as shipments
     from shipments.api.track import blp as track
 
-    return [me, shipments, track, programs, reports, push]
+    return [me, shipments, imports, track, programs, reports, push]

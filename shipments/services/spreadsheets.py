@@ -447,7 +447,10 @@ def csv_cells(stream) -> tuple[Iterator[tuple[int, list]], int]:
         except csv.Error as exc:
             raise FileRejected("unreadable") from exc
         finally:
-            wrapper.detach()
+            try:
+                wrapper.detach()  # leave the caller's stream open
+            except ValueError:
+                pass  # the caller closed it already (an abandoned import)
     return cells(), lines
 
 

@@ -1,4 +1,5 @@
 """Organisation portal: register, upload, list, search and read shipments."""
+import time as pytime
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,9 +12,10 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from shipments.extensions import db
+from shipments.models import ImportJob
 from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
 from shipments.services import access, carriers as carrier_service, programs as program_service
-from shipments.services import imports, shipments as shipment_service
+from shipments.services import import_jobs, imports, shipments as shipment_service
 from shipments.web import uploads
 from shipments.web.auth import roles_required
 from shipments.web.forms import DateWithin, OneOfOptions, options
@@ -188,8 +190,8 @@ class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
-def run_import(path, meta: dict, dry_run: bool):
-    """Import a kept upload for the current user; a dry run writes nothing."""
+def preview_import(path, meta: dict):
+    """What importing a kept upload would do for the current user: the real import, thrown away."""
     who = caller()
     providers = carrier_service.provider_settings(current_app.config)
     label = meta.get("batch_label") or None
@@ -198,13 +200,6 @@ def run_import(path, meta: dict, dry_run: bool):
         rows = table.rows
         if label:
             rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in rows)
-        if not dry_run:
-            report = imports.import_rows(
-                db.session, rows, who.organisation_id, providers=providers, commit=db.session.commit,
-                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
-            db.session.commit()
-            return report
-        # The preview runs the real import inside a savepoint and throws it away.
         savepoint = db.session.begin_nested()
         try:
             return imports.import_rows(
@@ -228,7 +223,7 @@ def upload():
         token = uploads.save(form.file.data.stream, meta)
         path, meta = uploads.load(token, current_user.organisation_id)
         try:
-            report = run_import(path, meta, dry_run=True)
+            report = preview_import(path, meta)
         except imports.FileRejected as exc:
             uploads.discard(token)
             form.file.errors = [exc.text(page_lang())]
@@ -253,9 +248,20 @@ def upload_result(token):
     if kept is None:
         abort(404)
     meta = kept[1]
+    progress = None
+    if meta.get("job_id") and not meta["imported"]:
+        job = db.session.get(ImportJob, meta["job_id"])
+        report = imports.ImportReport.from_state(job.report if job else {})
+        if job is None or job.status != "running":
+            meta.update(imported=True, result=uploads.report_meta(report))
+            uploads.update(token, meta)
+        else:
+            progress = import_jobs.job_state(job, page_lang())["progress"]
+            meta = {**meta, "result": uploads.report_meta(report)}
     stored = meta.get("result") or meta["preview"]
     return render_template("portal/upload_result.html", meta=meta, token=token, report=stored,
-                           problems=uploads.problem_rows(stored, page_lang()), imported=meta["imported"],
+                           problems=uploads.problem_rows(stored, page_lang()),
+                           imported=meta["imported"] or progress is not None, progress=progress,
                            confirm_form=ConfirmForm(token=token))
 
 
@@ -268,12 +274,37 @@ def upload_confirm():
     if kept is None:
         abort(404)
     path, meta = kept
-    if not meta["imported"]:
-        report = run_import(path, meta, dry_run=False)
-        meta.update(imported=True, result=uploads.report_meta(report))
+    if not meta["imported"] and not meta.get("job_id"):
+        report, job = import_kept_upload(path, meta)
+        if report.finished:
+            meta.update(imported=True, result=uploads.report_meta(report))
+            flash(_("Imported: %(created)s new shipments.", created=report.created), "success")
+        else:  # carries on in the background; the result page shows its progress
+            meta["job_id"] = job.id
         uploads.update(form.token.data, meta)
-        flash(_("Imported: %(created)s new shipments.", created=report.created), "success")
     return redirect(url_for(".upload_result", token=form.token.data), 303)
+
+
+def import_kept_upload(path, meta: dict):
+    """Import a previewed upload as a job: up to IMPORT_SYNC_SECONDS here, the rest in the background."""
+    from shipments.api.shipments import background_thread_enabled, continue_in_background
+
+    config = current_app.config
+    who = caller()
+    where = import_jobs.folder(config, current_app.instance_path)
+    with open(path, "rb") as stream:
+        key = import_jobs.keep_file(stream, where)
+    job = import_jobs.start_job(db.session, who.organisation_id, key, {
+        "any_program": who.role == Role.ADMIN, "program_id": meta.get("program_id"),
+        "batch_label": meta.get("batch_label") or None}, rows_total=0)
+    db.session.commit()
+    report = import_jobs.run_job(db.session, job, where, providers=carrier_service.provider_settings(config),
+                                 commit=db.session.commit,
+                                 deadline=pytime.monotonic() + float(config["IMPORT_SYNC_SECONDS"]),
+                                 chunk_rows=int(config["IMPORT_CHUNK_ROWS"]))
+    if not report.finished and background_thread_enabled(config):
+        continue_in_background(current_app._get_current_object())
+    return report, job
 
 
 @bp.get("/upload/<token>/errors.csv")

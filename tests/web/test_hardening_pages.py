@@ -187,3 +187,29 @@ def test_failed_preview_leaves_no_upload_behind(app, member_client, db_session):
     assert "文件超过 100000 行" in response.get_data(as_text=True)
     assert not os.path.isdir(folder) or os.listdir(folder) == []
     assert count(db_session, Shipment) == before
+
+
+def test_the_upload_page_shows_a_background_import_s_progress(app, member_client, member, db_session, monkeypatch,
+                                                                tmp_path):
+    from shipments.services import import_jobs
+    from shipments.services.carriers import provider_settings
+
+    monkeypatch.setitem(app.config, "IMPORT_SYNC_SECONDS", 0)
+    monkeypatch.setitem(app.config, "IMPORT_CHUNK_ROWS", 4)
+    monkeypatch.setitem(app.config, "IMPORT_FOLDER", str(tmp_path))
+    body = "运单号\n" + "".join(f"SBX00000095{i:02d}\n" for i in range(10))
+    preview = member_client.post("/portal/upload", data={
+        "file": (io.BytesIO(body.encode()), "o.csv"), "program_id": "", "batch_label": "早场",
+        "csrf_token": csrf_token(member_client, "/portal/upload")}, content_type="multipart/form-data")
+    location = preview.headers["Location"]
+    token = location.rsplit("/", 1)[1]
+    member_client.post("/portal/upload/confirm", data={"token": token, "csrf_token": csrf_token(member_client, location)})
+    page = member_client.get(location).get_data(as_text=True)
+    assert 'data-testid="import-progress"' in page and 'http-equiv="refresh"' in page
+    assert "已完成 4 行" in page, re.findall(r"正在导入[^<]*", page)
+    assert count(db_session, Shipment, Shipment.organisation_id == member.organisation_id) == 4
+    import_jobs.finish_pending(db_session, tmp_path, provider_settings(app.config), chunk_rows=4)
+    page = member_client.get(location).get_data(as_text=True)
+    assert 'data-testid="import-progress"' not in page and "上传结果" in page
+    assert count(db_session, Shipment, Shipment.organisation_id == member.organisation_id,
+                 Shipment.batch_label == "早场") == 10
