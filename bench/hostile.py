@@ -21,13 +21,6 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade  # noqa: E402
-
-from shipments import create_app  # noqa: E402
-from shipments.extensions import db  # noqa: E402
-from shipments.models import Organisation  # noqa: E402
-from shipments.models.enums import OrganisationKind, Role  # noqa: E402
-from shipments.services import access, reference  # noqa: E402
 from tests.hardening.conftest import far_cell_xlsx, inline_row, xlsx_bytes  # noqa: E402
 from tests.hardening.test_hostile_files import HEADER as HEADER_ROW, HOSTILE  # noqa: E402
 
@@ -71,18 +64,9 @@ def main():
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/yx_hardening_bench")
     sys.path.insert(0, str(ROOT / "bench"))
-    bench_import = __import__("import")  # bench/import.py: reset()
-    bench_import.reset(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "SCHEDULER_IN_PROCESS": False})
-    with app.app_context():
-        upgrade()
-        reference.load_divisions(db.session)
-        reference.load_provinces(db.session)
-        org = Organisation(name="基准测试合作社", kind=OrganisationKind.COOPERATIVE, county_code="330681")
-        db.session.add(org)
-        db.session.flush()
-        token = access.create_token(db.session, org, Role.MEMBER)
-        db.session.commit()
+    from reimport import prepare
+
+    _app, token = prepare(url)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "SESSION_COOKIE_SECURE": "0"}
     server = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-w", "2", "--timeout", "30", "-b",
                                f"127.0.0.1:{args.port}", "wsgi:app"], cwd=ROOT, env=env,

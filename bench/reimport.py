@@ -62,12 +62,8 @@ def wait_for_job(client, token, response, timeout=600):
     raise TimeoutError(url)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=95_000)
-    parser.add_argument("--profile", action="store_true")
-    args = parser.parse_args()
-    url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/yx_hardening_bench")
+def prepare(url: str):
+    """An emptied, migrated database with reference data and one member token; (app, token)."""
     bench_import.reset(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "SCHEDULER_IN_PROCESS": False,
                       "SESSION_COOKIE_SECURE": False})
@@ -80,6 +76,16 @@ def main() -> None:
         db.session.flush()
         token = access.create_token(db.session, org, Role.MEMBER)
         db.session.commit()
+    return app, token
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=95_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/yx_hardening_bench")
+    app, token = prepare(url)
     payload = bench_import.csv_payload(args.rows)
     boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(payload), "bench.csv")})
     client = app.test_client()

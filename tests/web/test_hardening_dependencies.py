@@ -17,8 +17,7 @@ from shipments.models import TrackingEvent
 from shipments.models.enums import ShipmentStatus
 from shipments.services import exports, health, polling
 from tests.fakes import kuaidi100 as k100
-from tests.fakes.kuaidi100 import Kuaidi100Fake
-from tests.fakes.server import serve
+from tests.test_polling import k100_fake  # noqa: F401  (the fake Kuaidi100 on a real socket)
 from tests.web.conftest import login
 
 UNREACHABLE = "redis://127.0.0.1:18699/6"  # in this helper's port range; nothing listens there
@@ -33,15 +32,6 @@ def redis_down(app, monkeypatch):
     monkeypatch.setattr(limiter, "_storage_dead", False)
     monkeypatch.setitem(app.config, "REDIS_URL", UNREACHABLE)
     yield
-
-
-@pytest.fixture
-def k100_fake():
-    fake = Kuaidi100Fake(lock_after=10_000)
-    url, stop = serve(fake)
-    fake.url = url
-    yield fake
-    stop()
 
 
 def test_public_lookup_and_portal_work_with_redis_down(app, client, db_session, create_shipment, member,
