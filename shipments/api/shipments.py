@@ -16,7 +16,9 @@ from shipments.schemas.shipments import (
     CancelInSchema, ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
     ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
-from shipments.services import import_jobs, imports
+from shipments.models import Shipment
+from shipments.schemas.network import PollPageSchema, PollQuerySchema
+from shipments.services import import_jobs, imports, poll_log
 from shipments.services import shipments as service
 from shipments.services.carriers import provider_settings
 
@@ -128,12 +130,14 @@ class ShipmentsBulk(MethodView):
                 if not isinstance(items, list):
                     abort(422, message="请求体应为运单数组 (body must be a JSON array)",
                           errors={"json": {"_schema": ["must be an array"]}})
-                report = imports.import_rows(db.session, imports.json_rows(items), caller.organisation_id, **options)
+                batch = imports.start_batch(db.session, caller.organisation_id, None, token_id=caller.token_id)
+                report = imports.import_rows(db.session, imports.json_rows(items), caller.organisation_id,
+                                             batch=batch, **options)
             elif request.mimetype == "multipart/form-data":
                 upload = request.files.get("file")
                 if upload is None:
                     abort(422, message="缺少文件 (missing file)", errors={"files": {"file": ["required"]}})
-                report, job = import_file(upload.stream, caller, options)
+                report, job = import_file(upload.stream, upload.filename, caller, options)
                 if not report.finished:
                     return current_app.json.response(
                         {"id": job.id, "status": "running", "status_url": url_for("imports.ImportById", job_id=job.id),
@@ -152,13 +156,13 @@ class ShipmentsBulk(MethodView):
         return report.as_dict(lang)
 
 
-def import_file(stream, caller, options: dict):
+def import_file(stream, filename: str | None, caller, options: dict):
     """Keep the upload, import it for up to IMPORT_SYNC_SECONDS; (report, job)."""
     config = current_app.config
     where = import_jobs.folder(config, current_app.instance_path)
     key = import_jobs.keep_file(stream, where)
-    job = import_jobs.start_job(db.session, caller.organisation_id, key,
-                                {"any_program": options["any_program"]}, rows_total=0)
+    job = import_jobs.start_job(db.session, caller.organisation_id, key, {
+        "any_program": options["any_program"], "file_name": filename, "token_id": caller.token_id}, rows_total=0)
     db.session.commit()
     try:
         report = import_jobs.run_job(db.session, job, where, providers=options["providers"], commit=db.session.commit,
@@ -238,3 +242,29 @@ class ShipmentByNumber(MethodView):
         service.cancel_shipment(shipment, data["reason"])
         db.session.commit()
         return shipment
+
+
+@blp.route("/<string(maxlength=16):carrier>/<string(maxlength=80):number>/polls")
+class ShipmentPolls(MethodView):
+    @auth_required(blp)
+    @blp.arguments(PollQuerySchema, location="query")
+    @blp.response(200, PollPageSchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    def get(self, query, carrier, number):
+        """Read a shipment's poll log, newest first (sent at, provider, HTTP status, outcome, duration, error)"""
+        shipment_id = db.session.scalar(service.find_shipment(current_caller(), carrier, number)
+                                        .with_only_columns(Shipment.id))
+        if shipment_id is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        after = None
+        if query.get("cursor"):
+            try:
+                after = service.decode_cursor(query["cursor"])
+            except service.BadCursor:
+                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+        limit = query["limit"]
+        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, after).limit(limit + 1)).all()
+        cursor = None
+        if len(rows) > limit:
+            cursor = service.encode_position(rows[limit - 1].sent_at, rows[limit - 1].id)
+        return {"items": rows[:limit], "next_cursor": cursor}

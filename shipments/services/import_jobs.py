@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from shipments.db import utcnow
-from shipments.models import ImportJob
+from shipments.models import ImportBatch, ImportJob
 from shipments.services import imports
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,12 @@ def run_job(session: Session, job: ImportJob, where: Path, *, providers: dict, c
         if not job.rows_total:
             job.rows_total = table.estimated_rows
         resume = imports.ImportReport.from_state(job.report) if job.report else None
+        # The upload's import batch (provenance of every row), made once the file reads.
+        batch = session.get(ImportBatch, options["batch_id"]) if options.get("batch_id") else None
+        if batch is None:
+            batch = imports.start_batch(session, job.organisation_id, options.get("file_name"),
+                                        user_id=options.get("user_id"), token_id=options.get("token_id"))
+            job.options = options = {**options, "batch_id": batch.id}
         rows = table.rows
         label = options.get("batch_label")
         if label:  # the page's batch field fills rows without a batch of their own
@@ -102,7 +108,7 @@ def run_job(session: Session, job: ImportJob, where: Path, *, providers: dict, c
         report = imports.import_rows(
             session, rows, job.organisation_id, providers=providers, commit=commit,
             any_program=bool(options.get("any_program")), program_id=options.get("program_id"),
-            columns=table.columns, chunk_rows=chunk_rows, resume=resume, on_chunk=on_chunk,
+            columns=table.columns, chunk_rows=chunk_rows, resume=resume, on_chunk=on_chunk, batch=batch,
             # Stop before a chunk that would end past the deadline (chunks take about as long as the last).
             stop=(lambda: time.monotonic() + pace["chunk"] >= deadline) if deadline is not None else None)
     if report.finished:

@@ -15,7 +15,7 @@ from shipments.extensions import db
 from shipments.models import ImportJob
 from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
 from shipments.services import access, carriers as carrier_service, programs as program_service
-from shipments.services import import_jobs, imports, shipments as shipment_service
+from shipments.services import import_jobs, imports, poll_log, shipments as shipment_service
 from shipments.web import uploads
 from shipments.web.auth import roles_required
 from shipments.web.forms import DateWithin, OneOfOptions, options
@@ -176,7 +176,19 @@ def detail(carrier, number):
     """One shipment with its events and poll history."""
     shipment = db.first_or_404(shipment_service.find_shipment(caller(), carrier, number))
     events = db.session.scalars(shipment_service.shipment_events(shipment.id)).all()
-    return render_template("portal/detail.html", shipment=shipment, events=list(reversed(events)))
+    polls = db.session.scalars(poll_log.shipment_polls(shipment.id).limit(50)).all()
+    return render_template("portal/detail.html", shipment=shipment, events=list(reversed(events)), polls=polls,
+                           batch=shipment.import_batch)
+
+
+@bp.get("/imports")
+@roles_required(*PORTAL_ROLES)
+def import_batches():
+    """Your organisation's uploads with their row reports, newest first."""
+    after = request.args.get("after", type=int)
+    rows = db.session.scalars(imports.list_batches(caller(), after).limit(51)).all()
+    return render_template("network/imports.html", batches=rows[:50], next_after=rows[49].id if len(rows) > 50 else None,
+                           chosen=request.args.get("batch", type=int))
 
 
 class UploadForm(FlaskForm):
@@ -296,7 +308,8 @@ def import_kept_upload(path, meta: dict):
         key = import_jobs.keep_file(stream, where)
     job = import_jobs.start_job(db.session, who.organisation_id, key, {
         "any_program": who.role == Role.ADMIN, "program_id": meta.get("program_id"),
-        "batch_label": meta.get("batch_label") or None}, rows_total=0)
+        "batch_label": meta.get("batch_label") or None, "file_name": meta.get("filename"),
+        "user_id": who.user_id}, rows_total=0)
     db.session.commit()
     report = import_jobs.run_job(db.session, job, where, providers=carrier_service.provider_settings(config),
                                  commit=db.session.commit,
