@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from shipments.api.auth import auth_required, current_caller
+from shipments.api.network import keyset_page
 from shipments.api.shipments import request_language
 from shipments.extensions import db
 from shipments.models import ImportJob
@@ -22,7 +23,7 @@ class ImportBatches(MethodView):
         """List import batches, newest first, with their row reports (members: their own)"""
         limit = query["limit"]
         rows = db.session.scalars(imports.list_batches(current_caller(), query.get("after")).limit(limit + 1)).all()
-        return {"items": rows[:limit], "next_cursor": rows[limit - 1].id if len(rows) > limit else None}
+        return keyset_page(rows, limit)
 
 
 @blp.route("/<int(min=1, max=2147483647):job_id>")

@@ -22,6 +22,7 @@ class Push(MethodView):
     @blp.alt_response(404, description="No enabled push provider by that name")
     @blp.alt_response(400, description="Signed, but not in the provider's documented shape")
     @blp.alt_response(413, description="Body larger than PUSH_MAX_BYTES")
+    @blp.alt_response(403, description="Signature missing or wrong (nothing was applied)")
     @blp.response(200, description="Accepted; the body is the provider's own reply format")
     def post(self, provider):
         """Receive a carrier's tracking push"""
@@ -37,7 +38,9 @@ class Push(MethodView):
                      report.updated)
         except push.PushRejected as exc:
             log.warning("%s push rejected: %s", provider, exc)
-            ok = False
+            client.close()
+            _status, content_type, body = client.push_reply(False)
+            return Response(body, status=403, content_type=content_type)
         except push.PushMalformed as exc:
             db.session.rollback()
             log.warning("%s push refused, unexpected shape: %s", provider, exc)

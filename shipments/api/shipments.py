@@ -13,7 +13,7 @@ from shipments.api.auth import auth_required, current_caller
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.shipments import (
-    CancelInSchema, ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
+    CancelInSchema, ImportReportSchema, OfficialShipmentPageSchema, ShipmentPatchSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
     ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
 from shipments.models import Shipment
@@ -51,6 +51,16 @@ def dump(schema, data):
     return current_app.json.response(schema.dump(data))
 
 
+def cursor_position(query: dict):
+    """The keyset position of the query's `cursor` (None without one; 422 for one we did not issue)."""
+    if not query.get("cursor"):
+        return None
+    try:
+        return service.decode_cursor(query["cursor"])
+    except service.BadCursor:
+        abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+
+
 @blp.route("")
 class Shipments(MethodView):
     @auth_required(blp)
@@ -59,12 +69,7 @@ class Shipments(MethodView):
     def get(self, query):
         """List shipments, newest first, one page after `cursor`"""
         caller = current_caller()
-        after = None
-        if query.get("cursor"):
-            try:
-                after = service.decode_cursor(query["cursor"])
-            except service.BadCursor:
-                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+        after = cursor_position(query)
         limit = query["limit"]
         rows = db.session.scalars(service.list_shipments(caller, query, after).limit(limit + 1)).all()
         page = {"items": rows[:limit], "next_cursor": service.encode_cursor(rows[limit - 1]) if len(rows) > limit else None}
@@ -231,6 +236,25 @@ class ShipmentByNumber(MethodView):
         return current_app.json.response(dump_shipment_detail(shipment, events, masked=not caller.sees_personal_data))
 
     @auth_required(blp, *WRITERS)
+    @blp.arguments(ShipmentPatchSchema)
+    @blp.response(200, ShipmentSchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    def patch(self, data, carrier, number):
+        """Add the phone's last 4 digits (polled again at the next tick) or correct program, channel, direction, destination, pieces, order reference"""
+        lang = request_language()
+        shipment = db.session.scalar(service.find_shipment(current_caller(), carrier, number).with_for_update())
+        if shipment is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        try:
+            service.update_shipment(db.session, current_caller(), shipment, data)
+        except service.RowInvalid as exc:
+            db.session.rollback()
+            abort(422, message="输入有误 (invalid input)" if lang == "zh" else "invalid input",
+                  errors=problems_as_errors(exc.problems, lang))
+        db.session.commit()
+        return shipment
+
+    @auth_required(blp, *WRITERS)
     @blp.arguments(CancelInSchema)
     @blp.response(200, ShipmentSchema)
     @blp.alt_response(404, description="No such shipment visible to you")
@@ -256,14 +280,8 @@ class ShipmentPolls(MethodView):
                                         .with_only_columns(Shipment.id))
         if shipment_id is None:
             abort(404, message="找不到该运单 (no such shipment)")
-        after = None
-        if query.get("cursor"):
-            try:
-                after = service.decode_cursor(query["cursor"])
-            except service.BadCursor:
-                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
         limit = query["limit"]
-        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, after).limit(limit + 1)).all()
+        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, cursor_position(query)).limit(limit + 1)).all()
         cursor = None
         if len(rows) > limit:
             cursor = service.encode_position(rows[limit - 1].sent_at, rows[limit - 1].id)

@@ -1,5 +1,10 @@
 """Bulk registration: JSON arrays, CSV and spreadsheet files, one service.
 
+Counts (ImportReport): every row is exactly one of created, updated,
+duplicate_in_file, already_registered, registered_by_other_org or invalid;
+`needs_phone` counts the created SF/ZTO rows that wait for phone digits, and
+`updated` the rows already ours that this upload gave those digits.
+
 Rows stream through in chunks: each chunk is cleaned with the rules of
 services/shipments.py, written with one multi-row INSERT … ON CONFLICT DO
 NOTHING, and committed by the caller's `commit` (services never commit
@@ -22,6 +27,7 @@ from shipments.db import utcnow
 from shipments.models import ImportBatch, Shipment
 from shipments.models.enums import RegistrationSource
 from shipments.services import shipments as rules
+from shipments.services import tracking
 from shipments.services.carriers import choose_provider
 # The readers live in services/spreadsheets.py (hard caps against hostile files).
 from shipments.services.spreadsheets import (  # noqa: F401  (re-exported for callers)
@@ -39,6 +45,8 @@ class ImportReport:
 
     rows: int = 0
     created: int = 0
+    needs_phone: int = 0  # of `created`: SF/ZTO registered without phone digits, waiting for them
+    updated: int = 0  # already ours, and this upload added the phone digits they were waiting for
     duplicate_in_file: int = 0
     already_registered: int = 0
     registered_by_other_org: int = 0
@@ -69,7 +77,8 @@ class ImportReport:
     def as_dict(self, lang: str = "zh") -> dict:
         """The report with messages in a language (zh or en)."""
         return {
-            "rows": self.rows, "created": self.created, "duplicate_in_file": self.duplicate_in_file,
+            "rows": self.rows, "created": self.created, "needs_phone": self.needs_phone, "updated": self.updated,
+            "duplicate_in_file": self.duplicate_in_file,
             "already_registered": self.already_registered, "registered_by_other_org": self.registered_by_other_org,
             "invalid": self.invalid, "problems_truncated": self.problems_truncated,
             "problems": [{"row": row, "field": key, "column": column, "code": code,
@@ -209,20 +218,32 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
         if provider is None:
             provider = provider_of[(carrier, international)] = choose_provider(carrier, number, providers)
         params.append(rules.new_shipment_columns(values, organisation_id, provider, now))
-    owners = None
+    owners = lacking_phone = None
     if session.get_bind().dialect.name == "postgresql":
-        inserted, owners = _insert_postgresql(session, params)
+        inserted, owners, lacking_phone = _insert_postgresql(session, params)
     else:
         inserted = {(c, n) for c, n in session.execute(statement, params)}
     report.created += len(inserted)
-    rest = [(row_no, (v["carrier"], v["tracking_number"])) for row_no, v in chunk
-            if (v["carrier"], v["tracking_number"]) not in inserted]
+    report.needs_phone += sum(1 for row in params if row["stop_reason"] is not None
+                              and (row["carrier"], row["tracking_number"]) in inserted)
+    rest = [(row_no, values) for row_no, values in chunk
+            if (values["carrier"], values["tracking_number"]) not in inserted]
     if not rest:
         return
+    keys = [(values["carrier"], values["tracking_number"]) for _, values in rest]
     if owners is None:
-        owners = rules.owners_of(session, [key for _, key in rest])
-    for row_no, key in rest:
-        if owners.get(key, organisation_id) == organisation_id:
+        owners = rules.owners_of(session, keys)
+    # Our rows waiting for digits this upload now gives: add them (and poll them again).
+    # (PostgreSQL: only rows the scratch-table join saw without digits: a plain re-upload asks nothing.)
+    waiting = rules.waiting_for_phone(session, organisation_id, [
+        key for (_, values), key in zip(rest, keys)
+        if values.get("phone_last4") and (lacking_phone is None or key in lacking_phone)])
+    for row_no, values in rest:
+        key = (values["carrier"], values["tracking_number"])
+        if key in waiting:
+            tracking.set_phone_last4(waiting[key], values["phone_last4"], now=now)
+            report.updated += 1
+        elif owners.get(key, organisation_id) == organisation_id:
             report.already_registered += 1
         else:
             report.registered_by_other_org += 1
@@ -233,7 +254,7 @@ _COPY_COLUMNS = tuple(rules.new_shipment_columns(
     {"carrier": "", "tracking_number": ""}, 0, "", utcnow()))
 
 
-def _insert_postgresql(session: Session, params: list[dict]) -> tuple[set[tuple[str, str]], dict | None]:
+def _insert_postgresql(session: Session, params: list[dict]) -> tuple[set, dict | None, set | None]:
     # Raw SQL because the ORM cannot say COPY: a multi-row INSERT … VALUES of
     # 1,000 rows × 24 parameters costs psycopg ≈ 0.2 s just to parse, whereas
     # COPY into a scratch table and one INSERT … SELECT … ON CONFLICT DO
@@ -249,16 +270,18 @@ def _insert_postgresql(session: Session, params: list[dict]) -> tuple[set[tuple[
     inserted = connection.exec_driver_sql(
         f"INSERT INTO shipments ({names}) SELECT {names} FROM shipment_import "
         "ON CONFLICT (carrier, tracking_number) DO NOTHING RETURNING carrier, tracking_number").all()
-    owners = None
+    owners = lacking_phone = None
     if len(inserted) < len(params):
         # Rows already registered (a re-upload, a retry after a cut): their owners in one
         # set-based join on the scratch table, through the (carrier, tracking_number) index.
         # A row-value IN list of 5,000 pairs cost ≈ 6 s a chunk (issue 15: 2.3 s per 1,000 rows).
-        owners = {(carrier, number): org for carrier, number, org in connection.exec_driver_sql(
-            "SELECT s.carrier, s.tracking_number, s.organisation_id FROM shipment_import i "
-            "JOIN shipments s ON s.carrier = i.carrier AND s.tracking_number = i.tracking_number")}
+        found = connection.exec_driver_sql(
+            "SELECT s.carrier, s.tracking_number, s.organisation_id, s.phone_last4 IS NULL FROM shipment_import i "
+            "JOIN shipments s ON s.carrier = i.carrier AND s.tracking_number = i.tracking_number").all()
+        owners = {(carrier, number): org for carrier, number, org, _ in found}
+        lacking_phone = {(carrier, number) for carrier, number, _, lacking in found if lacking}
     connection.exec_driver_sql("TRUNCATE shipment_import")
-    return {(carrier, number) for carrier, number in inserted}, owners
+    return {(carrier, number) for carrier, number in inserted}, owners, lacking_phone
 
 
 def json_rows(items: list) -> Iterator[tuple[int, Any]]:
