@@ -18,7 +18,7 @@ from shipments.models.enums import ShipmentStatus
 from shipments.services import exports, health, polling
 from tests.fakes import kuaidi100 as k100
 from tests.test_polling import k100_fake  # noqa: F401  (the fake Kuaidi100 on a real socket)
-from tests.web.conftest import login
+from tests.web.conftest import csrf_token, login
 
 UNREACHABLE = "redis://127.0.0.1:18699/6"  # in this helper's port range; nothing listens there
 
@@ -40,7 +40,8 @@ def test_public_lookup_and_portal_work_with_redis_down(app, client, db_session, 
     with caplog.at_level(logging.WARNING):
         api = client.get(f"/api/v1/track/{shipment.tracking_number}", query_string={"phone_last4": "4321"})
         wrong = client.get(f"/api/v1/track/{shipment.tracking_number}", query_string={"phone_last4": "0000"})
-        page = client.get(f"/t/{shipment.tracking_number}")
+        page = client.post(f"/t/{shipment.tracking_number}",
+                           data={"phone_last4": "4321", "csrf_token": csrf_token(client, "/track")})
     assert api.status_code == 200 and api.json["number"] == shipment.tracking_number
     assert wrong.status_code == 404
     assert page.status_code == 200 and shipment.tracking_number in page.get_data(as_text=True)
