@@ -49,6 +49,11 @@ def init_app(app) -> None:
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
     limiter.init_app(app)
+    if not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
+        # Limits are declared on the views that have them (public tracking) and
+        # checked there; with no default or application-wide limit, the
+        # extension's check before every request only costs time.
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
         # Bearer tokens, not cookies, authenticate the API: no CSRF there.

@@ -25,7 +25,9 @@ class Shipment(db.Model):
 
     __tablename__ = "shipments"
     __table_args__ = (
-        UniqueConstraint("carrier", "tracking_number"),
+        # Number first: the buyer's public lookup knows the number, not the carrier,
+        # and (carrier, number) look-ups and ON CONFLICT use the same index.
+        UniqueConstraint("tracking_number", "carrier"),
         CheckConstraint("pieces >= 1", name="pieces_positive"),
         CheckConstraint("weight_kg IS NULL OR weight_kg >= 0", name="weight_non_negative"),
         CheckConstraint("declared_value IS NULL OR declared_value >= 0", name="value_non_negative"),
@@ -40,7 +42,8 @@ class Shipment(db.Model):
         ),
         Index("ix_shipments_program_registered", "program_id", "registered_at"),
         Index("ix_shipments_org_registered", "organisation_id", "registered_at"),
-        Index("ix_shipments_status", "status"),
+        # Officials' lists and drill-downs: newest first over every organisation (keyset order).
+        Index("ix_shipments_registered", "registered_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -67,6 +70,8 @@ class Shipment(db.Model):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # First arrival at a station or locker (or delivery): the 次日递 end point, set when events are applied.
+    first_station_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[ShipmentStatus] = mapped_column(
         enum_column(ShipmentStatus, "shipment_status"), default=ShipmentStatus.PENDING

@@ -5,16 +5,20 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, DateTime, Float, Integer, Select, and_, case, cast, func, literal_column, or_, select, type_coerce
+from datetime import date, timedelta
+
+from sqlalchemy import (
+    Date, DateTime, Float, Integer, Select, and_, case, cast, func, literal, literal_column, or_, select, type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from shipments.models import Program, Shipment
+from shipments.models import Program, ReportQualityDay, ReportQualityDelta, ReportQualityMonth, Shipment
+from shipments.models.reports import HOURS_NONE, QUALITY_MEASURES, hours_bucket_bounds
 from shipments.models.enums import ShipmentStatus
-from shipments.models.shipments import TrackingEvent
 from shipments.services.reports.common import (
-    BEIJING, PICKUP_HOURS, ReportFilters, _hours, _is_pg, _percent, _raw_keys, _raw_where,
+    BEIJING, PICKUP_HOURS, ReportFilters, _hours, _is_pg, _percent, _raw_keys, _raw_where, beijing_today,
 )
-
 
 @dataclass
 class QualityRow:
@@ -50,13 +54,138 @@ class QualityRow:
         return _percent(self.returns, self.shipments)
 
 
+# Filters the quality rollup answers; any other (county, station, status, a member's organisation …)
+# is answered from the shipments rows by quality_report_raw.
+ROLLUP_FILTERS = frozenset({"date_from", "date_to", "program_id", "carrier", "province"})
+_BUCKET_MIDDLE = {low: (low + high) / 2 for low, high in hours_bucket_bounds()}
+
+
+def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
+                   by_province: bool = True) -> list[QualityRow]:
+    """Delivery quality per program × carrier (× destination province), over shipments registered in the filters.
+
+    From report_quality_months for whole months in the period and
+    report_quality_days for the days at its edges, plus the unfolded deltas.
+    Percentiles are exact to the transit-hour bucket (2 h up to 96 h): the
+    continuous percentile over the buckets' middles.
+    """
+    filters = filters or ReportFilters()
+    now = now or datetime.now(BEIJING)
+    used = {name for name in ReportFilters.__dataclass_fields__ if getattr(filters, name) is not None}
+    if not used <= ROLLUP_FILTERS:
+        return quality_report_raw(session, filters, now, by_province)
+    pg = _is_pg(session)
+    cutoff = beijing_today(now) - timedelta(days=1)  # pickups from this day on are still within their window
+    u = _quality_union(pg, filters, cutoff)
+    group = [u.c.program_id, u.c.carrier] + ([u.c.province_code] if by_province else [])
+    pending = func.sum(u.c.pending)
+    counts = session.execute(select(*group, *(func.sum(u.c[m]) for m in QUALITY_MEASURES), pending)
+                             .group_by(*group).having(func.sum(u.c.shipments) != 0).order_by(*group)).all()
+    percentiles = _bucket_percentiles(session, u, group)
+    rows = []
+    for row in counts:
+        key = tuple(row[:len(group)])
+        (shipments, picked_24h, no_pickup, on_time, late, unarrived, exceptions, returns,
+         still_pending) = (int(v or 0) for v in row[len(group):])
+        p50, p90 = percentiles.get(key, (None, None))
+        program_id, carrier = key[0], key[1]
+        province = (key[2] or None) if by_province else None
+        rows.append(QualityRow(program_id or None, carrier, province, shipments, picked_24h, no_pickup, on_time,
+                               late + unarrived - still_pending, still_pending, exceptions, returns,
+                               _round_hours(p50), _round_hours(p90)))
+    return rows
+
+
+def _month_bounds(filters: ReportFilters) -> tuple[date | None, date | None]:
+    """The first and last day of the whole months inside the filter's period (None: open)."""
+    start = filters.date_from
+    if start is not None and start.day != 1:
+        start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end = filters.date_to
+    if end is not None and (end + timedelta(days=1)).day != 1:
+        end = end.replace(day=1) - timedelta(days=1)
+    return start, end
+
+
+def _quality_union(pg: bool, filters: ReportFilters, cutoff: date):
+    """Quality buckets in the period: whole months from the month table, edge days from the day table, deltas.
+
+    Each part also says how many of its unarrived parcels are still within
+    their next-day window (picked up on or after `cutoff`): the month table
+    cannot, so those come from the day table's partial pickup-day index.
+    """
+    months_from, months_to = _month_bounds(filters)
+    whole_months = months_from is None or months_to is None or months_from <= months_to
+
+    def part(model, conds, pending, measures=QUALITY_MEASURES):
+        if filters.program_id is not None:
+            conds.append(model.program_id == filters.program_id)
+        if filters.carrier is not None:
+            conds.append(model.carrier == filters.carrier)
+        if filters.province is not None:
+            conds.append(model.province_code == filters.province)
+        values = [getattr(model, m) if m in measures else literal(0).label(m) for m in QUALITY_MEASURES]
+        return select(model.program_id, model.carrier, model.province_code, model.hours, *values,
+                      pending.label("pending")).where(*conds)
+
+    def in_period(column, start=filters.date_from, end=filters.date_to):
+        return [c for c in (start is not None and column >= start, end is not None and column <= end) if c is not False]
+
+    def pending_of(model):
+        return case((model.pickup_day >= cutoff, model.unarrived), else_=0)
+
+    delta, day = ReportQualityDelta, ReportQualityDay
+    parts = [part(delta, in_period(delta.day), pending_of(delta))]
+    if not whole_months:
+        parts.append(part(day, in_period(day.day), pending_of(day)))
+        return union_all(*parts).subquery("q")
+    month = ReportQualityMonth
+    parts.append(part(month, in_period(month.month, months_from, months_to and months_to.replace(day=1)), literal(0)))
+    edges = []
+    if months_from is not None and filters.date_from is not None and filters.date_from < months_from:
+        edges.append(and_(day.day >= filters.date_from, day.day < months_from))
+    if months_to is not None and filters.date_to is not None and filters.date_to > months_to:
+        edges.append(and_(day.day > months_to, day.day <= filters.date_to))
+    if edges:
+        parts.append(part(day, [or_(*edges)], pending_of(day)))
+    # Inside the whole months: only the pending share, from the last pickup days (partial index).
+    parts.append(part(day, [day.unarrived != 0, day.pickup_day >= cutoff,
+                            *in_period(day.day, months_from, months_to)], day.unarrived, measures=()))
+    return union_all(*parts).subquery("q")
+
+
+def _bucket_percentiles(session: Session, u, group) -> dict[tuple, tuple[float | None, float | None]]:
+    """p50 and p90 transit hours per group, from the histogram buckets (continuous, over the buckets' middles)."""
+    stmt = (select(*group, u.c.hours, func.sum(u.c.shipments)).where(u.c.hours != HOURS_NONE)
+            .group_by(*group, u.c.hours).having(func.sum(u.c.shipments) > 0).order_by(*group, u.c.hours))
+    histograms: dict[tuple, list[tuple[int, int]]] = {}
+    for row in session.execute(stmt):
+        histograms.setdefault(tuple(row[:len(group)]), []).append((row[-2], int(row[-1])))
+    return {key: (_histogram_percentile(h, 0.5), _histogram_percentile(h, 0.9)) for key, h in histograms.items()}
+
+
+def _histogram_percentile(buckets: list[tuple[int, int]], fraction: float) -> float | None:
+    """percentile_cont over a histogram (bucket lower bound, count), each value at its bucket's middle."""
+    total = sum(n for _, n in buckets)
+    if total == 0:
+        return None
+    position = fraction * (total - 1)
+    low_rank, high_rank = math.floor(position), math.ceil(position)
+    low = high = None
+    seen = 0
+    for bucket, n in buckets:
+        if low is None and low_rank < seen + n:
+            low = _BUCKET_MIDDLE.get(bucket, bucket)
+        if high_rank < seen + n:
+            high = _BUCKET_MIDDLE.get(bucket, bucket)
+            break
+        seen += n
+    return low + (high - low) * (position - low_rank)
+
+
 def _arrival():
-    """When the parcel was delivered or first reached a station/locker (the 次日递 endpoint)."""
-    first_station = (select(func.min(TrackingEvent.occurred_at))
-                     .where(TrackingEvent.shipment_id == Shipment.id,
-                            TrackingEvent.status.in_([ShipmentStatus.AVAILABLE_FOR_PICKUP, ShipmentStatus.DELIVERED]))
-                     .correlate(Shipment).scalar_subquery())
-    return first_station
+    """When the parcel first reached a station/locker (stored when events are applied; the 次日递 end point)."""
+    return Shipment.first_station_at
 
 
 def _next_day_deadline(pg: bool, picked_up_at):
@@ -68,9 +197,9 @@ def _next_day_deadline(pg: bool, picked_up_at):
     return func.datetime(func.date(picked_up_at, "+8 hours", "+2 days"), "-8 hours")
 
 
-def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
-                   by_province: bool = True) -> list[QualityRow]:
-    """Delivery quality per program × carrier (× destination province), over shipments registered in the filters."""
+def quality_report_raw(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
+                       by_province: bool = True) -> list[QualityRow]:
+    """The same figures as quality_report, recounted over the shipments rows (exact percentiles on PostgreSQL)."""
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
     pg = _is_pg(session)
