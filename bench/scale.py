@@ -130,7 +130,6 @@ def build(size: int, chunk: int) -> None:
         ALTER TABLE shipments DISABLE TRIGGER USER;
         ALTER TABLE tracking_events SET UNLOGGED;""")
     programs = psql(db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM programs")
-    perishable = psql(db, "SELECT coalesce(string_agg(id::text, ','), '0') FROM programs WHERE perishable")
     orgs = psql(db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM organisations")
     stations = psql(db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM stations WHERE level = 'village'")
     divisions = psql(db, "SELECT string_agg(division_code, ',' ORDER BY id) FROM stations WHERE level = 'village'")
@@ -222,8 +221,136 @@ def build(size: int, chunk: int) -> None:
     print(f"{db}: {counts} in {time.perf_counter() - t0:,.0f} s", flush=True)
 
 
+# --- Run -----------------------------------------------------------------------
+
+def start_gunicorn(db: str, port: int, app: str = "bench.bench_wsgi:app") -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": PG + db, "SECRET_KEY": "bench", "SCHEDULER_IN_PROCESS": "0",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", app], env=env, cwd=ROOT, start_new_session=True)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=1).read()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    stop(proc)
+    sys.exit("gunicorn did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def login(session, base: str, username: str, password: str) -> None:
+    page = session.get(base + "/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    response = session.post(base + "/login", data={"csrf_token": token.group(1), "username": username,
+                                                   "password": password}, allow_redirects=False)
+    if response.status_code not in (302, 303):
+        sys.exit(f"login as {username} failed: {response.status_code}")
+
+
+def number_of(g: int) -> tuple[str, str, str]:
+    """(carrier, tracking number, phone digits) of generated parcel g."""
+    return CARRIERS[(g * 7) % len(CARRIERS)], f"YX{g:011d}", f"{g % 10000:04d}"
+
+
+def paths(size: int, program_id: int, rng) -> list[tuple[str, str, callable]]:
+    """(name, kind, url maker) for every path; kind: web (official's cookie), api (official's token), public."""
+    from integrations.carriers import CARRIERS as KNOWN
+
+    def one():
+        return number_of(rng.randint(1, size))
+
+    def shared_link():  # a parcel whose carrier shows the timeline without the phone digits
+        while True:
+            carrier, number, _ = one()
+            if not getattr(KNOWN.get(carrier), "needs_phone", False):
+                return f"/t/{number}"
+
+    return [
+        ("dashboard page", "web", lambda: "/dashboard"),
+        ("report volumes JSON", "api", lambda: "/api/v1/reports/volumes?period=month&group_by=program"),
+        ("report quality JSON", "api", lambda: "/api/v1/reports/quality"),
+        ("report late-perishables JSON", "api", lambda: "/api/v1/reports/late-perishables"),
+        ("report network JSON", "api", lambda: "/api/v1/reports/network"),
+        ("report quality XLSX", "api", lambda: "/api/v1/reports/quality?format=xlsx"),
+        ("program progress", "api", lambda: f"/api/v1/programs/{program_id}/progress"),
+        ("drill-down page", "web", lambda: f"/dashboard/shipments?program_id={program_id}&carrier=sf"),
+        ("shipment detail API", "api", lambda: "/api/v1/shipments/{}/{}".format(*one()[:2])),
+        ("public track API", "public", lambda: "/api/v1/track/{1}?phone_last4={2}".format(*one())),
+        ("public track page", "public", shared_link),
+        ("list, filtered", "api", lambda: "/api/v1/shipments?status=delivered&carrier=sf&limit=50"),
+    ]
+
+
+def measure(size: int, runs: int, port: int) -> dict[str, list[float]]:
+    import random
+
+    import requests
+
+    db = db_name(size)
+    token = flask(db, "tokens", "create", "--org", "绍兴市邮政管理局", "--role", "official", "--name", "bench").strip()
+    program_id = int(psql(db, "SELECT program_id FROM shipments GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"))
+    proc = start_gunicorn(db, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        web, api, public = requests.Session(), requests.Session(), requests.Session()
+        login(web, base, "official", "demo1234")
+        api.headers["Authorization"] = f"Bearer {token}"
+        clients = {"web": web, "api": api, "public": public}
+        rng = random.Random(size)
+        out: dict[str, list[float]] = {}
+        for name, kind, url in paths(size, program_id, rng):
+            samples = []
+            for i in range(runs + 1):
+                target = url()
+                started = time.perf_counter()
+                response = clients[kind].get(base + target)
+                elapsed = (time.perf_counter() - started) * 1000
+                if response.status_code != 200:
+                    sys.exit(f"{name}: {target} answered {response.status_code}")
+                if i:  # the first is a warm-up
+                    samples.append(elapsed)
+            out[name] = samples
+            print(f"  {db} {name:30} median {statistics.median(samples):8.1f} ms", flush=True)
+        return out
+    finally:
+        stop(proc)
+        flask(db, "tokens", "revoke", token[:10], check=False)
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
 def run(sizes: list[int], runs: int, port: int) -> None:
-    raise SystemExit("run: not written yet")
+    results = {size: measure(size, runs, port) for size in sizes}
+    names = list(results[sizes[0]])
+    print()
+    print(f"gunicorn -w 2 (sync), one client, {runs} requests per path after a warm-up; times in ms")
+    header = f"{'path':30}" + "".join(f"{db_name(s)[15:]:>8} median {'p99':>7} {'range':>15}" for s in sizes)
+    print(header + f" {'growth':>7}")
+    for name in names:
+        line = f"{name:30}"
+        for size in sizes:
+            v = results[size][name]
+            line += f"{statistics.median(v):15.1f} {p99(v):7.1f} {min(v):7.1f}–{max(v):<7.1f}"
+        growth = statistics.median(results[sizes[-1]][name]) / statistics.median(results[sizes[0]][name])
+        print(line + f" {growth:6.2f}×")
+    largest = results[sizes[-1]]
+    one = statistics.median(largest["shipment detail API"])
+    print()
+    print(f"at {db_name(sizes[-1])[15:]}: one indexed shipment read (detail API) median {one:.1f} ms")
+    print(f"  dashboard page: {statistics.median(largest['dashboard page']) / one:.1f}× (target ≤ 50×)")
+    for name in names:
+        if name.startswith("report"):
+            print(f"  {name}: {statistics.median(largest[name]) / one:.1f}× (target ≤ 10×)")
 
 
 def main() -> None:

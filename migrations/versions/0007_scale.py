@@ -1,8 +1,8 @@
 """scale: indexes that serve the queries, first_station_at, report_deltas autovacuum
 
-- The unique key of shipments is reordered to (tracking_number, carrier): the
-  public lookup knows only the number; (carrier, number) look-ups and
-  ON CONFLICT (carrier, tracking_number) use the same index.
+- ix_shipments_tracking_number: the public lookup knows only the number (no
+  index started with it: every buyer's lookup was a full index scan).
+  (Reordering the unique key instead would rebuild `shipments` on SQLite.)
 - ix_shipments_registered (registered_at, id): officials' lists and report
   drill-downs page newest first over every organisation.
 - Dropped: ix_shipments_status (no query filters on status alone: the
@@ -12,6 +12,8 @@
 - shipments.first_station_at: first arrival at a station/locker or delivery,
   stored when events are applied (the quality report read it with a
   min(occurred_at) subquery per shipment); filled from the events here.
+- ix_shipments_open_clock / ix_shipments_trip (PostgreSQL): late perishables
+  read per program through keysets instead of every perishable parcel.
 - report_deltas: autovacuum after 1,000 dead or inserted rows whatever the
   table's size, without cost delay, so the fold cannot bloat it.
 - Delivery quality from rollups: report_quality_days / _months (program ×
@@ -23,11 +25,8 @@
   folded from the existing report_deltas; filled from report_days here.
 
 Revision ID: 0007_scale
-Revises: 0005_rollup_dims
+Revises: 0006_trust
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
 import sqlalchemy as sa
 
@@ -35,7 +34,7 @@ import shipments.db
 
 
 revision = '0007_scale'
-down_revision = '0005_rollup_dims'
+down_revision = '0006_trust'
 branch_labels = None
 depends_on = None
 
@@ -45,35 +44,28 @@ DELTA_AUTOVACUUM = ("autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_thres
                     "autovacuum_vacuum_cost_delay = 0")
 
 
-def _report_triggers():
-    """Migration 0004's trigger definitions (SQLite's batch mode rebuilds the table and loses its triggers)."""
-    spec = importlib.util.spec_from_file_location("_0004_reports", Path(__file__).with_name("0004_reports.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade():
     pg = op.get_bind().dialect.name == "postgresql"
-    triggers = _report_triggers()
-    if not pg:
-        triggers.drop_triggers("sqlite")
-    with op.batch_alter_table('shipments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('first_station_at', shipments.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.drop_constraint('uq_shipments_carrier_tracking_number', type_='unique')
-        batch_op.create_unique_constraint(batch_op.f('uq_shipments_tracking_number_carrier'), ['tracking_number', 'carrier'])
-        batch_op.drop_index('ix_shipments_status')
-        batch_op.create_index('ix_shipments_registered', ['registered_at', 'id'], unique=False)
-    with op.batch_alter_table('report_deltas', schema=None) as batch_op:
-        batch_op.drop_index('ix_report_deltas_program_day')
+    # No batch mode: on SQLite rebuilding `shipments` would cascade-delete its
+    # events and drop its triggers; these operations work in place.
+    op.add_column('shipments', sa.Column('first_station_at', shipments.db.UTCDateTime(timezone=True), nullable=True))
+    op.create_index('ix_shipments_tracking_number', 'shipments', ['tracking_number'], unique=False)
+    op.drop_index('ix_shipments_status', table_name='shipments')
+    op.create_index('ix_shipments_registered', 'shipments', ['registered_at', 'id'], unique=False)
+    op.drop_index('ix_report_deltas_program_day', table_name='report_deltas')
+    if pg:
+        op.create_index('ix_shipments_open_clock', 'shipments',
+                        ['program_id', sa.text('coalesce(picked_up_at, registered_at)')],
+                        postgresql_where=sa.text('delivered_at IS NULL'))
+        op.create_index('ix_shipments_trip', 'shipments',
+                        ['program_id', sa.text('(delivered_at - coalesce(picked_up_at, registered_at))')],
+                        postgresql_where=sa.text('delivered_at IS NOT NULL'))
     op.execute("""
         UPDATE shipments SET first_station_at = (
             SELECT min(e.occurred_at) FROM tracking_events e
             WHERE e.shipment_id = shipments.id AND e.status IN ('available_for_pickup', 'delivered'))
         WHERE EXISTS (SELECT 1 FROM tracking_events e
                       WHERE e.shipment_id = shipments.id AND e.status IN ('available_for_pickup', 'delivered'))""")
-    if not pg:
-        triggers.create_triggers("sqlite")
     if pg:
         op.execute(f"ALTER TABLE report_deltas SET ({DELTA_AUTOVACUUM})")
     create_rollup_tables()
@@ -177,19 +169,14 @@ def downgrade():
     if pg:
         op.execute("ALTER TABLE report_deltas RESET (" + ", ".join(
             part.split(" = ")[0] for part in DELTA_AUTOVACUUM.split(", ")) + ")")
-    with op.batch_alter_table('report_deltas', schema=None) as batch_op:
-        batch_op.create_index('ix_report_deltas_program_day', ['program_id', 'day'], unique=False)
-    triggers = _report_triggers()
-    if not pg:
-        triggers.drop_triggers("sqlite")
-    with op.batch_alter_table('shipments', schema=None) as batch_op:
-        batch_op.drop_index('ix_shipments_registered')
-        batch_op.create_index('ix_shipments_status', ['status'], unique=False)
-        batch_op.drop_constraint(batch_op.f('uq_shipments_tracking_number_carrier'), type_='unique')
-        batch_op.create_unique_constraint('uq_shipments_carrier_tracking_number', ['carrier', 'tracking_number'])
-        batch_op.drop_column('first_station_at')
-    if not pg:
-        triggers.create_triggers("sqlite")
+    op.create_index('ix_report_deltas_program_day', 'report_deltas', ['program_id', 'day'], unique=False)
+    if pg:
+        op.drop_index('ix_shipments_trip', table_name='shipments')
+        op.drop_index('ix_shipments_open_clock', table_name='shipments')
+    op.drop_index('ix_shipments_registered', table_name='shipments')
+    op.create_index('ix_shipments_status', 'shipments', ['status'], unique=False)
+    op.drop_index('ix_shipments_tracking_number', table_name='shipments')
+    op.drop_column('shipments', 'first_station_at')
 
 
 # --- Quality triggers ----------------------------------------------------------
@@ -252,9 +239,12 @@ def quality_key_select(dialect: str, sign: str) -> str:
     ])
 
 
+COUNTED = "r.status <> 'cancelled'"  # as migration 0006_trust: cancelled registrations count nowhere
+
+
 def _quality_insert(dialect: str, source: str, sign: str) -> str:
     return (f"INSERT INTO report_quality_deltas ({QUALITY_DELTA_COLUMNS}) "
-            f"SELECT {quality_key_select(dialect, sign)} FROM {source} GROUP BY 1, 2, 3, 4, 5, 6")
+            f"SELECT {quality_key_select(dialect, sign)} FROM {source} WHERE {COUNTED} GROUP BY 1, 2, 3, 4, 5, 6")
 
 
 def _quality_row(alias: str) -> str:
@@ -313,7 +303,7 @@ def drop_quality_triggers(dialect: str) -> None:
 def fill_rollups(dialect: str) -> None:
     """Count what is already there: quality from the shipments, network from the volume rollup and its deltas."""
     op.execute(f"INSERT INTO report_quality_days ({QUALITY_DELTA_COLUMNS}) "
-               f"SELECT {quality_key_select(dialect, '')} FROM shipments r GROUP BY 1, 2, 3, 4, 5, 6")
+               f"SELECT {quality_key_select(dialect, '')} FROM shipments r WHERE {COUNTED} GROUP BY 1, 2, 3, 4, 5, 6")
     month = "CAST(date_trunc('month', day) AS date)" if dialect == "postgresql" else "date(day, 'start of month')"
     measures = "shipments, picked_24h, no_pickup, on_time, late, unarrived, exceptions, returns"
     op.execute(f"INSERT INTO report_quality_months (month, program_id, carrier, province_code, hours, {measures}) "

@@ -13,6 +13,7 @@ from shipments.models._types import BigIntPK, enum_column
 from shipments.models.divisions import Division, Province, Station
 from shipments.models.enums import (
     TERMINAL_STATUSES, Channel, Direction, EventSource, ShipmentStatus, StopReason, SubscriptionState,
+    TrackingAlert,
 )
 from shipments.models.organisations import Organisation
 from shipments.models.programs import Program
@@ -25,9 +26,9 @@ class Shipment(db.Model):
 
     __tablename__ = "shipments"
     __table_args__ = (
-        # Number first: the buyer's public lookup knows the number, not the carrier,
-        # and (carrier, number) look-ups and ON CONFLICT use the same index.
-        UniqueConstraint("tracking_number", "carrier"),
+        UniqueConstraint("carrier", "tracking_number"),
+        # The buyer's public lookup knows the number, not the carrier.
+        Index("ix_shipments_tracking_number", "tracking_number"),
         CheckConstraint("pieces >= 1", name="pieces_positive"),
         CheckConstraint("weight_kg IS NULL OR weight_kg >= 0", name="weight_non_negative"),
         CheckConstraint("declared_value IS NULL OR declared_value >= 0", name="value_non_negative"),
@@ -44,6 +45,16 @@ class Shipment(db.Model):
         Index("ix_shipments_org_registered", "organisation_id", "registered_at"),
         # Officials' lists and drill-downs: newest first over every organisation (keyset order).
         Index("ix_shipments_registered", "registered_at", "id"),
+        # Late perishables (PostgreSQL keysets per program): the clock of parcels still
+        # travelling, oldest first, and the trip of delivered ones, longest first.
+        Index("ix_shipments_open_clock", "program_id", text("coalesce(picked_up_at, registered_at)"),
+              postgresql_where=text("delivered_at IS NULL"), info={"only": "postgresql"}).ddl_if(dialect="postgresql"),
+        Index("ix_shipments_trip", "program_id", text("(delivered_at - coalesce(picked_up_at, registered_at))"),
+              postgresql_where=text("delivered_at IS NOT NULL"),
+              info={"only": "postgresql"}).ddl_if(dialect="postgresql"),
+        # The portal's alert list and count: only the few shipments with an alert.
+        Index("ix_shipments_org_alert", "organisation_id", "tracking_alert_at",
+              postgresql_where=text("tracking_alert IS NOT NULL"), sqlite_where=text("tracking_alert IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -97,6 +108,12 @@ class Shipment(db.Model):
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Carrier-side trouble for a person to look at (no record yet, tracking aborted).
+    tracking_alert: Mapped[TrackingAlert | None] = mapped_column(enum_column(TrackingAlert, "tracking_alert"))
+    tracking_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A cancelled registration keeps its row (status `cancelled`) and says why.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

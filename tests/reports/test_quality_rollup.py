@@ -12,6 +12,7 @@ from shipments.models import ReportQualityMonth, Shipment, TrackingEvent
 from shipments.models.enums import EventSource, Role
 from shipments.report_cli import report_cli
 from shipments.services import access, reports, tracking
+from shipments.services import shipments as shipment_service
 from shipments.services.reports import ReportFilters
 from shipments.services.schedule import PollPolicy
 
@@ -100,11 +101,17 @@ def test_rollups_equal_a_recount_through_imports_polls_pushes_edits_and_deletes(
     db_session.execute(update(Shipment).where(Shipment.id == shipments[6].id).values(status="exception"))
     db_session.execute(delete(Shipment).where(Shipment.id.in_([shipments[7].id, shipments[8].id])))
     db_session.flush()
+    # Cancellations (issue 10): a cancelled registration counts nowhere.
+    for shipment in (shipments[9], shipments[12]):
+        assert shipment_service.cancel_shipment(shipment, "买家退单")
+    db_session.flush()
     db_session.expire_all()
     assert_exact(app, db_session)
 
     assert reports.refresh_rollups(db_session) > 0
     assert_exact(app, db_session)
+    rows = reports.quality_report(db_session, ReportFilters(), by_province=False)
+    assert sum(r.shipments for r in rows) == 40 - 2 - 2  # two deleted, two cancelled
     result = app.test_cli_runner().invoke(report_cli, ["reconcile"])
     assert result.exit_code == 0, result.output
 
@@ -137,3 +144,29 @@ def test_quality_filters_the_rollup_answers_equal_a_recount(db_session, create_s
     assert rolled == [(r.shipments, r.next_day_on_time, r.next_day_late, r.next_day_pending)
                       for r in reports.quality_report_raw(db_session, filters, now)]
     assert rolled
+
+
+def test_late_perishables_keysets_equal_the_full_scan(db_session, create_program, create_shipment):
+    from datetime import datetime, timezone
+
+    from shipments.services.reports import quality
+
+    now = datetime(2026, 6, 20, 4, tzinfo=timezone.utc)
+    fruit = create_program(perishable=True, deadline_hours=48)
+    other = create_program(perishable=True, deadline_hours=24)
+    create_program(perishable=False)
+    for i in range(60):
+        registered = now - timedelta(hours=3 * i + 1)
+        picked = registered + timedelta(hours=i % 7) if i % 5 else None
+        delivered = (picked or registered) + timedelta(hours=10 + 4 * (i % 19)) if i % 3 == 0 else None
+        if delivered is not None and delivered > now:
+            delivered = None
+        create_shipment(program=fruit if i % 2 else other, registered_at=registered, picked_up_at=picked,
+                        delivered_at=delivered)
+    for limit in (5, 500):
+        for filters in (ReportFilters(), ReportFilters(program_id=fruit.id), ReportFilters(carrier="sandbox")):
+            got = [(s.id, round(h, 6)) for s, h in db_session.execute(
+                reports.late_perishables(db_session, filters, now, limit))]
+            want = [(s.id, round(h, 6)) for s, h in db_session.execute(
+                quality.late_perishables_scan(db_session, filters, now, limit))]
+            assert got == want and got

@@ -62,8 +62,8 @@ def quality_key_sql(pg: bool) -> str:
     ])
 
 
-def quality_raw_select(pg: bool, where: str = "") -> TextClause:
-    """Quality buckets recounted from the shipments rows (optionally restricted by a SQL condition on `r`)."""
+def quality_raw_select(pg: bool, where: str = "r.status <> 'cancelled'") -> TextClause:
+    """Quality buckets recounted from the shipments rows (cancelled registrations are not counted)."""
     types = {"day": Date, "program_id": Integer, "carrier": String, "province_code": String, "hours": Integer,
              "pickup_day": Date}
     sql = (f"SELECT {quality_key_sql(pg)} FROM shipments r {('WHERE ' + where) if where else ''} "
