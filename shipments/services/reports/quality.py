@@ -155,13 +155,45 @@ def _quality_union(pg: bool, filters: ReportFilters, cutoff: date):
 
 
 def _bucket_percentiles(session: Session, u, group) -> dict[tuple, tuple[float | None, float | None]]:
-    """p50 and p90 transit hours per group, from the histogram buckets (continuous, over the buckets' middles)."""
-    stmt = (select(*group, u.c.hours, func.sum(u.c.shipments)).where(u.c.hours != HOURS_NONE)
-            .group_by(*group, u.c.hours).having(func.sum(u.c.shipments) > 0).order_by(*group, u.c.hours))
-    histograms: dict[tuple, list[tuple[int, int]]] = {}
+    """p50 and p90 transit hours per group from the histogram buckets (continuous, over the buckets' middles).
+
+    The database finds, per group, the buckets holding the two ranks each
+    percentile interpolates between (running sums over the buckets), so only
+    one row per group travels.
+    """
+    pg = _is_pg(session)
+    buckets = (select(*group, u.c.hours, func.sum(u.c.shipments).label("n")).where(u.c.hours != HOURS_NONE)
+               .group_by(*group, u.c.hours).having(func.sum(u.c.shipments) > 0).subquery("h"))
+    keys = [buckets.c[c.name] for c in group]
+    running = select(*keys, buckets.c.hours,
+                     func.sum(buckets.c.n).over(partition_by=keys, order_by=buckets.c.hours).label("cum"),
+                     func.sum(buckets.c.n).over(partition_by=keys).label("total")).subquery("c")
+    c_keys = [running.c[c.name] for c in group]
+    total = running.c.total
+
+    def floor(x):
+        return func.floor(x) if pg else cast(x, Integer)  # x ≥ 0; PostgreSQL's CAST rounds
+
+    def rank_bucket(fraction: float, upper: bool):
+        position = (total - 1) * fraction
+        rank = floor(position)
+        if upper:
+            rank = rank + case((position > floor(position), 1), else_=0)
+        return func.min(running.c.hours).filter(running.c.cum > rank)
+
+    stmt = select(*c_keys, total, rank_bucket(0.5, False), rank_bucket(0.5, True), rank_bucket(0.9, False),
+                  rank_bucket(0.9, True)).group_by(*c_keys, total)
+    out = {}
     for row in session.execute(stmt):
-        histograms.setdefault(tuple(row[:len(group)]), []).append((row[-2], int(row[-1])))
-    return {key: (_histogram_percentile(h, 0.5), _histogram_percentile(h, 0.9)) for key, h in histograms.items()}
+        key, (n, lo50, hi50, lo90, hi90) = tuple(row[:len(group)]), row[len(group):]
+        out[key] = (_interpolate(int(n), 0.5, lo50, hi50), _interpolate(int(n), 0.9, lo90, hi90))
+    return out
+
+
+def _interpolate(total: int, fraction: float, low_bucket: int, high_bucket: int) -> float:
+    position = fraction * (total - 1)
+    low, high = _BUCKET_MIDDLE.get(low_bucket, low_bucket), _BUCKET_MIDDLE.get(high_bucket, high_bucket)
+    return low + (high - low) * (position - math.floor(position))
 
 
 def _histogram_percentile(buckets: list[tuple[int, int]], fraction: float) -> float | None:
