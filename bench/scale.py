@@ -288,7 +288,7 @@ def paths(size: int, program_id: int, rng) -> list[tuple[str, str, callable]]:
     ]
 
 
-def measure(size: int, runs: int, port: int) -> dict[str, list[float]]:
+def measure(size: int, runs: int, port: int, only: set[str] | None = None) -> dict[str, list[float]]:
     import random
 
     import requests
@@ -306,6 +306,8 @@ def measure(size: int, runs: int, port: int) -> dict[str, list[float]]:
         rng = random.Random(size)
         out: dict[str, list[float]] = {}
         for name, kind, url in paths(size, program_id, rng):
+            if only and name not in only:
+                continue
             samples = []
             for i in range(runs + 1):
                 target = url()
@@ -329,8 +331,8 @@ def p99(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
-def run(sizes: list[int], runs: int, port: int) -> None:
-    results = {size: measure(size, runs, port) for size in sizes}
+def run(sizes: list[int], runs: int, port: int, only: set[str] | None = None) -> None:
+    results = {size: measure(size, runs, port, only) for size in sizes}
     names = list(results[sizes[0]])
     print()
     print(f"gunicorn -w 2 (sync), one client, {runs} requests per path after a warm-up; times in ms")
@@ -344,6 +346,8 @@ def run(sizes: list[int], runs: int, port: int) -> None:
         growth = statistics.median(results[sizes[-1]][name]) / statistics.median(results[sizes[0]][name])
         print(line + f" {growth:6.2f}×")
     largest = results[sizes[-1]]
+    if "shipment detail API" not in largest:
+        return
     one = statistics.median(largest["shipment detail API"])
     print()
     print(f"at {db_name(sizes[-1])[15:]}: one indexed shipment read (detail API) median {one:.1f} ms")
@@ -419,13 +423,15 @@ def main() -> None:
     r.add_argument("--sizes", default="100000,1000000,10000000")
     r.add_argument("--runs", type=int, default=7)
     r.add_argument("--port", type=int, default=18210)
+    r.add_argument("--only", default="", help="comma-separated path names (default: all)")
     args = parser.parse_args()
     if args.command == "build":
         build(args.size, args.chunk)
     elif args.command == "explain":
         explain(args.size)
     else:
-        run([int(s) for s in args.sizes.split(",")], args.runs, args.port)
+        run([int(s) for s in args.sizes.split(",")], args.runs, args.port,
+            {p.strip() for p in args.only.split(",") if p.strip()} or None)
 
 
 if __name__ == "__main__":
