@@ -80,6 +80,7 @@ DEFAULTS = {
     "CIRCUIT_OPEN_SECONDS": 60,  # then one probe call is let through
     # Sweeps
     "SWEEP_INTERVAL_SECONDS": 900,
+    "POLL_LOG_KEEP_DAYS": 90,  # poll log rows older than this are summarised per day, then deleted
     "PICKUP_OVERDUE_HOURS": 24,
     # Reports read rollups plus unfolded deltas (exact at once); folding keeps the deltas short.
     "ROLLUP_FOLD_SECONDS": 60,

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.services import polling, reports, sweeps
+from shipments.services import poll_log, polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,19 @@ def rollup_fold(session, config, stop):
         log.info("rollup fold: %s deltas folded", count)
 
 
+def poll_log_retention(session, config, stop):
+    """Summarise and delete poll log rows older than POLL_LOG_KEEP_DAYS, a batch per commit."""
+    total = 0
+    while not stop.is_set():
+        count = poll_log.summarise_old_polls(session, utcnow(), int(config["POLL_LOG_KEEP_DAYS"]))
+        session.commit()
+        total += count
+        if not count:
+            break
+    if total:
+        log.info("poll log retention: %s rows summarised", total)
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -87,6 +100,7 @@ JOBS = (
     Job("late_perishable_sweep", late_perishable_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("provider_sweep", provider_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("rollup_fold", rollup_fold, "ROLLUP_FOLD_SECONDS", singleton=True),
+    Job("poll_log_retention", poll_log_retention, "SWEEP_INTERVAL_SECONDS", singleton=True),
 )
 
 SCHEDULER_LOCK = "yuexiang:in-process-scheduler"

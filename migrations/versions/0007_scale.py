@@ -29,7 +29,7 @@
   folded from the existing report_deltas; filled from report_days here.
 
 Revision ID: 0007_scale
-Revises: 0006_trust
+Revises: 0010_network
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,7 +38,7 @@ import shipments.db
 
 
 revision = '0007_scale'
-down_revision = '0006_trust'
+down_revision = '0010_network'
 branch_labels = None
 depends_on = None
 

@@ -48,6 +48,9 @@ def init_app(app) -> None:
         app.config.setdefault(key, value)
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
+    from shipments.schemas.shipments import ProvenanceSchema
+    if "Provenance" not in api.spec.components.schemas:
+        api.spec.components.schema("Provenance", schema=ProvenanceSchema)
     limiter.init_app(app)
     if not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
         # Limits are declared on the views that have them (public tracking) and
@@ -71,11 +74,13 @@ def _decimal_as_string(converter, field, **kwargs) -> dict:
 
 def blueprints():
     """The API's blueprints, one module per resource."""
+    from shipments.api.imports import blp as import_batches
     from shipments.api.me import blp as me
+    from shipments.api.network import blp as network
     from shipments.api.programs import blp as programs
     from shipments.api.push import blp as push
     from shipments.api.reports import blp as reports
     from shipments.api.shipments import blp as shipments
     from shipments.api.track import blp as track
 
-    return [me, shipments, track, programs, reports, push]
+    return [me, shipments, track, programs, reports, push, network, import_batches]

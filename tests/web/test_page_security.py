@@ -29,6 +29,10 @@ FORMS = {
     "/portal/upload/confirm": {"token": "abc"},
     "/seller/": {"label": "x", "numbers": "SBX9100000002"},
     "/t/SBX9100000003": {"phone_last4": "1234"},
+    "/admin/stations/census": {},
+    "/admin/centres": {"single": "1", "one-centre_id": "1", "one-day": "2026-11-20", "one-sorted_pieces": "5"},
+    # JSON only, CSRF-exempt: refused without the X-Station-Request header a cross-site form cannot send.
+    "/station/actions": {"key": "csrf-test-key", "kind": "arrival", "number": "SBX9100000004"},
 }
 
 
