@@ -7,6 +7,12 @@ from shipments.services import health, programs
 bp = Blueprint("public", __name__)
 
 
+@bp.get("/livez")
+def livez():
+    """Answer 200 while the process serves requests (no database: a liveness probe and the benches' ceiling)."""
+    return {"status": "ok"}
+
+
 @bp.get("/healthz")
 def healthz():
     """Each dependency's state (database, Redis, scheduler heartbeat); 503 only when the database is down."""
