@@ -23,6 +23,7 @@ from shipments.db import utcnow
 from shipments.extensions import db
 from shipments.services import polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
+from shipments.services.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,14 @@ def rollup_fold(session, config, stop):
         log.info("rollup fold: %s deltas folded", count)
 
 
+def webhook_deliveries(session, config, stop):
+    """Send due webhook deliveries (the cycle commits as it goes)."""
+    summary = webhook_delivery.deliver_once(session, config, stop=stop, until_idle=False)
+    if summary.claimed:
+        log.info("webhook deliveries: claimed %s delivered %s retried %s failed %s", summary.claimed,
+                 summary.delivered, summary.retried, summary.failed)
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -87,6 +96,7 @@ JOBS = (
     Job("late_perishable_sweep", late_perishable_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("provider_sweep", provider_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("rollup_fold", rollup_fold, "ROLLUP_FOLD_SECONDS", singleton=True),
+    Job("webhook_deliveries", webhook_deliveries, "WEBHOOK_TICK_SECONDS", singleton=False),
 )
 
 SCHEDULER_LOCK = "yuexiang:in-process-scheduler"

@@ -4,9 +4,10 @@ from shipments.models.organisations import ApiToken, Organisation, User
 from shipments.models.programs import Program, program_organisations
 from shipments.models.reports import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth
 from shipments.models.shipments import Shipment, TrackingEvent
+from shipments.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken", "Division", "Organisation", "Program", "Province", "ReportDay", "ReportDelta", "ReportProgramDay",
     "ReportProgramDim", "ReportProgramMonth", "Shipment", "Station",
-    "TrackingEvent", "User", "program_organisations",
+    "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]

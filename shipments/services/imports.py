@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shipments.db import utcnow
 from shipments.models import Shipment
 from shipments.services import shipments as rules
+from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
 MAX_FILE_ROWS = 100_000
@@ -161,6 +162,7 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
     else:
         inserted = {(c, n) for c, n in session.execute(statement, params)}
     report.created += len(inserted)
+    webhooks.record_registered_numbers(session, organisation_id, inserted, now=now)
     rest = [(row_no, (v["carrier"], v["tracking_number"])) for row_no, v in chunk
             if (v["carrier"], v["tracking_number"]) not in inserted]
     if not rest:

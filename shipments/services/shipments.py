@@ -24,6 +24,7 @@ from shipments.db import utcnow
 from shipments.models import Division, Organisation, Program, Province, Shipment, TrackingEvent
 from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
 from shipments.models.programs import program_organisations
+from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
 # ---------------------------------------------------------------- messages
@@ -478,6 +479,7 @@ def register_shipment(session: Session, caller, raw: dict, providers: dict,
             with session.begin_nested():
                 shipment = Shipment(**columns)
                 session.add(shipment)
+            webhooks.record_registered(session, [shipment], now=now)
             return shipment, True
         except IntegrityError:
             # Registered concurrently between our look-up and insert.
