@@ -25,6 +25,9 @@ MATRIX = [
     ("GET", "/api/v1/track/{own}?phone_last4=4321", None, [200, 200, 200, 200, 200]),
     ("GET", "/api/v1/track/{own}?phone_last4=4322", None, [404, 404, 404, 404, 404]),
     ("GET", "/api/docs/openapi.json", None, [200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/webhooks", None, [401, 200, 200, 403, 200]),
+    ("POST", "/api/v1/webhooks", {"url": "https://93.184.215.14/hook", "events": ["shipment.registered"]},
+     [401, 201, 201, 403, 201]),
 ]
 CASES = [(method, path, body, caller, statuses[i])
          for method, path, body, statuses in MATRIX for i, caller in enumerate(CALLERS)]

@@ -286,8 +286,9 @@ def test_a_url_resolving_to_a_private_address_is_refused(db_session, create_orga
     [row] = deliveries(db_session, subscription)
     assert row.state == DeliveryState.FAILED and row.last_error.startswith("refused: resolves to a non-public")
     assert summary.failed == 1
+    # Refused at once when the URL names a private address or loopback itself.
     for target in (url, "http://10.1.2.3/hook", "http://169.254.169.254/latest", "http://[::1]:8080/x",
-                   "http://0.0.0.0/", "http://100.64.0.1/"):
+                   "http://0.0.0.0/", "http://100.64.0.1/", "http://[::ffff:192.168.1.1]/"):
         with pytest.raises(subscriptions.SubscriptionError, match="url"):
             subscriptions.check_target(target, config)
 

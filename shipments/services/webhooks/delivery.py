@@ -30,7 +30,7 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -354,7 +354,10 @@ def record_outcomes(session, outcomes, *, owner: str, now: datetime, policy: Ret
         summary.lost += max(0, len(params) - result.rowcount) if result.rowcount >= 0 else 0
     subs = WebhookSubscription
     if ok_subs:
-        session.execute(update(subs).where(subs.id.in_(sorted(ok_subs)))
+        # Written when it tells something: a recovery, or a minute since the last note.
+        session.execute(update(subs).where(subs.id.in_(sorted(ok_subs)),
+                                           or_(subs.failing_since.is_not(None), subs.last_success_at.is_(None),
+                                               subs.last_success_at < now - timedelta(minutes=1)))
                         .values(last_success_at=now, failing_since=None, updated_at=subs.updated_at)
                         .execution_options(synchronize_session=False))
     bad_subs -= ok_subs  # any success in the batch: the receiver is alive
@@ -420,8 +423,8 @@ class _Cycle:
                 done, _ = wait(list(in_flight), timeout=self.idle_poll, return_when=FIRST_COMPLETED)
                 if not done:
                     continue
-                if len(done) < len(in_flight):
-                    time.sleep(APPLY_WINDOW)  # one commit for the sends finishing together
+                if len(done) < len(in_flight):  # one commit for the sends finishing together
+                    wait([f for f in in_flight if f not in done], timeout=APPLY_WINDOW, return_when=ALL_COMPLETED)
                 done = [f for f in in_flight if f.done()]
                 outcomes = []
                 for future in done:

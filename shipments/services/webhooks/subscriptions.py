@@ -5,6 +5,7 @@ or changes that organisation's subscriptions. The caller commits.
 """
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from sqlalchemy import Select, select, update
 from shipments.models import WebhookDelivery, WebhookSubscription
 from shipments.models.enums import DeliveryState, ShipmentStatus
 from shipments.services.webhooks import outbox
-from shipments.services.webhooks.addresses import AddressRefused, check_url, is_loopback_host, resolve_checked
+from shipments.services.webhooks.addresses import AddressRefused, check_url, is_loopback_host, is_public
 
 EVENTS = outbox.EVENTS
 SECRET_PREFIX = "whsec_"
@@ -39,25 +40,33 @@ def new_secret() -> str:
 
 
 def check_target(url: str, config) -> str:
-    """Check a target URL for a subscription (form, https, address); return it. Raises SubscriptionError."""
+    """Check a target URL for a subscription (form, https, address); return it. Raises SubscriptionError.
+
+    Literal addresses and loopback names are checked here; names are resolved
+    and checked at every delivery (what a name points to can change).
+    """
     url = (url or "").strip()
     if len(url) > 500:
         raise SubscriptionError("url", "at most 500 characters")
     try:
-        _scheme, host, port = check_url(url, production=is_production(config))
-        allow_private = bool(config.get("WEBHOOK_ALLOW_PRIVATE"))
-        if not allow_private and is_loopback_host(host):
-            raise AddressRefused("loopback addresses are refused")
-        try:
-            resolve_checked(host, port, allow_private=allow_private)
-        except AddressRefused as exc:
-            # A name that does not resolve yet may later; a non-public one never may.
-            if str(exc).startswith("cannot resolve"):
-                return url
-            raise
+        _scheme, host, _port = check_url(url, production=is_production(config))
+        if not config.get("WEBHOOK_ALLOW_PRIVATE"):
+            if is_loopback_host(host):
+                raise AddressRefused("loopback addresses are refused")
+            literal = host.strip("[]")
+            if _is_address(literal) and not is_public(literal):
+                raise AddressRefused(f"non-public address ({literal}) refused")
     except AddressRefused as exc:
         raise SubscriptionError("url", str(exc)) from None
     return url
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_events(events, statuses) -> tuple[list[str], list[str]]:
