@@ -101,7 +101,7 @@ def downgrade():
 
 # --- Triggers -------------------------------------------------------------
 # Every change to a counted column of `shipments` appends signed deltas to
-# report_deltas in the same transaction (services/reports.py folds them).
+# report_deltas in the same transaction (services/reports/rollups.py folds them).
 # The row expressions below are the single definition of a shipment's
 # report key; services.reports recounts from raw rows with the same rules.
 # Beijing has had no daylight saving time since 1991: +8 hours is exact.
