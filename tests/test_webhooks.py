@@ -351,3 +351,19 @@ def test_redeliver_queues_failed_ones_again(db_session, create_organisation, cre
     assert {r.state for r in deliveries(db_session, subscription)} == {DeliveryState.DELIVERED}
     assert db_session.scalar(select(func.count()).select_from(WebhookDelivery)
                              .where(WebhookDelivery.subscription_id == subscription.id)) == 3
+
+
+def test_flask_workers_job_delivers(app, db_session, create_organisation, create_shipment, subscribe, receivers,
+                                    config, monkeypatch):
+    from shipments import jobs
+    monkeypatch.setitem(config, "WEBHOOK_CYCLE_SECONDS", 0.5)  # the job keeps looking this long
+    org = create_organisation()
+    receiver = Receiver()
+    subscription, receiver.secret = subscribe(org, receivers(receiver))
+    apply_step(db_session, create_shipment(organisation=org), 1, utcnow())
+    job = next(j for j in jobs.JOBS if j.id == "webhook_deliveries")
+    assert not job.singleton  # SKIP LOCKED claims: any number of workers side by side
+    jobs.JobRunner(app).run(job)
+    assert len(receiver.counts) == 1 and receiver.bad_signatures == 0
+    assert db_session.scalar(select(WebhookDelivery.state)
+                             .where(WebhookDelivery.subscription_id == subscription.id)) == DeliveryState.DELIVERED

@@ -13,5 +13,6 @@ def blueprints():
     from shipments.web.security import bp as security
     from shipments.web.seller import bp as seller
     from shipments.web.track import bp as track
+    from shipments.web.webhooks import bp as webhooks
 
-    return [security, filters, i18n, public, auth, track, portal, seller, dashboard, admin]
+    return [security, filters, i18n, public, auth, track, portal, webhooks, seller, dashboard, admin]

@@ -23,6 +23,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.bad_signatures = 0
         self.arrivals: list[float] = []  # time.time() at arrival
+        self.arrival_of: dict[str, float] = {}  # event id -> first arrival (time.time())
         self.concurrent = self.max_concurrent = 0
         self.keep_requests = True
         self._lock = threading.Lock()
@@ -36,7 +37,9 @@ class Receiver:
         signature = environ.get("HTTP_X_YUEXIANG_SIGNATURE", "")
         good = self.secret is None or verify(self.secret, timestamp, body, signature)
         with self._lock:
-            self.arrivals.append(time.time())
+            now = time.time()
+            self.arrivals.append(now)
+            self.arrival_of.setdefault(event_id, now)
             self.concurrent += 1
             self.max_concurrent = max(self.max_concurrent, self.concurrent)
             if not good:
