@@ -22,6 +22,8 @@ class Status(str, enum.Enum):
     RETURNING = "returning"
     RETURNED = "returned"
     EXPIRED = "expired"
+    # Ours, never a carrier's: the registration was withdrawn (wrong parcel, refund).
+    CANCELLED = "cancelled"
 
     def __str__(self) -> str:
         return self.value
@@ -32,7 +34,7 @@ class Status(str, enum.Enum):
         return self in TERMINAL
 
 
-TERMINAL = frozenset({Status.DELIVERED, Status.RETURNED, Status.EXPIRED})
+TERMINAL = frozenset({Status.DELIVERED, Status.RETURNED, Status.EXPIRED, Status.CANCELLED})
 
 # Substatus names used by the mapping tables (STATUS_MODEL.md §1).
 PICKED_UP = "PICKED_UP"

@@ -167,3 +167,36 @@ def test_control_characters_are_refused_naming_the_field(client, db_session, cre
     bulk = client.post("/api/v1/shipments/bulk", json=[body], headers=headers).json
     assert bulk["invalid"] == 1 and bulk["problems"][0]["field"] == field
     assert client.get("/api/v1/shipments?search=a%01b", headers=headers).status_code == 422
+
+
+def test_cancel_keeps_the_row_stops_polling_and_leaves_the_volumes(client, db_session, auth, create_organisation,
+                                                                     create_program):
+    from shipments.services import reports
+    org, other = create_organisation(), create_organisation()
+    program = create_program(organisations=[org])
+    headers = auth(org=org)
+    for n in ("SBX0000000301", "SBX0000000302"):
+        assert client.post("/api/v1/shipments", json={"number": n, "program_id": program.id, "pieces": 3},
+                           headers=headers).status_code == 201
+    volume = lambda: reports.volume_report(db_session, "month", (), reports.ReportFilters(program_id=program.id))
+    assert volume().totals["pieces"] == 6
+    path = "/api/v1/shipments/sandbox/SBX0000000301"
+    assert client.delete(path, json={"reason": "订单已退款"}, headers=auth(org=other)).status_code == 404
+    assert client.delete(path, json={"reason": "x"}, headers=auth(role=Role.OFFICIAL)).status_code == 403
+    assert client.delete(path, json={}, headers=headers).status_code == 422
+    response = client.delete(path, json={"reason": "订单已退款"}, headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "cancelled" and response.json["cancel_reason"] == "订单已退款"
+    assert response.json["stop_reason"] == "cancelled" and response.json["next_poll_at"] is None
+    stored = db_session.scalar(select(Shipment).where(Shipment.tracking_number == "SBX0000000301"))
+    assert stored.status == ShipmentStatus.CANCELLED and stored.cancelled_at is not None
+    assert volume().totals["pieces"] == 3
+    assert reports.volume_report_raw(db_session, "month", (), reports.ReportFilters(program_id=program.id)
+                                     ).totals["pieces"] == 3
+    assert reports.reconcile(db_session) == []
+    reports.refresh_rollups(db_session)
+    assert volume().totals["pieces"] == 3 and reports.reconcile(db_session) == []
+    # Again: nothing changes; the detail says why.
+    assert client.delete(path, json={"reason": "again"}, headers=headers).json["cancel_reason"] == "订单已退款"
+    detail = client.get(path, headers=headers).json
+    assert detail["status"] == "cancelled" and detail["stop_reason"] == "cancelled"

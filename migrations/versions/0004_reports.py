@@ -143,9 +143,10 @@ def _row_source(alias: str) -> str:
     return "(SELECT " + ", ".join(f"{alias}.{c} AS {c}" for c in COUNTED_COLUMNS) + ") r"
 
 
-def _insert(dialect: str, source: str, sign: str) -> str:
+def _insert(dialect: str, source: str, sign: str, where: str = "") -> str:
+    condition = f"WHERE {where} " if where else ""
     return (f"INSERT INTO report_deltas ({DELTA_COLUMNS}) SELECT {_key_select(dialect, sign)} "
-            f"FROM {source} {STATION_JOIN} {GROUP_KEYS}")
+            f"FROM {source} {STATION_JOIN} {condition}{GROUP_KEYS}")
 
 
 def _changed(dialect: str) -> str:
@@ -153,24 +154,25 @@ def _changed(dialect: str) -> str:
     return " OR ".join(f"OLD.{c} {op_} NEW.{c}" for c in COUNTED_COLUMNS)
 
 
-def create_triggers(dialect: str) -> None:
+def create_triggers(dialect: str, where: str = "") -> None:
+    """Create the triggers; `where` (on row alias r) limits which rows count (0006_trust adds one)."""
     columns = ", ".join(COUNTED_COLUMNS)
     if dialect == "postgresql":
         # Inserts and deletes: statement-level with transition tables, so a
         # bulk import appends one pre-aggregated delta per bucket, not per row.
         op.execute(f"""
             CREATE FUNCTION report_shipments_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN {_insert(dialect, "new_rows r", "")}; RETURN NULL; END $$""")
+            BEGIN {_insert(dialect, "new_rows r", "", where)}; RETURN NULL; END $$""")
         op.execute(f"""
             CREATE FUNCTION report_shipments_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN {_insert(dialect, "old_rows r", "-")}; RETURN NULL; END $$""")
+            BEGIN {_insert(dialect, "old_rows r", "-", where)}; RETURN NULL; END $$""")
         # Updates: row-level, only when a counted column changes (a poll that
         # only moves next_poll_at writes nothing).
         op.execute(f"""
             CREATE FUNCTION report_shipments_updated() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-              {_insert(dialect, _row_source("OLD"), "-")};
-              {_insert(dialect, _row_source("NEW"), "")};
+              {_insert(dialect, _row_source("OLD"), "-", where)};
+              {_insert(dialect, _row_source("NEW"), "", where)};
               RETURN NULL;
             END $$""")
         op.execute("""CREATE TRIGGER report_shipments_insert AFTER INSERT ON shipments
@@ -184,13 +186,13 @@ def create_triggers(dialect: str) -> None:
                        EXECUTE FUNCTION report_shipments_updated()""")
     else:
         op.execute(f"""CREATE TRIGGER report_shipments_insert AFTER INSERT ON shipments FOR EACH ROW
-                       BEGIN {_insert(dialect, _row_source("NEW"), "")}; END""")
+                       BEGIN {_insert(dialect, _row_source("NEW"), "", where)}; END""")
         op.execute(f"""CREATE TRIGGER report_shipments_delete AFTER DELETE ON shipments FOR EACH ROW
-                       BEGIN {_insert(dialect, _row_source("OLD"), "-")}; END""")
+                       BEGIN {_insert(dialect, _row_source("OLD"), "-", where)}; END""")
         op.execute(f"""CREATE TRIGGER report_shipments_update AFTER UPDATE OF {columns} ON shipments
                        FOR EACH ROW WHEN {_changed(dialect)}
-                       BEGIN {_insert(dialect, _row_source("OLD"), "-")};
-                             {_insert(dialect, _row_source("NEW"), "")}; END""")
+                       BEGIN {_insert(dialect, _row_source("OLD"), "-", where)};
+                             {_insert(dialect, _row_source("NEW"), "", where)}; END""")
 
 
 def drop_triggers(dialect: str) -> None:

@@ -1,7 +1,7 @@
 """Programs (寄递项目) and their progress against target.
 
 Any authenticated caller lists programs (names and targets are public
-facts); only admins create them. Progress is program-wide (it sums every
+facts); only admins create them and set their member organisations. Progress is program-wide (it sums every
 organisation's parcels), so it is for officials and admins: members get 403
 and read their own organisation's volumes from /reports/volumes?program_id=.
 """
@@ -13,7 +13,10 @@ from shipments.api.reports import FILE_DOWNLOADS, file_response
 from shipments.extensions import db
 from shipments.models import Program
 from shipments.models.enums import Role
-from shipments.schemas.reports import ProgramInSchema, ProgramListQuerySchema, ProgramSchema, ProgressQuerySchema, ProgressSchema
+from shipments.schemas.reports import (
+    ProgramInSchema, ProgramListQuerySchema, ProgramOrganisationsInSchema, ProgramSchema, ProgressQuerySchema,
+    ProgressSchema,
+)
 from shipments.services import exports, programs, reports
 
 blp = Blueprint("programs", __name__, url_prefix="/api/v1/programs", description="Shipping programs and targets")
@@ -42,6 +45,24 @@ class Programs(MethodView):
             # 409: the name is taken; 404: a named organisation does not exist.
             status = {"name": 409, "organisation_ids": 404}.get(exc.field, 422)
             abort(status, message=exc.message, errors={"json": {exc.field: [exc.message]}})
+        db.session.commit()
+        return program
+
+
+@blp.route("/<int(min=1, max=2147483647):program_id>/organisations")
+class ProgramOrganisations(MethodView):
+    @auth_required(blp, Role.ADMIN)
+    @blp.arguments(ProgramOrganisationsInSchema)
+    @blp.response(200, ProgramSchema)
+    @blp.alt_response(404, description="No such program, or a listed organisation does not exist")
+    def put(self, data, program_id):
+        """Replace the program's member organisations (admins only)"""
+        program = db.session.get(Program, program_id) or abort(404, message="没有这个寄递项目 (no such program)")
+        try:
+            programs.set_program_organisations(db.session, program, data["organisation_ids"])
+        except programs.ProgramError as exc:
+            db.session.rollback()
+            abort(404, message=exc.message, errors={"json": {exc.field: [exc.message]}})
         db.session.commit()
         return program
 

@@ -10,7 +10,7 @@ from shipments.api.auth import auth_required, current_caller
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.shipments import (
-    ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
+    CancelInSchema, ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
     ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
 from shipments.services import imports
@@ -171,3 +171,16 @@ class ShipmentByNumber(MethodView):
             abort(404, message="找不到该运单 (no such shipment)")
         shipment, events = found
         return current_app.json.response(dump_shipment_detail(shipment, events, masked=not caller.sees_personal_data))
+
+    @auth_required(blp, *WRITERS)
+    @blp.arguments(CancelInSchema)
+    @blp.response(200, ShipmentSchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    def delete(self, data, carrier, number):
+        """Cancel a registration: the row stays as `cancelled` with the reason, and leaves the volumes"""
+        shipment = db.session.scalar(service.find_shipment(current_caller(), carrier, number).with_for_update())
+        if shipment is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        service.cancel_shipment(shipment, data["reason"])
+        db.session.commit()
+        return shipment

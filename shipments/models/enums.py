@@ -84,6 +84,14 @@ class StopReason(StrEnum):
     EXPIRED_NO_NEWS = "expired_no_news"
     INVALID_NUMBER = "invalid_number"
     NEEDS_PHONE = "needs_phone"
+    CANCELLED = "cancelled"
+
+
+class TrackingAlert(StrEnum):
+    """Why the carrier side needs an operator's look (STATUS_MODEL.md, alerts)."""
+
+    NO_RECORD_YET = "no_record_yet"  # the carrier has no record of the number yet
+    TRACKING_ABORTED = "tracking_aborted"  # the aggregator stopped tracking (Kuaidi100 abort)
 
 
 class SubscriptionState(StrEnum):

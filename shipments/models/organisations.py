@@ -37,6 +37,8 @@ class User(db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(16))
+    # An official limited to one county (GB/T 2260 six digits); None sees the whole city.
+    county_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("divisions.code"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
@@ -69,6 +71,8 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(60))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))
+    # An official token limited to one county; None sees the whole city.
+    county_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("divisions.code"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ from shipments.models._types import BigIntPK, enum_column
 from shipments.models.divisions import Division, Province, Station
 from shipments.models.enums import (
     TERMINAL_STATUSES, Channel, Direction, EventSource, ShipmentStatus, StopReason, SubscriptionState,
+    TrackingAlert,
 )
 from shipments.models.organisations import Organisation
 from shipments.models.programs import Program
@@ -41,6 +42,9 @@ class Shipment(db.Model):
         Index("ix_shipments_program_registered", "program_id", "registered_at"),
         Index("ix_shipments_org_registered", "organisation_id", "registered_at"),
         Index("ix_shipments_status", "status"),
+        # The portal's alert list and count: only the few shipments with an alert.
+        Index("ix_shipments_org_alert", "organisation_id", "tracking_alert_at",
+              postgresql_where=text("tracking_alert IS NOT NULL"), sqlite_where=text("tracking_alert IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -92,6 +96,12 @@ class Shipment(db.Model):
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pickup_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Carrier-side trouble for a person to look at (no record yet, tracking aborted).
+    tracking_alert: Mapped[TrackingAlert | None] = mapped_column(enum_column(TrackingAlert, "tracking_alert"))
+    tracking_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A cancelled registration keeps its row (status `cancelled`) and says why.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -200,6 +200,12 @@ class ProgramInSchema(Schema):
                                    load_default=list)
 
 
+class ProgramOrganisationsInSchema(Schema):
+    organisation_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647)),
+                                   required=True, validate=validate.Length(max=10_000),
+                                   metadata={"description": "The complete member list (replaces the current one)"})
+
+
 class ProgramListQuerySchema(Schema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
 

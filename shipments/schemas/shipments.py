@@ -102,8 +102,13 @@ class ShipmentSchema(Schema):
     picked_up_at = fields.AwareDateTime(allow_none=True)
     delivered_at = fields.AwareDateTime(allow_none=True)
     last_event_at = fields.AwareDateTime(allow_none=True)
-    next_poll_at = fields.AwareDateTime(allow_none=True)
-    stop_reason = fields.String(allow_none=True)
+    next_poll_at = fields.AwareDateTime(allow_none=True, metadata={"description": "when it is asked next; null when stopped"})
+    stop_reason = fields.String(allow_none=True, metadata={
+        "description": "why polling stopped: delivered, returned, expired_no_news, invalid_number, needs_phone, cancelled"})
+    tracking_alert = fields.String(allow_none=True, metadata={
+        "description": "carrier-side trouble to look at: no_record_yet, tracking_aborted"})
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
 
 
 class OfficialShipmentSchema(ShipmentSchema):
@@ -202,6 +207,11 @@ class ImportReportSchema(Schema):
     invalid = fields.Integer(required=True)
     problems = fields.List(fields.Nested(ProblemSchema), required=True)
     problems_truncated = fields.Boolean(required=True)
+
+
+class CancelInSchema(Schema):
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_control_chars],
+                           metadata={"description": "取消原因, e.g. 订单已退款 (order refunded)"})
 
 
 class TrackQuerySchema(Schema):

@@ -27,13 +27,32 @@ def create_program(session, *, organisation_ids=(), **values) -> Program:
         raise ProgramError("county_code", f"{values['county_code']} is not a Shaoxing county code")
     if session.scalar(select(Program.id).where(Program.name == values["name"])) is not None:
         raise ProgramError("name", "a program with this name already exists")
-    organisations = session.scalars(select(Organisation).where(Organisation.id.in_(organisation_ids))).all()
-    missing = sorted(set(organisation_ids) - {o.id for o in organisations})
-    if missing:
-        raise ProgramError("organisation_ids", f"no organisation with id {missing[0]}")
+    organisations = _organisations(session, organisation_ids)
     # A program is perishable exactly when it has a delivery deadline.
     values["perishable"] = values.get("deadline_hours") is not None
     program = Program(**values, organisations=list(organisations))
     session.add(program)
+    session.flush()
+    return program
+
+
+def _organisations(session, organisation_ids) -> list[Organisation]:
+    """The organisations with these ids; ProgramError naming the first missing one."""
+    wanted = set(organisation_ids)
+    organisations = session.scalars(select(Organisation).where(Organisation.id.in_(wanted))
+                                    .order_by(Organisation.id)).all() if wanted else []
+    missing = sorted(wanted - {o.id for o in organisations})
+    if missing:
+        raise ProgramError("organisation_ids", f"no organisation with id {missing[0]}")
+    return list(organisations)
+
+
+def set_program_organisations(session, program: Program, organisation_ids) -> Program:
+    """Make exactly these organisations the program's members (the caller commits).
+
+    Membership says who takes part; it never moves shipments, so volumes
+    already counted for the program stay as they are.
+    """
+    program.organisations = _organisations(session, organisation_ids)
     session.flush()
     return program

@@ -22,7 +22,7 @@ from integrations.detect import detect
 from integrations.numbers import is_s10_shaped, normalise_number, s10_valid
 from shipments.db import utcnow
 from shipments.models import Division, Organisation, Program, Province, Shipment, TrackingEvent
-from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
+from shipments.models.enums import Channel, Direction, Role, ShipmentStatus, StopReason
 from shipments.models.programs import program_organisations
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
@@ -491,6 +491,28 @@ def register_shipment(session: Session, caller, raw: dict, providers: dict,
     return existing, False
 
 
+def cancel_shipment(shipment: Shipment, reason: str, now: datetime | None = None) -> bool:
+    """Withdraw a registration: keep the row as `cancelled` with the reason, stop polling; True if it changed.
+
+    The rollup triggers move the row out of every volume (reports count no
+    cancelled shipment); a poller still holding it loses its lease, so its
+    answer is dropped.
+    """
+    if shipment.status == ShipmentStatus.CANCELLED:
+        return False
+    now = now or utcnow()
+    shipment.status = ShipmentStatus.CANCELLED
+    shipment.substatus = None
+    shipment.stop_reason = StopReason.CANCELLED
+    shipment.cancel_reason = reason[:200]
+    shipment.cancelled_at = now
+    shipment.next_poll_at = None
+    shipment.lease_owner = shipment.lease_until = None
+    shipment.tracking_alert = shipment.tracking_alert_at = None
+    shipment.updated_at = now
+    return True
+
+
 def _existing(session: Session, carrier: str, number: str) -> Shipment | None:
     return session.scalar(select(Shipment).where(Shipment.carrier == carrier, Shipment.tracking_number == number))
 
@@ -524,7 +546,7 @@ DETAIL_COLUMNS = (
     "origin_division_code", "destination_province_code", "destination_city", "pieces", "weight_kg",
     "declared_value", "order_ref", "phone_last4", "batch_label", "status", "substatus", "at_station",
     "tracked_carrier", "tracked_number", "registered_at", "picked_up_at", "delivered_at", "last_event_at",
-    "next_poll_at", "stop_reason",
+    "next_poll_at", "stop_reason", "tracking_alert", "cancelled_at", "cancel_reason",
 )
 DETAIL_EVENT_COLUMNS = ("occurred_at", "status", "substatus", "location", "description", "raw_code", "source")
 

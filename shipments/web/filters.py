@@ -22,14 +22,20 @@ STATUS_LABELS = {
     "returning": _l("On its way back to the sender"),
     "returned": _l("Returned to the sender"),
     "expired": _l("No news for a long time"),
+    "cancelled": _l("Registration cancelled"),
 }
 STATUS_TONE = {  # CSS class per status: presentation only
     "delivered": "ok", "exception": "bad", "attempt_fail": "bad", "returning": "bad", "returned": "bad",
-    "expired": "bad", "out_for_delivery": "go", "available_for_pickup": "go",
+    "expired": "bad", "cancelled": "bad", "out_for_delivery": "go", "available_for_pickup": "go",
 }
 STOP_REASON_LABELS = {
     "delivered": _l("delivered"), "returned": _l("returned"), "expired_no_news": _l("no news for 30 days"),
     "invalid_number": _l("invalid number"), "needs_phone": _l("needs the phone's last 4 digits"),
+    "cancelled": _l("registration cancelled"),
+}
+TRACKING_ALERT_LABELS = {
+    "no_record_yet": _l("the carrier has no record of this number yet"),
+    "tracking_aborted": _l("the carrier stopped tracking this number"),
 }
 CHANNEL_LABELS = {
     "douyin": _l("Douyin"), "kuaishou": _l("Kuaishou"), "taobao": _l("Taobao"), "pinduoduo": _l("Pinduoduo"),

@@ -36,10 +36,11 @@ def test_providers_never_read_the_environment():
 def test_status_values_and_terminal():
     assert [s.value for s in Status] == ["pending", "info_received", "in_transit", "out_for_delivery",
                                          "available_for_pickup", "attempt_fail", "delivered", "exception",
-                                         "returning", "returned", "expired"]
+                                         "returning", "returned", "expired", "cancelled"]
     assert Status("delivered") == "delivered" and isinstance(Status.DELIVERED, str)
-    assert TERMINAL == {Status.DELIVERED, Status.RETURNED, Status.EXPIRED}
-    assert [s for s in Status if s.is_terminal] == [Status.DELIVERED, Status.RETURNED, Status.EXPIRED]
+    assert TERMINAL == {Status.DELIVERED, Status.RETURNED, Status.EXPIRED, Status.CANCELLED}
+    assert [s for s in Status if s.is_terminal] == [Status.DELIVERED, Status.RETURNED, Status.EXPIRED,
+                                                    Status.CANCELLED]
 
 
 def test_track_request_is_frozen():

@@ -129,3 +129,29 @@ def test_xlsx_export_in_english(client, world):
 def test_far_off_dates_are_refused_by_name(client, world):
     response = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], date_to="9999-12-31")
     assert response.status_code == 422 and "date_to" in response.get_json()["errors"]["query"]
+
+
+def test_only_admins_set_program_members_and_the_list_is_replaced(client, world, db_session, create_organisation):
+    program = world["program"]
+    newcomer = create_organisation()
+    path = f"/api/v1/programs/{program.id}/organisations"
+    for role in ("member", "official"):
+        response = client.put(path, json={"organisation_ids": [newcomer.id]},
+                              headers={"Authorization": f"Bearer {world['tokens'][role]}"})
+        assert response.status_code == 403
+    admin = {"Authorization": f"Bearer {world['tokens']['admin']}"}
+    before = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], period="month").get_json()
+    response = client.put(path, json={"organisation_ids": [newcomer.id]}, headers=admin)
+    assert response.status_code == 200 and response.get_json()["organisation_ids"] == [newcomer.id]
+    db_session.expire_all()
+    assert [o.id for o in db_session.get(type(program), program.id).organisations] == [newcomer.id]
+    # Membership is who takes part: volumes already counted stay.
+    after = get(client, "/api/v1/reports/volumes", world["tokens"]["official"], period="month").get_json()
+    assert after["totals"] == before["totals"]
+    unknown = client.put(path, json={"organisation_ids": [newcomer.id, 999999]}, headers=admin)
+    assert unknown.status_code == 404 and "organisation_ids" in unknown.get_json()["errors"]["json"]
+    assert client.put("/api/v1/programs/999999/organisations", json={"organisation_ids": []},
+                      headers=admin).status_code == 404
+    assert client.put(path, json={}, headers=admin).status_code == 422
+    emptied = client.put(path, json={"organisation_ids": []}, headers=admin)
+    assert emptied.status_code == 200 and emptied.get_json()["organisation_ids"] == []

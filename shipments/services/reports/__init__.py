@@ -14,7 +14,8 @@ Definitions (pinned by tests/test_reports_definitions.py):
   station (the destination station for 进村 inbound parcels, the origin
   station otherwise). County = the first six digits of that GB/T 2260 code;
   township = the nine-digit code when it is a township.
-- Volume counts every registered shipment whatever its status.
+- Volume counts every registered shipment whatever its status, except
+  cancelled registrations (the rollup triggers skip them the same way).
 
 Volumes come from the rollup tables (models/reports.py) plus the deltas not
 yet folded, so they are exact at any moment; `*_raw` functions recount the

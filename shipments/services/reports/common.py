@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Date, Integer, Interval, Select, case, cast, 
 from sqlalchemy.orm import Session, aliased
 
 from shipments.models import Shipment, Station
-from shipments.models.enums import Direction
+from shipments.models.enums import Direction, ShipmentStatus
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PERIODS = ("day", "week", "month", "season")
@@ -144,9 +144,13 @@ def _raw_keys(pg: bool):
     return keys, fen, st, st.id == local_station
 
 
+# The rows volumes count (the triggers' condition in migration 0006_trust).
+COUNTED = Shipment.status != ShipmentStatus.CANCELLED
+
+
 def _raw_where(keys: dict, filters: ReportFilters) -> list:
     """Conditions on raw rows; indexed columns are used directly where they can be."""
-    conds = []
+    conds = [COUNTED]
     if filters.date_from is not None:
         conds.append(Shipment.registered_at >= day_start(filters.date_from))
     if filters.date_to is not None:

@@ -13,6 +13,7 @@ STATUS_LABELS = {
     "available_for_pickup": ("待取件", "Awaiting pickup"), "attempt_fail": ("投递失败", "Attempt failed"),
     "delivered": ("已签收", "Delivered"), "exception": ("异常", "Exception"), "returning": ("退回中", "Returning"),
     "returned": ("已退回", "Returned"), "expired": ("已过期", "Expired"),
+    "cancelled": ("已取消", "Cancelled"),
 }
 DIRECTION_LABELS = {"outbound": ("出村", "Outbound"), "inbound": ("进村", "Inbound")}
 CHANNEL_LABELS = {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shipments.models import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth, Shipment
 from shipments.models.reports import DIMENSIONS, FINE_DIMENSIONS
 from shipments.services.reports.common import (
-    _FILTER_COLUMNS, ReportFilters, _as_date, _is_pg, _period_expr, _raw_keys,
+    _FILTER_COLUMNS, COUNTED, ReportFilters, _as_date, _is_pg, _period_expr, _raw_keys,
 )
 
 FOLD_LOCK_KEY = 6_042_004  # pg advisory lock serialising refresh_rollups
@@ -121,7 +121,8 @@ def rebuild_rollups(session: Session) -> int:
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
     fine = (select(*(keys[c] for c in FINE_DIMENSIONS), func.count(), func.sum(Shipment.pieces), func.sum(fen))
-            .select_from(Shipment).outerjoin(st, on).group_by(*(keys[c] for c in FINE_DIMENSIONS)))
+            .select_from(Shipment).outerjoin(st, on).where(COUNTED)
+            .group_by(*(keys[c] for c in FINE_DIMENSIONS)))
     session.execute(ReportDay.__table__.insert().from_select(list(FINE_DIMENSIONS) + ["shipments", "pieces", "value_fen"], fine))
     coarse = (select(ReportDay.program_id, ReportDay.day, ReportDay.county_code, func.sum(ReportDay.shipments),
                      func.sum(ReportDay.pieces), func.sum(ReportDay.value_fen))
@@ -169,7 +170,7 @@ def reconcile(session: Session) -> list[Difference]:
                               func.sum(u.c.value_fen)).group_by(*(u.c[k] for k in columns)))
         raw_cols = [raw_keys[k] for k in key_names]
         raw_stmt = (select(*raw_cols, func.count(), func.sum(Shipment.pieces), func.sum(fen))
-                    .select_from(Shipment).outerjoin(st, on).group_by(*raw_cols))
+                    .select_from(Shipment).outerjoin(st, on).where(COUNTED).group_by(*raw_cols))
         rollup = _keyed(session.execute(rollup_stmt))
         raw = _keyed(session.execute(raw_stmt))
         prefix = (grain,) if name == "report_program_dims" else ()
