@@ -187,7 +187,7 @@ def restart_run(base_url, shipments, kill):
     sig = signal.SIGKILL if kill else signal.SIGTERM
     with fresh_database(base_url, prefix="yx_hookbench") as url:
         started = time.monotonic()
-        receivers, count, states = restarts.run_changes_with_restarts(url, shipments, sig)
+        receivers, count, states = restarts.run_changes_with_restarts(url, shipments, sig, drain=1200)
         elapsed = time.monotonic() - started
     changes = shipments * len(STEPS)
     for n, receiver in enumerate(receivers, 1):

@@ -81,7 +81,9 @@ def test_public_tracking_is_masked(client, db_session, create_shipment):
 
     from shipments.models import TrackingEvent
     from shipments.models.enums import EventSource, ShipmentStatus
-    shipment = create_shipment(phone_last4="0078", order_ref="DY-SECRET", destination_province_code="440000")
+    # A fixed number: a factory one (SBX0000000789) may itself contain "0078".
+    shipment = create_shipment(tracking_number="SBX5550000001", phone_last4="0078", order_ref="DY-SECRET",
+                               destination_province_code="440000")
     db_session.add(TrackingEvent(
         shipment=shipment, occurred_at=datetime(2026, 11, 20, 4, tzinfo=timezone.utc),
         status=ShipmentStatus.AVAILABLE_FOR_PICKUP, source=EventSource.POLL, dedupe_key="x",

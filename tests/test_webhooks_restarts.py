@@ -48,7 +48,7 @@ def stop_worker(process: subprocess.Popen, sig=signal.SIGTERM) -> None:
         assert process.returncode == 0, err[-3000:]
 
 
-def run_changes_with_restarts(url: str, shipments: int, sig) -> tuple[list[Receiver], int, dict]:
+def run_changes_with_restarts(url: str, shipments: int, sig, drain: float = 120) -> tuple[list[Receiver], int, dict]:
     numbers = [f"YT8{i:012d}" for i in range(shipments)]
     seed_due(url, numbers)
     receivers = [Receiver(), Receiver()]
@@ -84,7 +84,7 @@ def run_changes_with_restarts(url: str, shipments: int, sig) -> tuple[list[Recei
                     stop_worker(worker, sig)
                     restarts += 1
                     worker = start_worker(url)
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + drain
             while time.monotonic() < deadline:
                 left = db.session.scalar(select(func.count()).select_from(WebhookDelivery)
                                          .where(WebhookDelivery.state != DeliveryState.DELIVERED))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 
 from sqlalchemy import select, tuple_
@@ -32,21 +31,8 @@ EXCEPTION = "shipment.exception"
 TEST = "webhook.test"
 EVENTS = (REGISTERED, STATUS_CHANGED, PICKUP_OVERDUE, LATE_PERISHABLE, NEEDS_PHONE, EXCEPTION)
 
-# The shipment as the API shows it to its organisation (ShipmentSchema's fields,
-# tests/test_webhooks.py checks they agree), with the phone digits masked.
-SHIPMENT_FIELDS = (
-    ("carrier", "carrier"), ("number", "tracking_number"), ("provider", "provider"),
-    ("organisation_id", "organisation_id"), ("program_id", "program_id"), ("channel", "channel"),
-    ("direction", "direction"), ("origin_division_code", "origin_division_code"),
-    ("destination_province_code", "destination_province_code"), ("destination_city", "destination_city"),
-    ("pieces", "pieces"), ("weight_kg", "weight_kg"), ("declared_value", "declared_value"),
-    ("order_ref", "order_ref"), ("phone_last4", "phone_last4"), ("batch_label", "batch_label"),
-    ("status", "status"), ("substatus", "substatus"), ("at_station", "at_station"),
-    ("tracked_carrier", "tracked_carrier"), ("tracked_number", "tracked_number"),
-    ("registered_at", "registered_at"), ("picked_up_at", "picked_up_at"), ("delivered_at", "delivered_at"),
-    ("last_event_at", "last_event_at"), ("next_poll_at", "next_poll_at"), ("stop_reason", "stop_reason"),
-)
 CHUNK = 500
+_schema = None
 
 
 def _plain(value):
@@ -54,14 +40,17 @@ def _plain(value):
         return value.value
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
     return value
 
 
 def shipment_document(shipment: Shipment) -> dict:
-    """The shipment part of a payload: the API's fields, phone digits masked."""
-    document = {key: _plain(getattr(shipment, attribute)) for key, attribute in SHIPMENT_FIELDS}
+    """The shipment part of a payload: the API's ShipmentSchema dump, phone digits masked."""
+    global _schema
+    if _schema is None:
+        # Imported here: the schemas import services.shipments, which imports this module.
+        from shipments.schemas.shipments import ShipmentSchema
+        _schema = ShipmentSchema()
+    document = _schema.dump(shipment)
     document["phone_last4"] = mask_phone_last4(shipment.phone_last4)
     return document
 
