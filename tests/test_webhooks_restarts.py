@@ -131,3 +131,43 @@ def test_killed_workers_lose_nothing_and_resend_only_what_was_in_flight(database
         # A kill can only repeat what was in flight (at most 8 per subscriber per kill), with the same
         # event id: a receiver that deduplicates on X-Yuexiang-Event-Id sees each change once.
         assert sum(receiver.counts.values()) - changes <= 8 * restarts
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="row locks are PostgreSQL's")
+def test_changes_being_committed_do_not_hide_their_subscriber_from_the_claim(database):
+    """An outbox insert holds a KEY SHARE lock on its subscription (the foreign key) until it commits;
+    the claim must not skip that subscriber, or a steady stream of changes would starve it."""
+    from sqlalchemy import create_engine, text
+
+    from shipments.services.webhooks import delivery, outbox
+    app = create_app({"DATABASE_URL": database, "SECRET_KEY": "test", "SCHEDULER_IN_PROCESS": False,
+                      "WEBHOOK_ALLOW_PRIVATE": True, "TESTING": True})
+    seed_due(database, ["YT8000000000001", "YT8000000000002"])
+    with app.app_context():
+        org = db.session.scalar(select(Organisation))
+        subscription, _ = subscriptions.create_subscription(
+            db.session, org.id, url="http://127.0.0.1:9/hook", events=["shipment.status_changed"],
+            config=app.config, now=utcnow())
+        first, second = db.session.scalars(select(Shipment).order_by(Shipment.id)).all()
+        apply_step(db.session, first, 1, utcnow())
+        db.session.commit()
+        sid, second_id = subscription.id, second.id
+        db.session.remove()
+    other = create_engine(database)
+    try:
+        with other.connect() as writer:  # a change being written, not yet committed
+            writer.execute(text("BEGIN"))
+            writer.execute(outbox._INSERT["postgresql"], [{
+                "subscription_id": sid, "event_id": "evt_uncommitted", "event": "shipment.status_changed",
+                "shipment_id": second_id, "payload": "{}", "occurred_at": utcnow(), "created_at": utcnow(),
+                "state": "pending", "attempts": 0, "next_attempt_at": utcnow()}])
+            with app.app_context():
+                claims = delivery.claim_due_deliveries(db.session, owner="t", now=utcnow(), limit=10,
+                                                       per_subscriber=4, lease_seconds=60)
+                db.session.rollback()
+                db.session.remove()
+                db.engine.dispose()
+            writer.execute(text("ROLLBACK"))
+    finally:
+        other.dispose()
+    assert [c.subscription_id for c in claims] == [sid]

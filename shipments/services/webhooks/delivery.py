@@ -177,7 +177,10 @@ def claim_due_deliveries(session, *, owner: str, now: datetime, limit: int, per_
     postgres = session.get_bind().dialect.name == "postgresql"
     subs = select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True))
     if postgres:
-        subs = subs.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: the outbox inserts of changes being committed hold KEY SHARE
+        # locks on their subscriptions (the foreign key); a plain FOR UPDATE would
+        # skip every subscriber while changes stream in.
+        subs = subs.with_for_update(skip_locked=True, key_share=True)
     sub_ids = list(session.scalars(subs))
     if not sub_ids:
         return []
