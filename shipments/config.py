@@ -78,6 +78,7 @@ DEFAULTS = {
     "CIRCUIT_OPEN_SECONDS": 60,  # then one probe call is let through
     # Sweeps
     "SWEEP_INTERVAL_SECONDS": 900,
+    "POLL_LOG_KEEP_DAYS": 90,  # poll log rows older than this are summarised per day, then deleted
     "PICKUP_OVERDUE_HOURS": 24,
     # Outbound webhooks (services/webhooks): the delivery job, timeouts, retries.
     "WEBHOOK_TICK_SECONDS": 1,

@@ -1,4 +1,6 @@
 """`flask import FILE --org NAME [--program ID]`: the bulk-import service from the shell."""
+import os
+
 import click
 from flask import current_app
 
@@ -22,11 +24,12 @@ def import_command(path, org_name, program_id, lang):
     with open(path, "rb") as handle:
         try:
             table = imports.open_table(handle)
+            batch = imports.start_batch(db.session, org.id, os.path.basename(path))
             with click.progressbar(length=table.estimated_rows, label="导入中 importing", show_pos=True) as bar:
                 report = imports.import_rows(
                     db.session, table.rows, org.id, providers=provider_settings(current_app.config),
                     commit=db.session.commit, any_program=org.kind == OrganisationKind.OPERATOR,
-                    program_id=program_id, columns=table.columns, progress=bar.update)
+                    program_id=program_id, columns=table.columns, progress=bar.update, batch=batch)
         except imports.FileRejected as exc:
             db.session.rollback()
             raise click.ClickException(exc.text(lang)) from exc

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.services import polling, reports, sweeps
+from shipments.services import poll_log, polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
 from shipments.services.webhooks import delivery as webhook_delivery
 
@@ -81,6 +81,19 @@ def webhook_deliveries(session, config, stop):
                  summary.delivered, summary.retried, summary.failed)
 
 
+def poll_log_retention(session, config, stop):
+    """Summarise and delete poll log rows older than POLL_LOG_KEEP_DAYS, a batch per commit."""
+    total = 0
+    while not stop.is_set():
+        count = poll_log.summarise_old_polls(session, utcnow(), int(config["POLL_LOG_KEEP_DAYS"]))
+        session.commit()
+        total += count
+        if not count:
+            break
+    if total:
+        log.info("poll log retention: %s rows summarised", total)
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -97,6 +110,7 @@ JOBS = (
     Job("provider_sweep", provider_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("rollup_fold", rollup_fold, "ROLLUP_FOLD_SECONDS", singleton=True),
     Job("webhook_deliveries", webhook_deliveries, "WEBHOOK_TICK_SECONDS", singleton=False),
+    Job("poll_log_retention", poll_log_retention, "SWEEP_INTERVAL_SECONDS", singleton=True),
 )
 
 SCHEDULER_LOCK = "yuexiang:in-process-scheduler"

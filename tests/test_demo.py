@@ -1,10 +1,14 @@
 """Demo data: the seed's programs, the "7+31+N" network, idempotent loading."""
+import re
+from datetime import date, datetime, timedelta, timezone
+
 from sqlalchemy import func, select
 
 from shipments.extensions import db
-from shipments.models import Organisation, Program, Station, User
-from shipments.models.enums import StationLevel
-from shipments.services import demo
+from shipments.models import Organisation, Program, Route, Station, User
+from shipments.models.enums import Role, RouteKind, StationLevel
+from shipments.services import demo, network
+from tests.web.conftest import create_user, login  # noqa: F401 (create_user is a fixture)
 
 
 def counts(session):
@@ -36,9 +40,36 @@ def test_demo_network_is_seven_plus_thirty_one_plus_villages(db_session):
     by_level = dict(db_session.execute(select(Station.level, func.count()).group_by(Station.level)).all())
     assert by_level[StationLevel.COUNTY] == 7
     assert by_level[StationLevel.TOWNSHIP] == 31
-    assert by_level[StationLevel.VILLAGE] >= 100
+    assert by_level[StationLevel.VILLAGE] == 1427
     assumed = db_session.scalars(select(Station).where(Station.assumed)).all()
     assert len(assumed) == 1 and assumed[0].level == StationLevel.COUNTY
+    village = Station.level == StationLevel.VILLAGE
+    townships = db_session.scalar(select(func.count(func.distinct(Station.division_code))).where(village))
+    assert townships == 103  # every township has village stations
+    cooperating = db_session.scalar(select(func.count()).where(village, Station.post_express.is_(True)))
+    assert round(cooperating / 1427 * 100, 2) == 80.31  # the seed: 80.29 %
+    routes = dict(db_session.execute(select(Route.kind, func.count()).group_by(Route.kind)).all())
+    assert routes == {RouteKind.COMMON_PROSPERITY: 6, RouteKind.PASSENGER_FREIGHT_MAIL: 24}
+    fusheng = db_session.scalars(select(Route).where(Route.kind == RouteKind.COMMON_PROSPERITY)).all()
+    assert {s.station.division_code for r in fusheng for s in r.stops} == {"330602108"}  # 富盛镇
+
+
+def test_demo_pingshui_centre_grew_from_700_to_5000_a_day_with_an_8000_peak(db_session, client, create_user):
+    now = datetime(2026, 11, 28, 4, tzinfo=timezone.utc)
+    demo.load_demo(db_session, now=now)
+    centre = db_session.scalar(select(Station).where(Station.name == "平水镇共配中心"))
+    today = date(2026, 11, 28)
+    figures = network.figures.centre_figures(db_session, centre, today - timedelta(days=365), today - timedelta(days=1))
+    change = figures.change
+    assert change["day"] == today - timedelta(days=network.demo.PINGSHUI_UPGRADE_DAYS_AGO)
+    assert 700 <= change["average_before"] < 800 and 5000 <= change["average_after"] < 5600
+    assert figures.peak["reported"] == 8000 and figures.peak["day"] > change["day"]
+    # On the officials' dashboard.
+    login(client, create_user(Role.OFFICIAL))
+    page = client.get("/dashboard?as_of=2026-11-28").get_data(as_text=True)
+    card = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('data-testid="network-card"'):]))
+    assert "平水镇共配中心" in card and "1,427" in card
+    assert f"{change['average_before']:,} → {change['average_after']:,}" in card and "8,000" in card
 
 
 def test_demo_credentials_are_written_once(db_session, tmp_path):

@@ -1,7 +1,7 @@
 """webhooks: subscriptions and the outbox of deliveries
 
 Revision ID: 0009_webhooks
-Revises: 0006_trust
+Revises: 0010_network
 Create Date: 2026-11-28 22:02:44.453048
 
 """
@@ -13,7 +13,7 @@ import shipments.db
 
 # revision identifiers, used by Alembic.
 revision = '0009_webhooks'
-down_revision = '0006_trust'
+down_revision = '0010_network'
 branch_labels = None
 depends_on = None
 

@@ -48,6 +48,9 @@ def init_app(app) -> None:
         app.config.setdefault(key, value)
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(_decimal_as_string)
+    from shipments.schemas.shipments import ProvenanceSchema
+    if "Provenance" not in api.spec.components.schemas:
+        api.spec.components.schema("Provenance", schema=ProvenanceSchema)
     limiter.init_app(app)
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
@@ -64,7 +67,9 @@ def _decimal_as_string(converter, field, **kwargs) -> dict:
 
 def blueprints():
     """The API's blueprints, one module per resource."""
+    from shipments.api.imports import blp as import_batches
     from shipments.api.me import blp as me
+    from shipments.api.network import blp as network
     from shipments.api.programs import blp as programs
     from shipments.api.push import blp as push
     from shipments.api.reports import blp as reports
@@ -72,4 +77,4 @@ def blueprints():
     from shipments.api.track import blp as track
     from shipments.api.webhooks import blp as webhooks
 
-    return [me, shipments, track, programs, reports, push, webhooks]
+    return [me, shipments, track, programs, reports, push, network, import_batches, webhooks]

@@ -13,7 +13,9 @@ from shipments.schemas.shipments import (
     CancelInSchema, ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
     ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
-from shipments.services import imports
+from shipments.models import Shipment
+from shipments.schemas.network import PollPageSchema, PollQuerySchema
+from shipments.services import imports, poll_log
 from shipments.services import shipments as service
 from shipments.services.carriers import provider_settings
 
@@ -123,14 +125,18 @@ class ShipmentsBulk(MethodView):
                 if not isinstance(items, list):
                     abort(422, message="请求体应为运单数组 (body must be a JSON array)",
                           errors={"json": {"_schema": ["must be an array"]}})
-                report = imports.import_rows(db.session, imports.json_rows(items), caller.organisation_id, **options)
+                batch = imports.start_batch(db.session, caller.organisation_id, None, token_id=caller.token_id)
+                report = imports.import_rows(db.session, imports.json_rows(items), caller.organisation_id,
+                                             batch=batch, **options)
             elif request.mimetype == "multipart/form-data":
                 upload = request.files.get("file")
                 if upload is None:
                     abort(422, message="缺少文件 (missing file)", errors={"files": {"file": ["required"]}})
                 table = imports.open_table(upload.stream)
+                batch = imports.start_batch(db.session, caller.organisation_id, upload.filename,
+                                            token_id=caller.token_id)
                 report = imports.import_rows(db.session, table.rows, caller.organisation_id,
-                                             columns=table.columns, **options)
+                                             columns=table.columns, batch=batch, **options)
             else:
                 abort(415, message="请以 JSON 数组或 multipart 文件上传 (send JSON or a multipart file)")
         except imports.FileRejected as exc:
@@ -184,3 +190,29 @@ class ShipmentByNumber(MethodView):
         service.cancel_shipment(shipment, data["reason"])
         db.session.commit()
         return shipment
+
+
+@blp.route("/<string(maxlength=16):carrier>/<string(maxlength=80):number>/polls")
+class ShipmentPolls(MethodView):
+    @auth_required(blp)
+    @blp.arguments(PollQuerySchema, location="query")
+    @blp.response(200, PollPageSchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    def get(self, query, carrier, number):
+        """Read a shipment's poll log, newest first (sent at, provider, HTTP status, outcome, duration, error)"""
+        shipment_id = db.session.scalar(service.find_shipment(current_caller(), carrier, number)
+                                        .with_only_columns(Shipment.id))
+        if shipment_id is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        after = None
+        if query.get("cursor"):
+            try:
+                after = service.decode_cursor(query["cursor"])
+            except service.BadCursor:
+                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+        limit = query["limit"]
+        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, after).limit(limit + 1)).all()
+        cursor = None
+        if len(rows) > limit:
+            cursor = service.encode_position(rows[limit - 1].sent_at, rows[limit - 1].id)
+        return {"items": rows[:limit], "next_cursor": cursor}

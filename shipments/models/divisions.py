@@ -1,5 +1,7 @@
 """Administrative divisions, destination provinces and network stations."""
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shipments.extensions import db
@@ -52,5 +54,18 @@ class Station(db.Model):
     # True where the demo data had to guess (the article's 7th county centre).
     assumed: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(String(200))
+    # The census ("普查") identifier, when the station came from a census file.
+    census_code: Mapped[str | None] = mapped_column(String(30), index=True, unique=True)
+    # Optional position (GCJ-02, as the county map): the census does not always have it.
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    # Carrier codes whose parcels this station handles (["ems", "zto", …]).
+    brands: Mapped[list] = mapped_column(JSON, default=list)
+    # 邮快合作: China Post carries the private carriers' parcels to this village.
+    post_express: Mapped[bool] = mapped_column(Boolean, default=False)
+    attendant_name: Mapped[str | None] = mapped_column(String(40))
+    # Co-distribution centres: parcels a day the sorting line can handle.
+    daily_capacity: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     division: Mapped[Division] = relationship()

@@ -76,6 +76,38 @@ class EventSource(StrEnum):
     POLL = "poll"
     PUSH = "push"
     DEMO = "demo"
+    STATION = "station"  # recorded by a village station attendant (/station/)
+
+
+class RegistrationSource(StrEnum):
+    """How a shipment came to be registered (its provenance)."""
+
+    IMPORT = "import"  # a CSV/XLSX upload or a JSON bulk request: see its import batch and row
+    FORM = "form"  # the portal's register form
+    API = "api"  # POST /api/v1/shipments with a token
+    STATION = "station"  # a village station's outbound (出村) registration
+    PUSH = "push"  # first heard of in a carrier push
+
+
+class RouteKind(StrEnum):
+    PASSENGER_FREIGHT_MAIL = "passenger_freight_mail"  # 客货邮融合线路
+    COMMON_PROSPERITY = "common_prosperity"  # 共富邮路 (富盛)
+
+
+class StationActionKind(StrEnum):
+    ARRIVAL = "arrival"  # 到站
+    HANDOVER = "handover"  # 交给村民（手机尾号核验）
+    OUTBOUND = "outbound"  # 出村登记
+
+
+class PollOutcome(StrEnum):
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    INVALID_NUMBER = "invalid_number"
+    NEEDS_PHONE = "needs_phone"
+    SUBSCRIBED = "subscribed"
+    REFUSED = "refused"  # the subscription was refused
+    ERROR = "error"  # timeout, 5xx, 429, bad credentials: the whole call failed
 
 
 class StopReason(StrEnum):

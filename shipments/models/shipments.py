@@ -12,11 +12,12 @@ from shipments.extensions import db
 from shipments.models._types import BigIntPK, enum_column
 from shipments.models.divisions import Division, Province, Station
 from shipments.models.enums import (
-    TERMINAL_STATUSES, Channel, Direction, EventSource, ShipmentStatus, StopReason, SubscriptionState,
-    TrackingAlert,
+    TERMINAL_STATUSES, Channel, Direction, EventSource, RegistrationSource, ShipmentStatus, StopReason,
+    SubscriptionState, TrackingAlert,
 )
 from shipments.models.organisations import Organisation
 from shipments.models.programs import Program
+from shipments.models.trace import ImportBatch
 
 _TERMINAL_SQL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
 
@@ -68,6 +69,13 @@ class Shipment(db.Model):
     phone_last4: Mapped[str | None] = mapped_column(String(4))
     batch_label: Mapped[str | None] = mapped_column(String(60))
 
+    # Provenance (绩效可追): how it was registered, by whom, from which upload row.
+    source: Mapped[RegistrationSource | None] = mapped_column(enum_column(RegistrationSource, "registration_source"))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), index=True)
+    import_row: Mapped[int | None] = mapped_column(Integer)
+    registered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    registered_by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -112,6 +120,7 @@ class Shipment(db.Model):
     origin_station: Mapped[Station | None] = relationship(foreign_keys=[origin_station_id])
     destination_station: Mapped[Station | None] = relationship(foreign_keys=[destination_station_id])
     destination_province: Mapped[Province | None] = relationship()
+    import_batch: Mapped["ImportBatch | None"] = relationship()
     events: Mapped[list["TrackingEvent"]] = relationship(
         back_populates="shipment", order_by="TrackingEvent.occurred_at", passive_deletes=True
     )

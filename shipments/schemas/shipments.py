@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from integrations.carriers import CARRIERS
 from shipments.models.enums import Channel, Direction, ShipmentStatus
 from shipments.services.masking import mask_text
-from shipments.services.shipments import has_control_chars
+from shipments.services.shipments import has_control_chars, provenance
 
 _CARRIER_CODES = sorted(CARRIERS)
 
@@ -118,12 +118,34 @@ class OfficialShipmentSchema(ShipmentSchema):
     order_ref = fields.Constant(None, allow_none=True, metadata={"type": "string"})
 
 
+class ProvenanceSchema(Schema):
+    """How the shipment was registered (绩效可追)."""
+
+    source = fields.String(allow_none=True, required=True,
+                           metadata={"enum": ["import", "form", "api", "station", "push", None]})
+    batch_id = fields.Integer(allow_none=True, required=True, metadata={"description": "import batch (imports)"})
+    file_name = fields.String(allow_none=True, required=True, metadata={"description": "uploaded file (imports)"})
+    row = fields.Integer(allow_none=True, required=True, metadata={"description": "row in the file (imports)"})
+    user_id = fields.Integer(allow_none=True, required=True, metadata={"description": "who registered it (pages)"})
+    token_id = fields.Integer(allow_none=True, required=True, metadata={"description": "API token used"})
+
+
+def _provenance_of(shipment) -> dict:
+    batch = shipment.import_batch
+    return provenance(shipment.source, shipment.import_batch_id, batch.file_name if batch else None,
+                      shipment.import_row, shipment.registered_by_user_id, shipment.registered_by_token_id)
+
+
 class ShipmentDetailSchema(ShipmentSchema):
     events = fields.List(fields.Nested(EventSchema), required=True)
+    provenance = fields.Function(_provenance_of, required=True,
+                                 metadata={"$ref": "#/components/schemas/Provenance"})
 
 
 class OfficialShipmentDetailSchema(OfficialShipmentSchema):
     events = fields.List(fields.Nested(MaskedEventSchema), required=True)
+    provenance = fields.Function(_provenance_of, required=True,
+                                 metadata={"$ref": "#/components/schemas/Provenance"})
 
 
 # ------------------------------------------------ GET one shipment, from rows
@@ -151,6 +173,9 @@ def dump_shipment_detail(shipment: dict, events: list[dict], masked: bool) -> di
     """Build the shipment-with-events document from column values, masked for officials."""
     document = {key: _plain(shipment[column]) for key, column in _DETAIL_KEYS}
     document["events"] = [{key: _plain(event[key]) for key in _EVENT_KEYS} for event in events]
+    document["provenance"] = provenance(shipment["source"], shipment["import_batch_id"], shipment["import_file_name"],
+                                        shipment["import_row"], shipment["registered_by_user_id"],
+                                        shipment["registered_by_token_id"])
     if masked:
         document.update(_MASKED)
         for event in document["events"]:

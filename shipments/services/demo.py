@@ -17,6 +17,7 @@ from shipments.models.enums import (
     Channel, Direction, DivisionLevel, EventSource, OrganisationKind, Product, Role, StationKind, StationLevel,
 )
 from shipments.services import access, reference, tracking
+from shipments.services.network import demo as network_demo
 from shipments.services.schedule import PollPolicy
 
 DEMO_PASSWORD = "demo1234"
@@ -58,7 +59,6 @@ NAMED_TOWNSHIPS = [
     "330604109", "330683108", "330683106", "330624104", "330624109", "330624110",
 ]
 TOWNSHIP_CENTRES = 31
-VILLAGE_STATIONS_PER_TOWNSHIP = 5
 
 DEMO_SHIPMENTS = 3600
 RECENT_DAYS = 42
@@ -81,7 +81,8 @@ def load_demo(session: Session, instance_path: str | None = None, now: datetime 
     reference.load_provinces(session)
     _load_stations(session)
     programs = _load_programs(session)
-    _load_organisations(session, programs)
+    password_hash = _load_organisations(session, programs)
+    network_demo.load_network(session, (now or utcnow()).astimezone(BEIJING).date(), password_hash)
     session.flush()
     _load_shipments(session, programs, now or utcnow())
     token = _ensure_demo_token(session)
@@ -132,11 +133,7 @@ def _load_stations(session: Session) -> None:
         _get_or_add(session, Station, {"name": f"{township.name}共配中心"},
                     level=StationLevel.TOWNSHIP, kind=StationKind.CO_DISTRIBUTION_CENTRE,
                     division_code=township.code)
-        for n in range(1, VILLAGE_STATIONS_PER_TOWNSHIP + 1):
-            # Every fifth stop sits on one of the 30 passenger-freight-mail lines.
-            kind = StationKind.PASSENGER_FREIGHT_MAIL if n == VILLAGE_STATIONS_PER_TOWNSHIP else StationKind.VILLAGE_STATION
-            _get_or_add(session, Station, {"name": f"{township.name}村级快递服务站{n:02d}"},
-                        level=StationLevel.VILLAGE, kind=kind, division_code=township.code)
+    # Village stations, routes and centre figures: services/network/demo.py.
     session.flush()
 
 
@@ -152,7 +149,7 @@ def _load_programs(session: Session) -> list[Program]:
     return programs
 
 
-def _load_organisations(session: Session, programs: list[Program]) -> None:
+def _load_organisations(session: Session, programs: list[Program]) -> str:
     password_hash = None
     for name, kind, county, program_indexes, login in ORGANISATIONS:
         org = _get_or_add(session, Organisation, {"name": name}, kind=kind, county_code=county)
@@ -167,6 +164,7 @@ def _load_organisations(session: Session, programs: list[Program]) -> None:
         password_hash = password_hash or generate_password_hash(DEMO_PASSWORD)
         _get_or_add(session, User, {"username": login}, organisation=org, display_name=name,
                     password_hash=password_hash, role=role)
+    return password_hash
 
 
 def _ensure_demo_token(session: Session) -> str | None:

@@ -14,11 +14,13 @@ import io
 from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterable, Iterator
 
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shipments.db import utcnow
-from shipments.models import Shipment
+from shipments.models import ImportBatch, Shipment
+from shipments.models.enums import RegistrationSource
 from shipments.services import shipments as rules
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
@@ -95,11 +97,13 @@ def _insert_statement(dialect_name: str):
 def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_id: int, *, providers: dict,
                 commit: Callable[[], None], any_program: bool = False, program_id: int | None = None,
                 columns: dict[str, str] | None = None, progress: Callable[[int], None] | None = None,
-                chunk_rows: int = CHUNK_ROWS) -> ImportReport:
+                chunk_rows: int = CHUNK_ROWS, batch: ImportBatch | None = None) -> ImportReport:
     """Register rows (row number, dict keyed by field key) for an organisation, chunk by chunk.
 
     `commit` is called after each chunk; `columns` maps field keys to the
     caller's column headers for the report; `progress` gets the rows done.
+    With a `batch` (start_batch) every new shipment records the batch and its
+    row, and the batch keeps the report.
     """
     lookups = rules.Lookups.load(session, organisation_id, any_program=any_program, default_program_id=program_id)
     statement = _insert_statement(session.get_bind().dialect.name)
@@ -140,11 +144,45 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
                                    {"first": first})
             else:
                 seen[key] = row_no
+                if batch is not None:
+                    values.update(source=RegistrationSource.IMPORT, import_batch_id=batch.id, import_row=row_no,
+                                  registered_by_user_id=batch.uploaded_by_user_id,
+                                  registered_by_token_id=batch.uploaded_by_token_id)
                 chunk.append((row_no, values))
         if report.rows - done >= chunk_rows:
             flush()
     flush()
+    if batch is not None:
+        finish_batch(batch, report)
+        commit()
     return report
+
+
+def start_batch(session: Session, organisation_id: int, file_name: str | None, *, user_id: int | None = None,
+                token_id: int | None = None) -> ImportBatch:
+    """Open the record of one upload (flushed, so its rows can point at it)."""
+    batch = ImportBatch(organisation_id=organisation_id, file_name=(file_name or None) and file_name[:200],
+                        uploaded_by_user_id=user_id, uploaded_by_token_id=token_id, created_at=utcnow())
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def finish_batch(batch: ImportBatch, report: ImportReport) -> None:
+    """Keep an upload's counts and row report with its batch."""
+    batch.rows, batch.created, batch.invalid = report.rows, report.created, report.invalid
+    batch.duplicates = report.duplicate_in_file + report.already_registered + report.registered_by_other_org
+    batch.report = report.as_dict("zh")
+
+
+def list_batches(caller, after_id: int | None = None) -> Select:
+    """Select the import batches a caller may read, newest first (keyset on id)."""
+    query = select(ImportBatch)
+    if not caller.sees_everything:
+        query = query.where(ImportBatch.organisation_id == caller.organisation_id)
+    if after_id is not None:
+        query = query.where(ImportBatch.id < after_id)
+    return query.order_by(ImportBatch.id.desc())
 
 
 def _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns) -> None:

@@ -35,7 +35,7 @@ from integrations.models import InvalidNumber, NeedsPhone, TrackRequest
 from shipments.db import utcnow
 from shipments.models import Shipment
 from shipments.models.enums import TERMINAL_STATUSES, EventSource, SubscriptionState
-from shipments.services import carriers, tracking
+from shipments.services import carriers, poll_log, tracking
 from shipments.services.quotas import CircuitBreaker, ProviderQuotas, min_interval
 from shipments.services.schedule import PollPolicy
 
@@ -189,6 +189,10 @@ class _Done:
     outcomes: list | None = None
     error: BaseException | None = None
     deferred: str | None = None  # why no call was made
+    # For the poll log: when the call went out, how long it took, the last HTTP status.
+    sent_at: datetime | None = None
+    duration_ms: int = 0
+    http_status: int | None = None
 
 
 def build_provider(name: str, settings: dict, config, session=None):
@@ -252,6 +256,7 @@ class _Cycle:
             if name != carriers.SANDBOX:
                 adapter = QuotaAdapter(self.quotas, name, self.stop)
                 session = requests.Session()
+                session.hooks["response"].append(self._remember_status)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
             clients[name] = (build_provider(name, self.settings[name], self.config, session=session), adapter)
@@ -259,7 +264,18 @@ class _Cycle:
                 self._clients.append(clients[name][0])
         return clients[name]
 
+    def _remember_status(self, response, *args, **kwargs):
+        self._local.http_status = response.status_code
+
     def _call(self, task: _Task, call_deadline: float) -> _Done:
+        self._local.http_status = None
+        sent_at, started = self.clock(), time.monotonic()
+        done = self._call_provider(task, call_deadline)
+        done.sent_at, done.http_status = sent_at, self._local.http_status
+        done.duration_ms = round((time.monotonic() - started) * 1000)
+        return done
+
+    def _call_provider(self, task: _Task, call_deadline: float) -> _Done:
         if self.stop.is_set():
             return _Done(task, deferred="stop")
         if not self.breaker.allow(task.provider):
@@ -433,12 +449,29 @@ class _Cycle:
             savepoint.rollback()
             self.session.expire_all()
             counts = [self._apply_alone(done, now) for done in batch]
+        self._log_polls(batch)
         for done, (polled, updated, subscribed, failed) in zip(batch, counts):
             stats = self.summary.providers[done.task.provider]
             stats.polled += polled
             stats.updated += updated
             stats.subscribed += subscribed
             stats.failed += failed
+
+    def _log_polls(self, batch):
+        """One poll log row per shipment asked about (calls that were sent only)."""
+        rows = []
+        for done in batch:
+            task = done.task
+            for i, claim in enumerate(task.claims):
+                if done.error is not None:
+                    outcome, error = poll_log.PollOutcome.ERROR, _describe(done.error)
+                else:
+                    answer = done.outcomes[i] if i < len(done.outcomes) else None
+                    outcome, error = poll_log.outcome_of(task.kind, answer), getattr(answer, "message", None)
+                rows.append(poll_log.poll_row(
+                    claim.id, sent_at=done.sent_at or self.clock(), provider=task.provider, kind=task.kind,
+                    outcome=outcome, duration_ms=done.duration_ms, http_status=done.http_status, error=error))
+        poll_log.record_polls(self.session, rows)
 
     def _apply_alone(self, done, now):
         held = self._held(done.task.claims)

@@ -21,8 +21,8 @@ from integrations.carriers import CARRIERS
 from integrations.detect import detect
 from integrations.numbers import is_s10_shaped, normalise_number, s10_valid
 from shipments.db import utcnow
-from shipments.models import Division, Organisation, Program, Province, Shipment, TrackingEvent
-from shipments.models.enums import Channel, Direction, Role, ShipmentStatus, StopReason
+from shipments.models import Division, ImportBatch, Organisation, Program, Province, Shipment, TrackingEvent
+from shipments.models.enums import Channel, Direction, RegistrationSource, Role, ShipmentStatus, StopReason
 from shipments.models.programs import program_organisations
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
@@ -448,6 +448,10 @@ def new_shipment_columns(values: dict, organisation_id: int, provider: str, now:
         "weight_kg": values.get("weight_kg"), "declared_value": values.get("declared_value"),
         "order_ref": values.get("order_ref"), "phone_last4": values.get("phone_last4"),
         "batch_label": values.get("batch_label"),
+        # Provenance: the caller sets what it knows (services/imports.py, register_shipment).
+        "source": values.get("source"), "import_batch_id": values.get("import_batch_id"),
+        "import_row": values.get("import_row"), "registered_by_user_id": values.get("registered_by_user_id"),
+        "registered_by_token_id": values.get("registered_by_token_id"),
         "registered_at": now, "status": ShipmentStatus.PENDING, "at_station": False,
         # Due at once: the poller picks new shipments up on its next cycle.
         "next_poll_at": now, "poll_failures": 0, "subscription_state": "none",
@@ -456,11 +460,14 @@ def new_shipment_columns(values: dict, organisation_id: int, provider: str, now:
 
 
 def register_shipment(session: Session, caller, raw: dict, providers: dict,
-                      now: datetime | None = None) -> tuple[Shipment, bool]:
+                      now: datetime | None = None, source: RegistrationSource | None = None,
+                      extra: dict | None = None) -> tuple[Shipment, bool]:
     """Register one shipment for the caller's organisation; return (shipment, created).
 
     Idempotent on (carrier, number): the caller's own earlier registration is
-    returned unchanged; another organisation's raises NumberTaken.
+    returned unchanged; another organisation's raises NumberTaken. The
+    provenance is the caller's (API token, else the form) unless `source` says
+    otherwise; `extra` sets further columns of a new row (a station's origin).
     """
     lookups = Lookups.load(session, caller.organisation_id, any_program=caller.role == Role.ADMIN)
     values, problems = clean_row(raw, lookups)
@@ -473,8 +480,11 @@ def register_shipment(session: Session, caller, raw: dict, providers: dict,
     existing = _existing(session, values["carrier"], values["tracking_number"])
     if existing is None:
         now = now or utcnow()
+        values["source"] = source or (RegistrationSource.API if caller.token_id else RegistrationSource.FORM)
+        values["registered_by_user_id"], values["registered_by_token_id"] = caller.user_id, caller.token_id
         columns = new_shipment_columns(
             values, caller.organisation_id, choose_provider(values["carrier"], values["tracking_number"], providers), now)
+        columns.update(extra or {})
         try:
             with session.begin_nested():
                 shipment = Shipment(**columns)
@@ -547,15 +557,19 @@ DETAIL_COLUMNS = (
     "declared_value", "order_ref", "phone_last4", "batch_label", "status", "substatus", "at_station",
     "tracked_carrier", "tracked_number", "registered_at", "picked_up_at", "delivered_at", "last_event_at",
     "next_poll_at", "stop_reason", "tracking_alert", "cancelled_at", "cancel_reason",
+    # provenance
+    "id", "source", "import_batch_id", "import_row", "registered_by_user_id", "registered_by_token_id",
 )
 DETAIL_EVENT_COLUMNS = ("occurred_at", "status", "substatus", "location", "description", "raw_code", "source")
 
 
 def _detail_query() -> Select:
     shipments, events = Shipment.__table__.c, TrackingEvent.__table__.c
+    batches = ImportBatch.__table__.c
     return (
-        select(*(shipments[name] for name in DETAIL_COLUMNS),
+        select(*(shipments[name] for name in DETAIL_COLUMNS), batches.file_name.label("import_file_name"),
                *(events[name].label(f"event_{name}") for name in DETAIL_EVENT_COLUMNS))
+        .outerjoin(ImportBatch.__table__, batches.id == shipments.import_batch_id)
         .outerjoin(TrackingEvent.__table__, events.shipment_id == shipments.id)
         .where(shipments.carrier == bindparam("carrier"), shipments.tracking_number == bindparam("number"))
         .order_by(events.occurred_at, events.id)
@@ -580,10 +594,16 @@ def find_shipment_detail(session: Session, caller, carrier: str, number: str) ->
     rows = session.execute(query, params).all()
     if not rows:
         return None
-    width = len(DETAIL_COLUMNS)
-    shipment = dict(zip(DETAIL_COLUMNS, rows[0]))
+    width = len(DETAIL_COLUMNS) + 1
+    shipment = dict(zip(DETAIL_COLUMNS + ("import_file_name",), rows[0]))
     events = [dict(zip(DETAIL_EVENT_COLUMNS, row[width:])) for row in rows if row[width] is not None]
     return shipment, events
+
+
+def provenance(source, batch_id, file_name, row, user_id, token_id) -> dict:
+    """How a shipment came to be registered, as the API and pages show it."""
+    return {"source": getattr(source, "value", source), "batch_id": batch_id, "file_name": file_name, "row": row,
+            "user_id": user_id, "token_id": token_id}
 
 
 def find_for_public(number: str) -> Select:
@@ -597,7 +617,12 @@ class BadCursor(ValueError):
 
 def encode_cursor(shipment: Shipment) -> str:
     """An opaque cursor pointing after this shipment in list order."""
-    raw = f"{shipment.registered_at.isoformat()}|{shipment.id}"
+    return encode_position(shipment.registered_at, shipment.id)
+
+
+def encode_position(at: datetime, ident: int) -> str:
+    """An opaque cursor for a (time, id) keyset position (decode_cursor reads it)."""
+    raw = f"{at.isoformat()}|{ident}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

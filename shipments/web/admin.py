@@ -1,15 +1,19 @@
-"""Admin pages: organisations, users, API tokens, programs, stations."""
+"""Admin pages: organisations, users, API tokens, programs, stations, centres and routes."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from shipments.db import utcnow
 from shipments.extensions import db
 from shipments.models import Organisation
 from shipments.models.enums import OrganisationKind, Product, Role, StationKind, StationLevel
-from shipments.services import access, admin as admin_service
+from shipments.services import access, admin as admin_service, reports
+from shipments.services.network import figures as network_figures, routes as network_routes
+from shipments.services.network import stations as network_stations
 from shipments.web.auth import roles_required
 from shipments.web.forms import options
 from shipments.web.filters import KIND_LABELS, ROLE_LABELS
@@ -251,7 +255,93 @@ def stations():
             flash(_("Station added."), "success")
             return redirect(url_for(".stations", level=form.level.data), 303)
     level = request.args.get("level") if request.args.get("level") in {v.value for v in StationLevel} else None
-    rows = db.session.scalars(admin_service.list_stations(StationLevel(level) if level else None)).all()
+    county = request.args.get("county") if (request.args.get("county") or "").isdigit() else None
+    after = request.args.get("after", type=int)
+    rows = db.session.scalars(network_stations.list_stations(
+        StationLevel(level) if level else None, county, None, after).limit(STATIONS_PAGE + 1)).all()
+    next_after = rows[STATIONS_PAGE - 1].id if len(rows) > STATIONS_PAGE else None
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/stations.html", form=form, stations=rows, level=level,
+    return render_template("admin/stations.html", form=form, stations=rows[:STATIONS_PAGE], level=level, county=county,
+                           next_after=next_after, census=CensusForm(), census_report=None,
                            level_labels=STATION_LEVEL_LABELS, kind_labels=STATION_KIND_LABELS), status
+
+
+STATIONS_PAGE = 100
+
+
+class CensusForm(FlaskForm):
+    file = FileField(_l("Census CSV (普查数据)"), validators=[FileRequired(), FileAllowed(["csv", "txt"])])
+
+
+@bp.post("/stations/census")
+@roles_required(Role.ADMIN)
+def stations_census():
+    """Import the network census CSV: rows with problems listed by row and field, the rest saved."""
+    census = CensusForm()
+    report = None
+    if census.validate_on_submit():
+        try:
+            report = network_stations.import_census(db.session, census.file.data.stream, db.session.commit)
+        except network_stations.StationError as exc:
+            db.session.rollback()
+            census.file.errors = [exc.message]
+    rows = db.session.scalars(network_stations.list_stations().limit(STATIONS_PAGE)).all()
+    form = StationForm()
+    form.division_code.choices = options(_division_choices(admin_service.list_divisions()))
+    return render_template("admin/stations.html", form=form, stations=rows, level=None, county=None, next_after=None,
+                           census=census, census_report=report, level_labels=STATION_LEVEL_LABELS,
+                           kind_labels=STATION_KIND_LABELS), 200 if report else 400
+
+
+class CentreDayForm(FlaskForm):
+    centre_id = SelectField(_l("Centre"), validate_choice=False)
+    day = DateField(_l("Day"), validators=[DataRequired()])
+    sorted_pieces = IntegerField(_l("Parcels sorted"), validators=[DataRequired(), NumberRange(0, 10_000_000)])
+
+
+class CentreCsvForm(FlaskForm):
+    centre_id = SelectField(_l("Centre"), validate_choice=False)
+    file = FileField(_l("CSV: day,parcels"), validators=[FileRequired(), FileAllowed(["csv", "txt"])])
+
+
+def _centre_choices():
+    return [(str(s.id), s.name) for s in db.session.scalars(
+        network_stations.list_stations().where(network_stations.Station.kind == StationKind.CO_DISTRIBUTION_CENTRE))]
+
+
+@bp.route("/centres", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def centres():
+    """Record a centre's daily sorted volume by form or CSV; list the routes."""
+    form, upload = CentreDayForm(prefix="one"), CentreCsvForm(prefix="csv")
+    form.centre_id.choices = upload.centre_id.choices = _centre_choices()
+    problems = []
+    if request.method == "POST":
+        which = form if "single" in request.form else upload
+        centre = None
+        if which.validate_on_submit():
+            centre = network_figures.find_centre(db.session, int(which.centre_id.data or 0))
+            if centre is None:
+                which.centre_id.errors = [_("Choose a co-distribution centre.")]
+        if centre is not None:
+            if which is form:
+                days = [(form.day.data, form.sorted_pieces.data)]
+            else:
+                text = which.file.data.read().decode("utf-8-sig", errors="replace")
+                days, problems = network_figures.parse_centre_csv(text)
+            try:
+                count = network_figures.record_centre_days(db.session, centre, days,
+                                                           "form" if which is form else "csv", utcnow())
+            except network_figures.FigureError as exc:
+                db.session.rollback()
+                problems.append({"row": "", "field": exc.field, "message": exc.message})
+            else:
+                db.session.commit()
+                flash(_("%(count)s days recorded.", count=count), "success")
+                if not problems:
+                    return redirect(url_for(".centres"), 303)
+    routes = db.session.scalars(network_routes.list_routes().limit(200)).all()
+    overview = network_figures.centres_overview(db.session, reports.beijing_today())
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/centres.html", form=form, upload=upload, problems=problems, routes=routes,
+                           overview=overview), status

@@ -9,6 +9,7 @@ from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.reports import ProgressQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema
 from shipments.services import access, exports, programs, reports
+from shipments.services.network import figures as network_figures
 from shipments.web.auth import roles_required
 from shipments.web.i18n import select_locale
 
@@ -46,7 +47,8 @@ def index():
     as_of = args.get("as_of") or reports.beijing_today()
     year = request.args.get("year", type=int) or as_of.year
     figures = reports.dashboard_figures(db.session, year, as_of, ui_lang())
-    return render_template("dashboard/index.html", f=figures, lang=ui_lang())
+    network = network_figures.dashboard_network(db.session, as_of)
+    return render_template("dashboard/index.html", f=figures, lang=ui_lang(), network=network)
 
 
 @bp.get("/shipments")

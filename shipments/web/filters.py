@@ -47,6 +47,13 @@ KIND_LABELS = {
     "cooperative": _l("Cooperative"), "farm": _l("Family farm"), "enterprise": _l("Enterprise"),
     "seller": _l("Livestream seller"), "authority": _l("Authority"), "operator": _l("Operator"),
 }
+EVENT_SOURCE_LABELS = {"poll": _l("carrier (polled)"), "push": _l("carrier (pushed)"), "demo": _l("demo data"),
+                       "station": _l("village station")}
+REGISTRATION_SOURCE_LABELS = {"import": _l("file or bulk upload"), "form": _l("register form"), "api": _l("API"),
+                              "station": _l("village station"), "push": _l("carrier push")}
+POLL_OUTCOME_LABELS = {"ok": _l("answered"), "not_found": _l("no data yet"), "invalid_number": _l("invalid number"),
+                       "needs_phone": _l("needs the phone's last 4 digits"), "subscribed": _l("push subscribed"),
+                       "refused": _l("subscription refused"), "error": _l("call failed")}
 TIER_LABELS = {"千万件": _l("10M-piece tier"), "百万件": _l("1M-piece tier"), "十万件": _l("100k-piece tier")}
 ERROR_WORDS = {
     400: (_l("Bad request"), _l("The form was incomplete or has expired. Go back, reload the page and try again.")),
@@ -113,7 +120,9 @@ def status_tone(status) -> str:
 def label(value, table: str) -> str:
     """A stored enum value in words: label('channel'), label('role') …"""
     tables = {"channel": CHANNEL_LABELS, "direction": DIRECTION_LABELS, "role": ROLE_LABELS,
-              "kind": KIND_LABELS, "stop_reason": STOP_REASON_LABELS, "tier": TIER_LABELS}
+              "kind": KIND_LABELS, "stop_reason": STOP_REASON_LABELS, "tier": TIER_LABELS,
+              "event_source": EVENT_SOURCE_LABELS, "registration_source": REGISTRATION_SOURCE_LABELS,
+              "poll_outcome": POLL_OUTCOME_LABELS}
     raw = _value(value)
     return str(tables[table].get(raw, raw))
 

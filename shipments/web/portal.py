@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from shipments.extensions import db
 from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
 from shipments.services import access, carriers as carrier_service, programs as program_service
-from shipments.services import imports, shipments as shipment_service
+from shipments.services import imports, poll_log, shipments as shipment_service
 from shipments.web import uploads
 from shipments.web.auth import roles_required
 from shipments.web.forms import options
@@ -166,7 +166,19 @@ def detail(carrier, number):
     """One shipment with its events and poll history."""
     shipment = db.first_or_404(shipment_service.find_shipment(caller(), carrier, number))
     events = db.session.scalars(shipment_service.shipment_events(shipment.id)).all()
-    return render_template("portal/detail.html", shipment=shipment, events=list(reversed(events)))
+    polls = db.session.scalars(poll_log.shipment_polls(shipment.id).limit(50)).all()
+    return render_template("portal/detail.html", shipment=shipment, events=list(reversed(events)), polls=polls,
+                           batch=shipment.import_batch)
+
+
+@bp.get("/imports")
+@roles_required(*PORTAL_ROLES)
+def import_batches():
+    """Your organisation's uploads with their row reports, newest first."""
+    after = request.args.get("after", type=int)
+    rows = db.session.scalars(imports.list_batches(caller(), after).limit(51)).all()
+    return render_template("network/imports.html", batches=rows[:50], next_after=rows[49].id if len(rows) > 50 else None,
+                           chosen=request.args.get("batch", type=int))
 
 
 class UploadForm(FlaskForm):
@@ -190,9 +202,11 @@ def run_import(path, meta: dict, dry_run: bool):
         if label:
             rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in rows)
         if not dry_run:
+            batch = imports.start_batch(db.session, who.organisation_id, meta.get("filename"), user_id=who.user_id)
             report = imports.import_rows(
                 db.session, rows, who.organisation_id, providers=providers, commit=db.session.commit,
-                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
+                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns,
+                batch=batch)
             db.session.commit()
             return report
         # The preview runs the real import inside a savepoint and throws it away.

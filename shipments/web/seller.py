@@ -82,9 +82,11 @@ def check():
                 return _page(form, status=400)
             rows = ((i, {"number": n, "batch_label": label}) for i, n in enumerate(numbers, start=1))
             columns = {"number": _("number")}
+        batch = imports.start_batch(db.session, who.organisation_id,
+                                    form.file.data.filename if form.file.data else None, user_id=who.user_id)
         report = imports.import_rows(db.session, rows, who.organisation_id, providers=providers,
                                      commit=db.session.commit, any_program=who.role == Role.ADMIN,
-                                     columns=columns)
+                                     columns=columns, batch=batch)
     except ValueError as exc:  # too many numbers, or a file that cannot be read
         message = exc.text(page_lang()) if isinstance(exc, imports.FileRejected) else _(
             "At most %(limit)s numbers at once.", limit=limit)
