@@ -29,16 +29,13 @@ FORMS = {
     "/portal/upload/confirm": {"token": "abc"},
     "/seller/": {"label": "x", "numbers": "SBX9100000002"},
     "/t/SBX9100000003": {"phone_last4": "1234"},
-<<<<<<< HEAD
-    "/portal/webhooks/": {"url": "https://93.184.215.14/hook", "events": "shipment.registered"},
-    "/portal/webhooks/1/test": {},
-    "/portal/webhooks/1/redeliver": {},
-=======
     "/admin/stations/census": {},
     "/admin/centres": {"single": "1", "one-centre_id": "1", "one-day": "2026-11-20", "one-sorted_pieces": "5"},
     # JSON only, CSRF-exempt: refused without the X-Station-Request header a cross-site form cannot send.
     "/station/actions": {"key": "csrf-test-key", "kind": "arrival", "number": "SBX9100000004"},
->>>>>>> main
+    "/portal/webhooks/": {"url": "https://93.184.215.14/hook", "events": "shipment.registered"},
+    "/portal/webhooks/1/test": {},
+    "/portal/webhooks/1/redeliver": {},
 }
 # Concrete paths above for rules with converters.
 RULES = {"/portal/webhooks/1/test": "/portal/webhooks/<int:subscription_id>/<any(enable, disable, test, rotate, delete):action>",
