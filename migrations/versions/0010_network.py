@@ -147,6 +147,7 @@ def upgrade():
     with op.batch_alter_table('station_actions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_station_actions_shipment_id'), ['shipment_id'], unique=False)
         batch_op.create_index('ix_station_actions_station_recorded', ['station_id', 'recorded_at'], unique=False)
+        batch_op.create_index('ix_station_actions_recorded', ['recorded_at'], unique=False)
 
     # shipments: plain ADD COLUMNs, never a batch copy (the table is large, and on
     # SQLite a copy would drop the report triggers of 0004_reports).

@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shipments.api.auth import auth_required, current_caller
+from shipments.api.network import keyset_page
 from shipments.extensions import db
 from shipments.schemas.network import ImportBatchPageSchema, ImportBatchQuerySchema
 from shipments.services import imports
@@ -19,4 +20,4 @@ class ImportBatches(MethodView):
         """List import batches, newest first, with their row reports (members: their own)"""
         limit = query["limit"]
         rows = db.session.scalars(imports.list_batches(current_caller(), query.get("after")).limit(limit + 1)).all()
-        return {"items": rows[:limit], "next_cursor": rows[limit - 1].id if len(rows) > limit else None}
+        return keyset_page(rows, limit)

@@ -22,6 +22,11 @@ from shipments.services.network import figures, routes, stations
 blp = Blueprint("network_api", __name__, url_prefix="/api/v1", description="Network: stations, routes, centres (网络)")
 
 
+def keyset_page(rows: list, limit: int) -> dict:
+    """A page of at most `limit` rows fetched with limit + 1, and the id to pass as `after` for the next."""
+    return {"items": rows[:limit], "next_cursor": rows[limit - 1].id if len(rows) > limit else None}
+
+
 def _station_error(exc: stations.StationError, status: int = 422):
     db.session.rollback()
     abort(status, message=exc.message, errors={"json": {exc.field: [exc.message]}})
@@ -38,7 +43,7 @@ class Stations(MethodView):
         rows = db.session.scalars(stations.list_stations(
             query.get("level"), query.get("county"), query.get("township"), query.get("after")
         ).limit(limit + 1)).all()
-        page = {"items": rows[:limit], "next_cursor": rows[limit - 1].id if len(rows) > limit else None}
+        page = keyset_page(rows, limit)
         if not current_caller().sees_everything:
             return current_app.json.response({"items": PublicStationSchema(many=True).dump(page["items"]),
                                               "next_cursor": page["next_cursor"]})
@@ -89,7 +94,7 @@ class Routes(MethodView):
         """List 客货邮 routes and 共富邮路 with their stops in order and timetable"""
         limit = query["limit"]
         rows = db.session.scalars(routes.list_routes(query.get("county"), query.get("after")).limit(limit + 1)).all()
-        return {"items": rows[:limit], "next_cursor": rows[limit - 1].id if len(rows) > limit else None}
+        return keyset_page(rows, limit)
 
     @auth_required(blp, Role.ADMIN)
     @blp.arguments(RouteInSchema)

@@ -46,6 +46,16 @@ def dump(schema, data):
     return current_app.json.response(schema.dump(data))
 
 
+def cursor_position(query: dict):
+    """The keyset position of the query's `cursor` (None without one; 422 for one we did not issue)."""
+    if not query.get("cursor"):
+        return None
+    try:
+        return service.decode_cursor(query["cursor"])
+    except service.BadCursor:
+        abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+
+
 @blp.route("")
 class Shipments(MethodView):
     @auth_required(blp)
@@ -54,12 +64,7 @@ class Shipments(MethodView):
     def get(self, query):
         """List shipments, newest first, one page after `cursor`"""
         caller = current_caller()
-        after = None
-        if query.get("cursor"):
-            try:
-                after = service.decode_cursor(query["cursor"])
-            except service.BadCursor:
-                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
+        after = cursor_position(query)
         limit = query["limit"]
         rows = db.session.scalars(service.list_shipments(caller, query, after).limit(limit + 1)).all()
         page = {"items": rows[:limit], "next_cursor": service.encode_cursor(rows[limit - 1]) if len(rows) > limit else None}
@@ -204,14 +209,8 @@ class ShipmentPolls(MethodView):
                                         .with_only_columns(Shipment.id))
         if shipment_id is None:
             abort(404, message="找不到该运单 (no such shipment)")
-        after = None
-        if query.get("cursor"):
-            try:
-                after = service.decode_cursor(query["cursor"])
-            except service.BadCursor:
-                abort(422, message="分页游标无效 (invalid cursor)", errors={"query": {"cursor": ["invalid cursor"]}})
         limit = query["limit"]
-        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, after).limit(limit + 1)).all()
+        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, cursor_position(query)).limit(limit + 1)).all()
         cursor = None
         if len(rows) > limit:
             cursor = service.encode_position(rows[limit - 1].sent_at, rows[limit - 1].id)

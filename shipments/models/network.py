@@ -89,6 +89,8 @@ class StationAction(db.Model):
     __table_args__ = (
         UniqueConstraint("station_id", "idempotency_key"),
         Index("ix_station_actions_station_recorded", "station_id", "recorded_at"),
+        # The network view's "heard from in the last 14 days" across all stations.
+        Index("ix_station_actions_recorded", "recorded_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

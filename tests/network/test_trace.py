@@ -1,37 +1,14 @@
 """绩效可追: the poll log (written by the poll cycle, kept 90 days then summarised) and provenance."""
 import io
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from shipments.db import utcnow
 from shipments.models import ImportBatch, PollLog, PollLogDay, Shipment
 from shipments.models.enums import PollOutcome, Role
 from shipments.services import poll_log, polling
-from tests.fakes import kuaidi100 as k100
-from tests.fakes.kuaidi100 import Kuaidi100Fake
-from tests.fakes.server import serve
-
-
-@pytest.fixture
-def k100_fake():
-    fake = Kuaidi100Fake(lock_after=10_000)
-    url, stop = serve(fake)
-    fake.url = url
-    yield fake
-    stop()
-
-
-@pytest.fixture
-def poll_config(app, k100_fake):
-    config = dict(app.config)
-    config.update(KUAIDI100_URL=k100_fake.url, KUAIDI100_KEY=k100.KEY, KUAIDI100_CUSTOMER=k100.CUSTOMER,
-                  KUAIDI100_SALT=k100.SALT, REDIS_URL=None, PUBLIC_BASE_URL=None,
-                  QUOTA_NAMESPACE=f"test-{uuid.uuid4().hex[:8]}", POLL_RATE={}, POLL_HTTP_TIMEOUT=0.5,
-                  POLL_CYCLE_SECONDS=20, POLL_JITTER=0.0, CIRCUIT_FAILURES=3, CIRCUIT_OPEN_SECONDS=0.5)
-    return config
+from tests.test_polling import k100_fake, poll_config, st_fake  # noqa: F401 (fixtures: the fake carriers)
 
 
 def test_poll_cycle_logs_every_call_and_the_api_reads_it_newest_first(client, db_session, auth, poll_config,
