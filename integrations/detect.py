@@ -1,7 +1,9 @@
 """Rank candidate carriers for a tracking number (DOMAIN.md §4).
 
-Detection only ranks; a miss is a warning for the user, never a rejection,
-except for S10-shaped numbers whose check digit is wrong.
+Detection only ranks. Legacy shapes (12-digit SF and ZTO numbers) rank with
+a low confidence, so the user is asked to choose; S10-shaped numbers with a
+wrong check digit are no postal number; a valid S10 number of the EMS
+service (E…) is EMS.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ _PRIOR = {
     "sandbox": 1.0, "sf": 0.95, "yto": 0.95, "jtexpress": 0.95, "jd": 0.95, "deppon": 0.95,
     "zto": 0.85, "sto": 0.8, "yunda": 0.7, "ems": 0.6, "chinapost": 0.5, "best": 0.3,
 }
+LEGACY_PRIOR = 0.3
 
 
 def _weight(code: str, number: str) -> float:
@@ -53,11 +56,13 @@ def detect(raw_number: str) -> list[Candidate]:
     s10_ok = s10_valid(number) if is_s10_shaped(number) else None
     weights: dict[str, float] = {}
     for code, carrier in CARRIERS.items():
-        if not carrier.pattern.match(number):
+        if not carrier.matches(number):
             continue
         if s10_ok is False and code in ("ems", "chinapost"):
             continue  # S10 shape with a wrong check digit: not a postal number
-        weights[code] = _weight(code, number)
+        if s10_ok and code == "chinapost" and number[0] == "E":
+            continue  # E is the EMS service indicator
+        weights[code] = LEGACY_PRIOR if carrier.is_legacy(number) else _weight(code, number)
     if not weights:
         return []
     total = sum(weights.values())

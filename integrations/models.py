@@ -80,6 +80,7 @@ class TrackResult:
     transferred_to: tuple[str, str] | None = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
     tracking_stopped: bool = False  # aggregator gave up (Kuaidi100 abort, 17TRACK TRACKING_STOPPED)
+    no_record: bool = False  # ... because it never found the number (Kuaidi100 "3天查询无记录")
 
     @property
     def latest_event_time(self) -> datetime | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .base import Provider
+from .carriers import PHONE_RULES
 from .kdniao.client import KdniaoProvider
 from .kuaidi100.client import Kuaidi100Provider
 from .sandbox.client import SandboxProvider
@@ -24,15 +25,6 @@ REQUIRED_SETTINGS: dict[str, tuple[str, ...]] = {
     "17track": ("token",),              # SEVENTEENTRACK_TOKEN
     "sandbox": (),
 }
-
-# Which carriers need the phone's last 4 digits, per provider (CARRIER_APIS.md §1.2, §2.2).
-PHONE_RULES: dict[str, frozenset[str]] = {
-    "kuaidi100": frozenset({"sf", "zto"}),
-    "kdniao": frozenset({"sf"}),
-    "17track": frozenset(),
-    "sandbox": frozenset(),
-}
-
 
 def get_provider(name: str, **settings) -> Provider:
     """Build the provider called `name` from its settings (KeyError for unknown names)."""

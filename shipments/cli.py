@@ -30,13 +30,15 @@ def demo_load(if_empty):
 @click.option("--org", "org_name", required=True, help="Organisation name, exactly as stored.")
 @click.option("--role", type=click.Choice(["admin", "official", "member"]), default="member", show_default=True)
 @click.option("--name", default="cli", show_default=True, help="A label to recognise the token by.")
-def tokens_create(org_name, role, name):
+@click.option("--county", "county_code", default=None,
+              help="Officials only: limit the token to one county (e.g. 330681 诸暨市); default the whole city.")
+def tokens_create(org_name, role, name, county_code):
     """Create an API token and print it (it is shown only once)."""
     try:
         org = access.find_organisation(db.session, org_name)
+        plain = access.create_token(db.session, org, role, name, county_code)
     except access.AccessError as exc:
         raise click.ClickException(str(exc)) from exc
-    plain = access.create_token(db.session, org, role, name)
     db.session.commit()
     click.echo(plain)
 

@@ -141,6 +141,11 @@ def validate(config: dict) -> None:
         raise ValueError(f"DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL, got scheme {url.split(':', 1)[0]!r}")
     if url.startswith("postgresql://"):
         raise ValueError("DATABASE_URL: use postgresql+psycopg:// (psycopg 3 is the installed driver)")
+    kuaidi100_on = config.get("KUAIDI100_KEY") and config.get("KUAIDI100_CUSTOMER")
+    if kuaidi100_on and config.get("PUBLIC_BASE_URL") and not config.get("KUAIDI100_SALT"):
+        # Its push signature is MD5(param + salt): without a salt anyone could forge a push.
+        raise ValueError("KUAIDI100_SALT must be set when Kuaidi100 pushes are on (KUAIDI100_KEY and "
+                         "PUBLIC_BASE_URL are set): without it anyone could forge a push")
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -93,5 +93,14 @@ def db_session(app):
 
 
 @pytest.fixture
+def fresh_limits():
+    """Rate limits counted from zero in this test (and forgotten after it)."""
+    from shipments.extensions import limiter
+    limiter.reset()
+    yield
+    limiter.reset()
+
+
+@pytest.fixture
 def client(app, db_session):
     return app.test_client()

@@ -17,7 +17,8 @@ def test_me_with_a_valid_token(client, token_for, create_organisation):
     token = token_for(Role.MEMBER, org)
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
-    assert response.json == {"organisation_id": org.id, "organisation_name": "山下湖珍珠合作社", "role": "member"}
+    assert response.json == {"organisation_id": org.id, "organisation_name": "山下湖珍珠合作社", "role": "member",
+                             "county_code": None}
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer yx_nope", "Basic dXNlcjpwdw==", "Bearer " + "x" * 5000])

@@ -65,7 +65,7 @@ def test_confident_detection_picks_the_carrier(client, auth):
 
 @pytest.mark.parametrize("lang, text", [(None, "手机尾号"), ("en-GB,en;q=0.9", "last 4 digits")])
 def test_rule_errors_name_the_field_in_the_callers_language(client, auth, lang, text):
-    response = client.post("/api/v1/shipments", json={"number": "SF1234567890123", "pieces": 0},
+    response = client.post("/api/v1/shipments", json={"number": "SF1234567890123", "pieces": 0, "phone_last4": "12ab"},
                            headers=auth(lang=lang))
     assert response.status_code == 422
     errors = response.json["errors"]["json"]

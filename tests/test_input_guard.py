@@ -16,5 +16,5 @@ def test_nul_in_a_web_form_is_400(client):
     from tests.web.conftest import csrf_token
 
     token = csrf_token(client, "/track")
-    assert client.post("/t/SF1000000000017", data={"phone_last4": "1234", "csrf_token": token}).status_code == 200
+    assert client.post("/t/SF1000000000017", data={"phone_last4": "1234", "csrf_token": token}).status_code == 404
     assert client.post("/t/SF1000000000017", data={"phone_last4": "12\x0034", "csrf_token": token}).status_code == 400

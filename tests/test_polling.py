@@ -128,7 +128,7 @@ def test_phone_needed_waits_without_calls_until_digits_arrive(db_session, due, p
     db_session.expire_all()
     assert sf.stop_reason == StopReason.NEEDS_PHONE and sf.next_poll_at is None
     assert polling.poll_once(db_session, poll_config).claimed == 0
-    assert polling.resume_needs_phone(db_session, sf, "1234") is True
+    assert tracking.set_phone_last4(sf, "1234", now=utcnow()) is True
     db_session.flush()
     assert polling.poll_once(db_session, poll_config).polled == 1
     db_session.expire_all()
@@ -270,3 +270,16 @@ def test_unassigned_shipments_get_a_provider_once_one_is_enabled(db_session, due
     assert polling.reassign_providers(db_session, poll_config) == 2
     assert waiting.provider == "kuaidi100" and waiting.next_poll_at is not None
     assert international.provider == "17track"
+
+
+@pytest.mark.parametrize("minutes_ago,asked", [(29, 0), (31, 1)])
+def test_a_number_is_not_asked_again_inside_the_minimum_interval(db_session, due, poll_config, k100_fake,
+                                                                 minutes_ago, asked):
+    """Kuaidi100's 30 minutes per number, counted from the last send time, even when the number is due."""
+    sent = utcnow() - timedelta(minutes=minutes_ago)
+    shipment = due(last_polled_at=sent)
+    polling.poll_once(db_session, poll_config)
+    assert k100_fake.counts.get(shipment.tracking_number, 0) == asked
+    db_session.expire_all()
+    if not asked:
+        assert shipment.next_poll_at == sent + timedelta(minutes=30) and shipment.last_polled_at == sent

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from shipments.config import DEFAULTS
-from shipments.services.quotas import CircuitBreaker, ProviderQuotas, _MemoryKV, _RedisKV, redis_client, too_soon
+from shipments.services.quotas import CircuitBreaker, ProviderQuotas, _MemoryKV, _RedisKV, redis_client
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")  # db 2: the poller's
 
@@ -77,15 +77,6 @@ def test_batch_size_never_above_the_providers_maximum():
     assert quotas.batch_size("17track", 40) == 40
     assert quotas.batch_size("kdniao", 30) == 5
     assert quotas.batch_size("sandbox", 100) == 100
-
-
-def test_per_number_minimum_interval():
-    from datetime import datetime, timedelta, timezone
-    now = datetime(2026, 11, 25, tzinfo=timezone.utc)
-    assert too_soon(DEFAULTS, "kuaidi100", now - timedelta(minutes=29), now)
-    assert not too_soon(DEFAULTS, "kuaidi100", now - timedelta(minutes=30), now)
-    assert not too_soon(DEFAULTS, "kdniao", now - timedelta(minutes=1), now)
-    assert not too_soon(DEFAULTS, "kuaidi100", None, now)
 
 
 @pytest.fixture(params=["memory", "redis"])

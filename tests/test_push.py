@@ -86,7 +86,7 @@ def test_17track_webhook(client, db_session, push_config, subscribed):
     assert shipment.status == ShipmentStatus.AVAILABLE_FOR_PICKUP and shipment.at_station is True
     bad_body, bad_headers = st.make_webhook(shipment.tracking_number, "delivered", sign="f" * 64)
     rejected = client.post("/api/v1/integrations/17track/push", data=bad_body, headers=bad_headers)
-    assert rejected.status_code == 500  # 17TRACK retries on a non-200
+    assert rejected.status_code == 403  # a bad signature is refused, never a 500
     db_session.expire_all()
     assert shipment.status == ShipmentStatus.AVAILABLE_FOR_PICKUP
 

@@ -367,3 +367,14 @@ def test_flask_workers_job_delivers(app, db_session, create_organisation, create
     assert len(receiver.counts) == 1 and receiver.bad_signatures == 0
     assert db_session.scalar(select(WebhookDelivery.state)
                              .where(WebhookDelivery.subscription_id == subscription.id)) == DeliveryState.DELIVERED
+
+
+def test_a_cancellation_is_a_status_change(db_session, create_organisation, create_shipment, subscribe):
+    from shipments.services import shipments as shipment_service
+    org = create_organisation()
+    shipment = create_shipment(organisation=org)
+    subscription, _ = subscribe(org, "http://127.0.0.1:9/a")
+    assert shipment_service.cancel_shipment(shipment, "重复登记")
+    [row] = deliveries(db_session, subscription)
+    document = json.loads(row.payload)
+    assert (document["previous_status"], document["status"]) == ("pending", "cancelled")

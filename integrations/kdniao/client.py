@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..base import Provider
+from ..carriers import PHONE_RULES
 from ..models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest, TrackResult
 from ..numbers import phone_last4
 from . import mapping, push
 
-PHONE_CARRIERS = frozenset({"sf"})  # CustomerName = last 4 digits, required for SF
+PHONE_CARRIERS = PHONE_RULES["kdniao"]  # carriers.PHONE_RULES is the one home of this rule
 QUERY_PATH = "/Ebusiness/EbusinessOrderHandle.aspx"
 SUBSCRIBE_PATH = "/api/dist"
 

@@ -14,8 +14,13 @@ from ..models import TrackRequest, TrackResult
 from .mapping import carrier_for_shipper, data_sign, parse_track
 
 
-def verify_push(body: bytes, headers: Mapping | None, app_key: str) -> str:
-    """Return the raw RequestData once DataSign checks out; raise AuthError otherwise."""
+# Tracking results: 101 (subscription 1008), 102 (in-transit monitoring 8008). Others (107 COD) are not ours.
+TRACKING_PUSH_TYPES = frozenset({"101", "102"})
+
+
+def verify_push(body: bytes, headers: Mapping | None, app_key: str) -> str | None:
+    """Return the raw RequestData once DataSign checks out (None for a push that is no tracking
+    result, by RequestType); raise AuthError otherwise."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -26,12 +31,17 @@ def verify_push(body: bytes, headers: Mapping | None, app_key: str) -> str:
         raise AuthError("kdniao push: missing RequestData or DataSign", provider="kdniao")
     if not hmac.compare_digest(data_sign(data, app_key).encode(), sign.strip().encode()):
         raise AuthError("kdniao push: bad DataSign", provider="kdniao")
-    return data
+    request_type = (form.get("RequestType") or "").strip()
+    if not request_type:
+        raise AuthError("kdniao push: missing RequestType", provider="kdniao")
+    return data if request_type in TRACKING_PUSH_TYPES else None
 
 
 def parse_push(body: bytes, headers: Mapping | None, app_key: str) -> list[TrackResult]:
     """Verify then parse a push into results (items without traces are skipped)."""
     data = verify_push(body, headers, app_key)
+    if data is None:
+        return []  # genuine, but not a tracking push: acknowledged, nothing to apply
     try:
         payload = json.loads(data)
     except ValueError:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..base import Provider
+from ..errors import AuthError
+from ..carriers import PHONE_RULES
 from ..models import InvalidNumber, NeedsPhone, TrackProblem, TrackRequest, TrackResult
 from ..numbers import phone_last4
 from . import mapping, push
 
-PHONE_CARRIERS = frozenset({"sf", "zto"})  # K-DOC: 顺丰速运/顺丰快运/中通快递 need `phone`
+PHONE_CARRIERS = PHONE_RULES["kuaidi100"]  # carriers.PHONE_RULES is the one home of this rule
 
 
 class Kuaidi100Provider(Provider):
@@ -58,6 +60,9 @@ class Kuaidi100Provider(Provider):
         problem = self._precheck(request)
         if problem:
             return problem
+        if not self.salt:
+            # Its pushes could not be verified (config.validate refuses this setup at start).
+            raise AuthError("kuaidi100: no subscription without a salt (KUAIDI100_SALT)", provider="kuaidi100")
         form = mapping.build_subscribe_form(request, self.key, callback_url, self.salt)
         body = self._post(self.url + "/poll", data=form)
         return mapping.parse_subscribe_response(request, body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import replace
 from typing import Mapping
 from urllib.parse import parse_qs
 
@@ -26,6 +27,9 @@ def _form(body: bytes, headers: Mapping | None) -> dict[str, str]:
 
 def verify_push(body: bytes, headers: Mapping | None, salt: str) -> str:
     """Return the raw `param` string once its sign checks out; raise AuthError otherwise."""
+    if not salt:
+        # MD5(param + "") needs no secret: without a salt no push is genuine.
+        raise AuthError("kuaidi100 push: no salt configured (KUAIDI100_SALT)", provider="kuaidi100")
     form = _form(body, headers)
     param, sign = form.get("param"), form.get("sign")
     if not param or not sign:
@@ -50,6 +54,8 @@ def parse_push(body: bytes, headers: Mapping | None, salt: str) -> list[TrackRes
     req = TrackRequest(carrier=carrier_for_com(com, "unknown"), number=number)
     stopped = payload.get("status") == "abort"
     outcome = parse_track(req, {**last, "com": com}, raw=payload, tracking_stopped=stopped)
+    if stopped and isinstance(outcome, TrackResult) and "无记录" in str(payload.get("message") or ""):
+        outcome = replace(outcome, no_record=True)
     return [outcome] if isinstance(outcome, TrackResult) else []
 
 

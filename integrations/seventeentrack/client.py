@@ -38,8 +38,12 @@ class SeventeenTrackProvider(Provider):
             accepted, rejected = self._call("/register", batch)
             for req in batch:
                 rej = rejected.get(req.number)
-                if req.number in accepted or rej is None or mapping.rejection_code(rej) == mapping.ALREADY_REGISTERED:
+                if req.number in accepted or (rej is not None
+                                              and mapping.rejection_code(rej) == mapping.ALREADY_REGISTERED):
                     out[req.number] = None
+                elif rej is None:
+                    # In neither list: not registered as far as we know; ask again later.
+                    out[req.number] = NotFoundYet(req, "17track: number missing from the register answer")
                 else:
                     out[req.number] = mapping.classify_rejection(req, rej)
         return out

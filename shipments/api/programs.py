@@ -8,7 +8,7 @@ and read their own organisation's volumes from /reports/volumes?program_id=.
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from shipments.api.auth import auth_required
+from shipments.api.auth import auth_required, current_caller
 from shipments.api.reports import FILE_DOWNLOADS, file_response
 from shipments.extensions import db
 from shipments.models import Program
@@ -76,7 +76,10 @@ class ProgramProgress(MethodView):
     @blp.alt_response(404, description="No such program")
     def get(self, args, program_id):
         """Pieces to date against the season-prorated target, pace, tier and shortfalls"""
-        program = db.session.get(Program, program_id) or abort(404, message="没有这个寄递项目 (no such program)")
+        program = db.session.get(Program, program_id)
+        county = current_caller().county_code
+        if program is None or (county and program.county_code != county):
+            abort(404, message="没有这个寄递项目 (no such program)")
         progress = reports.program_progress(db.session, program, args.get("as_of"))
         if args["format"] != "json":
             return file_response(exports.shortfall_table(progress, args["lang"]), args["format"])

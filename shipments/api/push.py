@@ -20,6 +20,7 @@ class Push(MethodView):
     @blp.doc(security=[], requestBody={"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}},
                                                     "application/json": {"schema": {"type": "object"}}}})
     @blp.alt_response(404, description="No enabled push provider by that name")
+    @blp.alt_response(403, description="Signature missing or wrong (nothing was applied)")
     @blp.response(200, description="Accepted; the body is the provider's own reply format")
     def post(self, provider):
         """Receive a carrier's tracking push"""
@@ -35,7 +36,9 @@ class Push(MethodView):
                      report.updated)
         except push.PushRejected as exc:
             log.warning("%s push rejected: %s", provider, exc)
-            ok = False
+            client.close()
+            _status, content_type, body = client.push_reply(False)
+            return Response(body, status=403, content_type=content_type)
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("%s push could not be stored; the provider will retry", provider)

@@ -10,7 +10,7 @@ from shipments.api.auth import auth_required, current_caller
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.shipments import (
-    CancelInSchema, ImportReportSchema, OfficialShipmentPageSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
+    CancelInSchema, ImportReportSchema, OfficialShipmentPageSchema, ShipmentPatchSchema, ShipmentDetailSchema, ShipmentInSchema, ShipmentPageSchema,
     ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
 from shipments.models import Shipment
@@ -182,6 +182,25 @@ class ShipmentByNumber(MethodView):
             abort(404, message="找不到该运单 (no such shipment)")
         shipment, events = found
         return current_app.json.response(dump_shipment_detail(shipment, events, masked=not caller.sees_personal_data))
+
+    @auth_required(blp, *WRITERS)
+    @blp.arguments(ShipmentPatchSchema)
+    @blp.response(200, ShipmentSchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    def patch(self, data, carrier, number):
+        """Add the phone's last 4 digits (polled again at the next tick) or correct program, channel, direction, destination, pieces, order reference"""
+        lang = request_language()
+        shipment = db.session.scalar(service.find_shipment(current_caller(), carrier, number).with_for_update())
+        if shipment is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        try:
+            service.update_shipment(db.session, current_caller(), shipment, data)
+        except service.RowInvalid as exc:
+            db.session.rollback()
+            abort(422, message="输入有误 (invalid input)" if lang == "zh" else "invalid input",
+                  errors=problems_as_errors(exc.problems, lang))
+        db.session.commit()
+        return shipment
 
     @auth_required(blp, *WRITERS)
     @blp.arguments(CancelInSchema)

@@ -1,12 +1,11 @@
 """Public tracking: one parcel by number and the phone's last 4 digits."""
-import hmac
-
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from shipments.extensions import db, limiter
 from shipments.schemas.shipments import PublicShipmentSchema, TrackQuerySchema
+from shipments.services import public_tracking
 from shipments.services import shipments as service
 
 blp = Blueprint("track", __name__, url_prefix="/api/v1/track", description="Public tracking (公开查询)")
@@ -30,14 +29,8 @@ class Track(MethodView):
     @blp.alt_response(404, description="Unknown number or wrong digits (the same answer for both)")
     @blp.alt_response(429, description="Too many lookups from this client or for this number")
     def get(self, query, number):
-        """Look up one parcel (public, masked): number plus the recipient phone's last 4 digits"""
-        given = query["phone_last4"].strip()
-        match = None
-        for shipment in db.session.scalars(service.find_for_public(number).limit(5)):
-            stored = shipment.phone_last4 or ""
-            # Constant-time: the answer must not leak how many digits matched.
-            if hmac.compare_digest(stored.encode(), given.encode()) and stored and match is None:
-                match = shipment
-        if match is None:
+        """Look up one parcel (public, masked): with the phone's last 4 digits, its timeline; without, its status"""
+        parcel = public_tracking.find_public_parcel(db.session, number, query["phone_last4"])
+        if parcel is None:
             abort(404, message=NOT_FOUND)
-        return match
+        return parcel

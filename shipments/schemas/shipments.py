@@ -47,18 +47,6 @@ class ShipmentInSchema(Schema):
     batch_label = fields.String(allow_none=True, validate=validate.Length(max=200))
 
 
-class BulkInSchema(Schema):
-    """Documentation of the JSON bulk body (items are checked row by row, not here)."""
-
-    shipments = fields.List(fields.Nested(ShipmentInSchema), required=True,
-                            validate=validate.Length(max=10_000))
-
-
-class BulkUploadSchema(Schema):
-    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
-                                               "description": "CSV (UTF-8 / UTF-8 BOM / GBK) or XLSX, ≤ 100,000 rows"})
-
-
 class EventSchema(Schema):
     occurred_at = fields.AwareDateTime(required=True)
     status = fields.Enum(ShipmentStatus, by_value=True, required=True)
@@ -202,6 +190,9 @@ class ShipmentQuerySchema(Schema):
     county = fields.String(validate=validate.Regexp(r"^\d{6}$"), metadata={"description": "county code, e.g. 330681"})
     direction = fields.Enum(Direction, by_value=True)
     channel = fields.Enum(Channel, by_value=True)
+    flag = fields.String(validate=validate.OneOf(["needs_phone", "expired", "pickup_overdue", "stalled", "alert"]),
+                         metadata={"description": "needs_phone: waiting for phone digits; stalled: live, no news "
+                                                  "for 48 hours; alert: no_record_yet or tracking_aborted"})
     registered_from = fields.AwareDateTime(metadata={"description": "inclusive"})
     registered_to = fields.AwareDateTime(metadata={"description": "exclusive"})
     search = fields.String(validate=[validate.Length(min=1, max=64), _no_control_chars],
@@ -226,6 +217,10 @@ class ProblemSchema(Schema):
 class ImportReportSchema(Schema):
     rows = fields.Integer(required=True)
     created = fields.Integer(required=True)
+    needs_phone = fields.Integer(required=True, metadata={
+        "description": "of created: SF/ZTO rows without phone digits, counted but not tracked until the digits come"})
+    updated = fields.Integer(required=True, metadata={
+        "description": "rows already yours that this upload gave the phone digits they were waiting for"})
     duplicate_in_file = fields.Integer(required=True)
     already_registered = fields.Integer(required=True)
     registered_by_other_org = fields.Integer(required=True)
@@ -234,14 +229,28 @@ class ImportReportSchema(Schema):
     problems_truncated = fields.Boolean(required=True)
 
 
+class ShipmentPatchSchema(Schema):
+    """Fields a registration's owner may change later (the import rules check the values)."""
+
+    phone_last4 = fields.String(validate=validate.Length(min=1, max=24),
+                                metadata={"description": "收件人手机尾号: adding it resumes a shipment waiting for it"})
+    program_id = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=2147483647))
+    channel = fields.String(validate=validate.Length(min=1, max=20))
+    direction = fields.String(validate=validate.Length(min=1, max=20))
+    destination_province = fields.String(validate=validate.Length(min=1, max=20))
+    destination_city = fields.String(allow_none=True, validate=validate.Length(max=80))
+    pieces = fields.Integer(strict=True, validate=validate.Range(min=-2147483648, max=2147483647))
+    order_ref = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
 class CancelInSchema(Schema):
     reason = fields.String(required=True, validate=[validate.Length(min=1, max=200), _no_control_chars],
                            metadata={"description": "取消原因, e.g. 订单已退款 (order refunded)"})
 
 
 class TrackQuerySchema(Schema):
-    phone_last4 = fields.String(required=True, validate=validate.Length(max=8),
-                                metadata={"description": "收件人手机尾号 4 位"})
+    phone_last4 = fields.String(load_default=None, validate=validate.Length(max=8), metadata={
+        "description": "收件人手机尾号 4 位: needed to see the timeline of a parcel registered with them"})
 
 
 class PublicEventSchema(Schema):
@@ -251,17 +260,32 @@ class PublicEventSchema(Schema):
     description = fields.Function(lambda e: mask_text(e.description), required=True, metadata={"type": "string"})
 
 
-class PublicShipmentSchema(Schema):
-    """What a buyer sees: no phone, order, organisation or personal names."""
+def _shown(name):
+    """A shipment field the public sees only with the timeline (the right phone digits)."""
+    return lambda p: getattr(p.shipment, name) if p.timeline else None
 
-    carrier = fields.String(required=True)
-    carrier_name = fields.Function(lambda s: CARRIERS[s.carrier].name_zh if s.carrier in CARRIERS else s.carrier,
-                                   required=True, metadata={"type": "string"})
-    number = fields.String(attribute="tracking_number", required=True)
-    status = fields.Enum(ShipmentStatus, by_value=True, required=True)
-    substatus = fields.String(allow_none=True)
-    destination_province_code = fields.String(allow_none=True)
-    destination_city = fields.String(allow_none=True)
-    picked_up_at = fields.AwareDateTime(allow_none=True)
-    delivered_at = fields.AwareDateTime(allow_none=True)
+
+class PublicShipmentSchema(Schema):
+    """What the public sees of a parcel (services/public_tracking.py decides how much):
+    never the phone, order, organisation or personal names."""
+
+    carrier = fields.String(attribute="shipment.carrier", required=True)
+    carrier_name = fields.Function(
+        lambda p: CARRIERS[p.shipment.carrier].name_zh if p.shipment.carrier in CARRIERS else p.shipment.carrier,
+        required=True, metadata={"type": "string"})
+    number = fields.String(attribute="shipment.tracking_number", required=True)
+    status = fields.Enum(ShipmentStatus, attribute="shipment.status", by_value=True, required=True)
+    timeline = fields.Boolean(required=True, metadata={
+        "description": "false: registered without phone digits, so only the status and last city are shown"})
+    last_city = fields.String(allow_none=True, metadata={"description": "where the parcel was last scanned"})
+    substatus = fields.Function(_shown("substatus"), allow_none=True, metadata={"type": "string"})
+    destination_province_code = fields.Function(_shown("destination_province_code"), allow_none=True,
+                                                metadata={"type": "string"})
+    destination_city = fields.Function(_shown("destination_city"), allow_none=True, metadata={"type": "string"})
+    picked_up_at = fields.Function(lambda p: p.shipment.picked_up_at.isoformat()
+                                   if p.timeline and p.shipment.picked_up_at else None,
+                                   allow_none=True, metadata={"type": "string", "format": "date-time"})
+    delivered_at = fields.Function(lambda p: p.shipment.delivered_at.isoformat()
+                                   if p.timeline and p.shipment.delivered_at else None,
+                                   allow_none=True, metadata={"type": "string", "format": "date-time"})
     events = fields.List(fields.Nested(PublicEventSchema), required=True)

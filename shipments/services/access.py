@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from time import monotonic
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from shipments.db import utcnow
-from shipments.models import ApiToken, Organisation
-from shipments.models.enums import Role
+from shipments.models import ApiToken, Division, Organisation
+from shipments.models.enums import DivisionLevel, Role
 
 TOKEN_PREFIX = "yx_"
 
@@ -23,6 +23,7 @@ class Caller:
     role: Role
     user_id: int | None = None
     token_id: int | None = None
+    county_code: str | None = None  # an official limited to one county (None: the whole city)
 
     @property
     def sees_everything(self) -> bool:
@@ -37,12 +38,14 @@ class Caller:
 
 def caller_for_token(token: ApiToken) -> Caller:
     """Describe the caller behind an API token."""
-    return Caller(token.organisation_id, token.organisation.name, token.role, token_id=token.id)
+    return Caller(token.organisation_id, token.organisation.name, token.role, token_id=token.id,
+                  county_code=token.county_code)
 
 
 def caller_for_user(user) -> Caller:
     """Describe the caller behind a logged-in user."""
-    return Caller(user.organisation_id, user.organisation.name, user.role, user_id=user.id)
+    return Caller(user.organisation_id, user.organisation.name, user.role, user_id=user.id,
+                  county_code=user.county_code)
 
 
 class AccessError(ValueError):
@@ -54,27 +57,30 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, organisation: Organisation, role: Role | str, name: str = "api") -> str:
-    """Create a token for an organisation and role; return the plain token (shown once)."""
+def check_county(session: Session, role: Role, county_code: str | None) -> str | None:
+    """The county an official is limited to, checked; AccessError for other roles or unknown codes."""
+    if not county_code:
+        return None
+    if role != Role.OFFICIAL:
+        raise AccessError("county: only officials can be limited to a county")
+    division = session.get(Division, county_code)
+    if division is None or division.level != DivisionLevel.COUNTY:
+        raise AccessError(f"county: {county_code} is not a Shaoxing county code")
+    return county_code
+
+
+def create_token(session: Session, organisation: Organisation, role: Role | str, name: str = "api",
+                 county_code: str | None = None) -> str:
+    """Create a token for an organisation and role (officials optionally limited to a county); return it once."""
     role = Role(role)
+    county_code = check_county(session, role, county_code)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(
         organisation=organisation, role=role, name=name, token_hash=hash_token(plain), prefix=plain[:10],
+        county_code=county_code,
     ))
     session.flush()
     return plain
-
-
-def find_token(session: Session, plain: str) -> ApiToken | None:
-    """Return the live token matching a plain bearer token, or None."""
-    if not plain or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
-        return None
-    # The organisation comes in the same query: every API request needs its name.
-    token = session.scalar(select(ApiToken).options(joinedload(ApiToken.organisation))
-                           .where(ApiToken.token_hash == hash_token(plain)))
-    if token is None or token.revoked_at is not None:
-        return None
-    return token
 
 
 # Per-process memory of recently verified tokens: digest -> (expires at, Caller).
@@ -99,14 +105,14 @@ def find_caller(session: Session, plain: str, ttl: float = 0) -> Caller | None:
         if remembered is not None and remembered[0] > now:
             return remembered[1]
     row = session.execute(
-        select(ApiToken.id, ApiToken.organisation_id, ApiToken.role, Organisation.name)
+        select(ApiToken.id, ApiToken.organisation_id, ApiToken.role, ApiToken.county_code, Organisation.name)
         .join(Organisation, ApiToken.organisation_id == Organisation.id)
         .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
     ).first()
     if row is None:
         _verified.pop(digest, None)
         return None
-    caller = Caller(row.organisation_id, row.name, row.role, token_id=row.id)
+    caller = Caller(row.organisation_id, row.name, row.role, token_id=row.id, county_code=row.county_code)
     if ttl > 0:
         if len(_verified) >= VERIFIED_MAX:
             _verified.clear()

@@ -3,6 +3,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from shipments.services import access
 from shipments.models import ApiToken, Division, Organisation, Program, Station, User
 from shipments.models.enums import DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel
 from shipments.services import programs
@@ -64,7 +65,7 @@ def create_organisation(session: Session, name: str, kind: OrganisationKind | st
 
 
 def create_user(session: Session, organisation_id: int, username: str, display_name: str, password: str,
-                role: Role | str) -> User:
+                role: Role | str, county_code: str | None = None) -> User:
     """Add a user to an organisation; the password is stored hashed."""
     username = username.strip()
     if session.scalar(select(User.id).where(User.username == username)):
@@ -77,8 +78,12 @@ def create_user(session: Session, organisation_id: int, username: str, display_n
     role = Role(role)
     if role == Role.ADMIN and organisation.kind != OrganisationKind.OPERATOR:
         raise AdminError("role", "administrators belong to the operator organisation")
+    try:
+        county_code = access.check_county(session, role, county_code)
+    except access.AccessError as exc:
+        raise AdminError("county_code", str(exc)) from None
     user = User(organisation=organisation, username=username, display_name=display_name.strip() or username,
-                password_hash=generate_password_hash(password), role=role)
+                password_hash=generate_password_hash(password), role=role, county_code=county_code)
     session.add(user)
     session.flush()
     return user

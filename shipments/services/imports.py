@@ -1,5 +1,10 @@
 """Bulk registration: JSON arrays, CSV and spreadsheet files, one service.
 
+Counts (ImportReport): every row is exactly one of created, updated,
+duplicate_in_file, already_registered, registered_by_other_org or invalid;
+`needs_phone` counts the created SF/ZTO rows that wait for phone digits, and
+`updated` the rows already ours that this upload gave those digits.
+
 Rows stream through in chunks: each chunk is cleaned with the rules of
 services/shipments.py, written with one multi-row INSERT … ON CONFLICT DO
 NOTHING, and committed by the caller's `commit` (services never commit
@@ -22,6 +27,7 @@ from shipments.db import utcnow
 from shipments.models import ImportBatch, Shipment
 from shipments.models.enums import RegistrationSource
 from shipments.services import shipments as rules
+from shipments.services import tracking
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
@@ -61,6 +67,8 @@ class ImportReport:
 
     rows: int = 0
     created: int = 0
+    needs_phone: int = 0  # of `created`: SF/ZTO registered without phone digits, waiting for them
+    updated: int = 0  # already ours, and this upload added the phone digits they were waiting for
     duplicate_in_file: int = 0
     already_registered: int = 0
     registered_by_other_org: int = 0
@@ -77,7 +85,8 @@ class ImportReport:
     def as_dict(self, lang: str = "zh") -> dict:
         """The report with messages in a language (zh or en)."""
         return {
-            "rows": self.rows, "created": self.created, "duplicate_in_file": self.duplicate_in_file,
+            "rows": self.rows, "created": self.created, "needs_phone": self.needs_phone, "updated": self.updated,
+            "duplicate_in_file": self.duplicate_in_file,
             "already_registered": self.already_registered, "registered_by_other_org": self.registered_by_other_org,
             "invalid": self.invalid, "problems_truncated": self.problems_truncated,
             "problems": [{"row": row, "field": key, "column": column, "code": code,
@@ -201,13 +210,23 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
         inserted = {(c, n) for c, n in session.execute(statement, params)}
     report.created += len(inserted)
     webhooks.record_registered_numbers(session, organisation_id, inserted, now=now)
-    rest = [(row_no, (v["carrier"], v["tracking_number"])) for row_no, v in chunk
-            if (v["carrier"], v["tracking_number"]) not in inserted]
+    report.needs_phone += sum(1 for row in params if row["stop_reason"] is not None
+                              and (row["carrier"], row["tracking_number"]) in inserted)
+    rest = [(row_no, values) for row_no, values in chunk
+            if (values["carrier"], values["tracking_number"]) not in inserted]
     if not rest:
         return
-    owners = rules.owners_of(session, [key for _, key in rest])
-    for row_no, key in rest:
-        if owners.get(key, organisation_id) == organisation_id:
+    keys = [(values["carrier"], values["tracking_number"]) for _, values in rest]
+    owners = rules.owners_of(session, keys)
+    # Our rows waiting for digits this upload now gives: add them (and poll them again).
+    waiting = rules.waiting_for_phone(session, organisation_id,
+                                      [key for (_, values), key in zip(rest, keys) if values.get("phone_last4")])
+    for row_no, values in rest:
+        key = (values["carrier"], values["tracking_number"])
+        if key in waiting:
+            tracking.set_phone_last4(waiting[key], values["phone_last4"], now=now)
+            report.updated += 1
+        elif owners.get(key, organisation_id) == organisation_id:
             report.already_registered += 1
         else:
             report.registered_by_other_org += 1

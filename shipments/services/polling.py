@@ -2,7 +2,10 @@
 
 Safe on many processes and machines: a claim is `SELECT … FOR UPDATE SKIP
 LOCKED` plus a lease (owner, until) written in a short transaction that
-commits before any carrier call; a crashed worker's lease simply expires.
+commits before any carrier call, together with the send time
+(`last_polled_at`); a crashed worker's lease simply expires, and the
+numbers it was asking wait out the carrier's minimum interval from that
+send time, so no number is asked twice inside it.
 Carrier calls run in a bounded thread pool with no transaction open and
 never touch the database; results are applied in the calling thread, only
 to shipments this worker still holds, idempotently (services/tracking.py).
@@ -27,16 +30,16 @@ from datetime import datetime, timedelta
 
 import requests
 import requests.adapters
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import case, literal, or_, select, text, update
 
 from integrations import registry
 from integrations.errors import ProviderError, RateLimited
-from integrations.models import InvalidNumber, NeedsPhone, TrackRequest
+from integrations.models import InvalidNumber, NeedsPhone, NotFoundYet, TrackRequest
 from shipments.db import utcnow
 from shipments.models import Shipment
 from shipments.models.enums import TERMINAL_STATUSES, EventSource, SubscriptionState
 from shipments.services import carriers, poll_log, tracking
-from shipments.services.quotas import CircuitBreaker, ProviderQuotas, min_interval
+from shipments.services.quotas import CircuitBreaker, ProviderQuotas
 from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
@@ -379,7 +382,7 @@ class _Cycle:
             if registry.needs_phone(claim.carrier, claim.provider) and not claim.phone_last4:
                 self._settle_without_call(claim, NeedsPhone(claim.request(), "phone_last4 needed"), now)
                 continue
-            gap = min_interval(self.config, claim.provider)
+            gap = self.policy.min_interval.get(claim.provider)
             if gap and claim.last_polled_at and now - claim.last_polled_at < timedelta(seconds=gap):
                 # Due early (a push reset, a hand-over): wait for the number's interval.
                 self._defer([claim], claim.last_polled_at + timedelta(seconds=gap))
@@ -393,10 +396,25 @@ class _Cycle:
         for name, group in tracks.items():
             size = self.quotas.batch_size(name, registry.PROVIDERS[name].max_batch)
             tasks.extend(_Task(name, "track", group[i:i + size]) for i in range(0, len(group), size))
+        # The send time is on record before any call (the caller commits now): a
+        # worker killed mid-call leaves it behind, and whoever claims these
+        # numbers next waits out the carrier's minimum interval from it.
+        asked = [c.id for task in tasks for c in task.claims]
+        if asked:
+            self.session.execute(update(Shipment).where(Shipment.id.in_(asked))
+                                 .values(last_polled_at=now, updated_at=Shipment.updated_at)
+                                 .execution_options(synchronize_session=False))
         return tasks
 
     def _defer(self, claims, next_poll_at=None):
+        """Give claims back without a call: their send time goes back to the last real one."""
         ids = [c.id for c in claims]
+        self.session.execute(
+            update(Shipment).where(Shipment.id.in_(ids), Shipment.lease_owner == self.owner)
+            .values(last_polled_at=case({c.id: literal(c.last_polled_at, Shipment.last_polled_at.type) for c in claims}, value=Shipment.id,
+                                        else_=Shipment.last_polled_at),
+                    updated_at=Shipment.updated_at)
+            .execution_options(synchronize_session=False))
         release_claims(self.session, ids, self.owner, next_poll_at=next_poll_at)
         self.outstanding.difference_update(ids)
         for claim in claims:
@@ -518,6 +536,10 @@ class _Cycle:
         if isinstance(problem, (InvalidNumber, NeedsPhone)):
             return tracking.apply_track_outcome(self.session, shipment, problem, source=EventSource.POLL,
                                                 now=now, policy=self.policy).changed
+        if isinstance(problem, NotFoundYet):
+            # The provider did not answer for this number: subscribe again at the next poll.
+            return tracking.apply_track_outcome(self.session, shipment, problem, source=EventSource.POLL,
+                                                now=now, policy=self.policy).changed
         log.warning("shipment %s: %s subscription refused: %s", shipment.id, shipment.provider,
                     getattr(problem, "message", problem))
         shipment.subscription_state = SubscriptionState.FAILED
@@ -575,10 +597,3 @@ def reassign_providers(session, config, *, limit: int = 1000) -> int:
             shipment.updated_at = now
             moved += 1
     return moved
-
-
-def resume_needs_phone(session, shipment: Shipment, phone_last4: str) -> bool:
-    """Store the phone's last 4 digits; a shipment stopped for them is due again at once."""
-    return tracking.set_phone_last4(shipment, phone_last4, now=utcnow())
-
-

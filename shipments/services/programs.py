@@ -14,9 +14,11 @@ class ProgramError(ValueError):
         self.message = message
 
 
-def list_programs(year: int | None = None) -> Select:
-    """Select all programs (of a year when given), largest target first."""
+def list_programs(year: int | None = None, county: str | None = None) -> Select:
+    """Select all programs (of a year, of a county when given), largest target first."""
     stmt = select(Program).order_by(Program.target_pieces.desc(), Program.id)
+    if county is not None:
+        stmt = stmt.where(Program.county_code == county)
     return stmt.where(Program.year == year) if year is not None else stmt
 
 

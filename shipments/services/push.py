@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from sqlalchemy import or_, select
 
@@ -16,6 +17,7 @@ from shipments.services.polling import build_provider
 from shipments.services.schedule import PollPolicy
 
 log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class UnknownPushProvider(LookupError):
@@ -64,7 +66,8 @@ def handle_push(session, config, client, body: bytes, headers) -> PushReport:
     policy = PollPolicy.from_config(config)
     report = PushReport(results=len(results))
     now = utcnow()
-    for result in results:
+    # Oldest news first: what a push says is applied in the order it happened.
+    for result in sorted(results, key=lambda r: r.latest_event_time or _EPOCH):
         shipment = _find_shipment(session, client.code, result.carrier, result.number)
         if shipment is None:
             report.unknown += 1

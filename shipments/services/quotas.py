@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta
 
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, storage_from_string
@@ -141,17 +140,6 @@ class ProviderQuotas:
             time.sleep(seconds)
             return True
         return not stop.wait(seconds)
-
-
-def min_interval(config, provider: str) -> float:
-    """Seconds that must pass between two queries of one number at `provider` (0 when free)."""
-    return float(config["POLL_MIN_INTERVAL"].get(provider) or 0)
-
-
-def too_soon(config, provider: str, last_polled_at: datetime | None, now: datetime) -> bool:
-    """Tell whether asking about a number now would break the provider's per-number interval."""
-    gap = min_interval(config, provider)
-    return bool(gap and last_polled_at and now - last_polled_at < timedelta(seconds=gap))
 
 
 class _MemoryKV:

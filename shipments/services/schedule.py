@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shipments.config import DEFAULTS
 from shipments.models.enums import ShipmentStatus, StopReason
 
 S = ShipmentStatus
@@ -30,18 +31,19 @@ _NOT_STARTED = frozenset({S.PENDING, S.INFO_RECEIVED})
 class PollPolicy:
     """The numbers of the policy (seconds unless named otherwise)."""
 
-    pending_interval: float = 3600
-    pending_fast_hours: float = 48
-    pending_slow_interval: float = 6 * 3600
-    in_transit_interval: float = 4 * 3600
-    near_delivery_interval: float = 3600
-    exception_interval: float = 2 * 3600
-    expire_days: float = 30
-    push_fallback_hours: float = 12
-    jitter: float = 0.1
-    backoff_base: float = 300
-    backoff_max: float = 6 * 3600
-    min_interval: dict = field(default_factory=lambda: {"kuaidi100": 1800})
+    # Defaults are the configuration's (shipments/config.py is their one home).
+    pending_interval: float = DEFAULTS["POLL_PENDING_INTERVAL"]
+    pending_fast_hours: float = DEFAULTS["POLL_PENDING_FAST_HOURS"]
+    pending_slow_interval: float = DEFAULTS["POLL_PENDING_SLOW_INTERVAL"]
+    in_transit_interval: float = DEFAULTS["POLL_IN_TRANSIT_INTERVAL"]
+    near_delivery_interval: float = DEFAULTS["POLL_NEAR_DELIVERY_INTERVAL"]
+    exception_interval: float = DEFAULTS["POLL_EXCEPTION_INTERVAL"]
+    expire_days: float = DEFAULTS["POLL_EXPIRE_DAYS"]
+    push_fallback_hours: float = DEFAULTS["POLL_PUSH_FALLBACK_HOURS"]
+    jitter: float = DEFAULTS["POLL_JITTER"]
+    backoff_base: float = DEFAULTS["POLL_BACKOFF_BASE"]
+    backoff_max: float = DEFAULTS["POLL_BACKOFF_MAX"]
+    min_interval: dict = field(default_factory=lambda: dict(DEFAULTS["POLL_MIN_INTERVAL"]))
 
     @classmethod
     def from_config(cls, config) -> "PollPolicy":

@@ -9,21 +9,24 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from integrations.carriers import CARRIERS
 from integrations.detect import detect
 from integrations.numbers import is_s10_shaped, normalise_number, s10_valid
 from shipments.db import utcnow
 from shipments.models import Division, ImportBatch, Organisation, Program, Province, Shipment, TrackingEvent
-from shipments.models.enums import Channel, Direction, RegistrationSource, Role, ShipmentStatus, StopReason
+from shipments.models.enums import (
+    TERMINAL_STATUSES, Channel, Direction, RegistrationSource, Role, ShipmentStatus, StopReason,
+)
 from shipments.models.programs import program_organisations
+from shipments.services import tracking
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
@@ -34,11 +37,17 @@ MESSAGES = {
     "number_format": ("运单号只能包含字母和数字，长度 6–40", "must be 6–40 letters and digits"),
     "number_check_digit": ("运单号校验位错误（UPU S10）", "has a wrong UPU S10 check digit"),
     "carrier_unknown": ("未知的快递公司：{value}", "unknown carrier: {value}"),
-    "carrier_undetected": ("无法从运单号识别快递公司，请填写快递公司", "carrier could not be detected: give it"),
-    "carrier_ambiguous": ("无法确定快递公司，可能是：{candidates}，请填写快递公司",
-                          "carrier is ambiguous ({candidates}): give it"),
+    "carrier_undetected": ("运单号不符合任何快递公司的格式：请检查是否完整，或填写快递公司",
+                           "the number fits no carrier's format: check it is complete, or give the carrier"),
+    "carrier_ambiguous": ("无法确定快递公司，可能是：{candidates_zh}，请填写快递公司",
+                          "carrier is ambiguous ({candidates_en}): give it"),
+    "number_shape": ("{carrier_zh}单号应为 {shape_zh}；{number} 不符合", "{carrier_en} numbers are {shape_en}; {number} is not"),
+    "number_order_ref": ("{number} 像是{platform_zh}订单号，不是运单号：请填写快递面单上的运单号{expect_zh}",
+                         "{number} looks like a {platform_en} order number, not a tracking number: give the number "
+                         "on the parcel label{expect_en}"),
+    "number_concatenated": ("像是两个运单号连在一起（{first} 和 {second}）：每行只填一个",
+                            "looks like two numbers run together ({first} and {second}): one per row"),
     "phone_format": ("手机尾号应为 4 位数字", "must be the last 4 digits of the phone"),
-    "phone_required": ("{carrier} 查询需要收件人手机尾号", "{carrier} needs the recipient phone's last 4 digits"),
     "program_unknown": ("未知的项目：{value}", "unknown program: {value}"),
     "program_not_joined": ("本机构未参加该项目：{value}", "your organisation is not in this program: {value}"),
     "channel_unknown": ("未知的渠道：{value}", "unknown channel: {value}"),
@@ -91,6 +100,7 @@ _SPACES = re.compile(r"\s+")
 _NUMBER_OK = re.compile(r"^[A-Z0-9]{6,40}$")
 _INT = re.compile(r"^[+]?\d+$")
 _PHONE_SHAPE = re.compile(r"^[+\d][\d*xX\-() ]*\d{4}$")
+_MASKED_TAIL = re.compile(r"^[+\d*xX\-() ]*[*xX][\d\-() ]{0,3}$")  # masked where the last 4 digits would be
 
 
 def clean_text(value: Any) -> str:
@@ -343,21 +353,76 @@ HEADER_TO_KEY = {header_key(h): f.key for f in FIELDS for h in (f.key, f.zh, *f.
 ConfidentDetection = 0.6
 
 
+def _percent(confidence: float) -> str:
+    return f"{round(confidence * 100)}%"
+
+
 def resolve_carrier(number: str) -> str:
-    """The carrier detected for a number, or Invalid listing the candidates."""
+    """The carrier detected for a number, or Invalid naming the ranked candidates."""
     candidates = detect(number)
     if not candidates:
-        raise Invalid("carrier_undetected", candidates=[])
+        raise Invalid("carrier_undetected")
     best = candidates[0]
     runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
     if best.confidence >= ConfidentDetection and runner_up <= best.confidence / 2:
         return best.carrier
-    raise Invalid("carrier_ambiguous", candidates=", ".join(c.carrier for c in candidates))
+    raise Invalid("carrier_ambiguous",
+                  candidates_zh="、".join(f"{CARRIERS[c.carrier].name_zh}（{_percent(c.confidence)}）" for c in candidates),
+                  candidates_en=", ".join(f"{CARRIERS[c.carrier].name_en} {_percent(c.confidence)}" for c in candidates))
 
 
 def detection_candidates(number: str) -> list[dict]:
     """The detection candidates of a number, best first, for an error answer."""
     return [{"carrier": c.carrier, "confidence": c.confidence} for c in detect(number)]
+
+
+# Platform order numbers pasted into the tracking-number column (DOMAIN.md §3):
+# Douyin 19 digits from 6, Pinduoduo yymmdd + 15 digits (its dash dropped),
+# Taobao/Tmall and Kuaishou 16–19 digits.
+_ORDER_REFS = (
+    (re.compile(r"^6\d{18}$"), "抖音", "Douyin"),
+    (re.compile(r"^\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{15}$"), "拼多多", "Pinduoduo"),
+    (re.compile(r"^\d{18,19}$"), "电商平台", "shop platform"),
+)
+# Letter prefixes that name a carrier even when the rest is wrong (a truncated YT2700).
+_PREFIXES = tuple(sorted(((p, code) for code, p in (("yto", "YT"), ("sf", "SF"), ("jtexpress", "JT"),
+                                                     ("jd", "JD"), ("deppon", "DPK"), ("sandbox", "SBX"))),
+                         key=lambda pc: -len(pc[0])))
+
+
+def _fits_any(number: str) -> bool:
+    return any(c.pattern.match(number) for c in CARRIERS.values())
+
+
+def _shape(carrier: str, number: str) -> Invalid:
+    c = CARRIERS[carrier]
+    return Invalid("number_shape", carrier_zh=c.name_zh, carrier_en=c.name_en, shape_zh=c.shape_zh,
+                   shape_en=c.shape_en, number=number)
+
+
+def number_hint(number: str, carrier: str | None = None) -> Invalid | None:
+    """Why a number that fits no carrier (or not the given one) is wrong, when we can tell; else None."""
+    if carrier is not None and CARRIERS[carrier].matches(number):
+        return None
+    if carrier is None and (_fits_any(number) or detect(number)):
+        return None
+    for cut in range(6, len(number) - 5):
+        first, second = number[:cut], number[cut:]
+        if _fits_any(first) and _fits_any(second):
+            return Invalid("number_concatenated", first=first, second=second)
+    if not _fits_any(number):
+        for pattern, zh, en in _ORDER_REFS:
+            if pattern.match(number):
+                expect = {"expect_zh": "", "expect_en": ""}
+                if carrier is not None:
+                    c = CARRIERS[carrier]
+                    expect = {"expect_zh": f"（{c.name_zh}单号应为 {c.shape_zh}）",
+                              "expect_en": f" ({c.name_en} numbers are {c.shape_en})"}
+                return Invalid("number_order_ref", number=number, platform_zh=zh, platform_en=en, **expect)
+    if carrier is not None:
+        return _shape(carrier, number)
+    prefixed = next((code for prefix, code in _PREFIXES if number.startswith(prefix)), None)
+    return _shape(prefixed, number) if prefixed else None
 
 
 def clean_row(raw: dict[str, Any], lookups: Lookups) -> tuple[dict[str, Any], list[Problem]]:
@@ -379,6 +444,8 @@ def clean_row(raw: dict[str, Any], lookups: Lookups) -> tuple[dict[str, Any], li
             continue
         if f.key == "phone_last4" and isinstance(raw_value, (int, float)) and len(text) < 4:
             text = text.zfill(4)  # a spreadsheet stored 0123 as the number 123
+        if f.key == "phone_last4" and _MASKED_TAIL.match(text):
+            continue  # its last digits masked (138********): they may come later
         if not text:
             if f.required:
                 problems.append(Problem(f.key, "required"))
@@ -397,21 +464,23 @@ def clean_row(raw: dict[str, Any], lookups: Lookups) -> tuple[dict[str, Any], li
 
 
 def _check_carrier(values: dict, problems: list[Problem]) -> None:
+    """The number must fully fit its carrier's shape, given or detected (phone digits may come later)."""
     number = values["tracking_number"]
     carrier = values.get("carrier")
+    if carrier is None and any(p.field == "carrier" for p in problems):
+        return
+    if carrier in (None, "ems", "chinapost") and is_s10_shaped(number) and not s10_valid(number):
+        problems.append(Problem("number", "number_check_digit"))
+        return
+    hint = number_hint(number, carrier)
+    if hint is not None:
+        problems.append(Problem("number", hint.code, hint.params))
+        return
     if carrier is None:
-        if any(p.field == "carrier" for p in problems):
-            return
         try:
-            carrier = values["carrier"] = resolve_carrier(number)
+            values["carrier"] = resolve_carrier(number)
         except Invalid as exc:
             problems.append(Problem("carrier", exc.code, exc.params))
-            return
-    if carrier in ("ems", "chinapost") and is_s10_shaped(number) and not s10_valid(number):
-        problems.append(Problem("number", "number_check_digit"))
-    if CARRIERS[carrier].needs_phone and "phone_last4" not in values and not any(
-            p.field == "phone_last4" for p in problems):
-        problems.append(Problem("phone_last4", "phone_required", {"carrier": CARRIERS[carrier].name_zh}))
 
 
 # ------------------------------------------------------------ registration
@@ -436,8 +505,18 @@ class RowInvalid(Exception):
         self.problems = problems
 
 
+def waits_for_phone(carrier: str, phone_last4: str | None) -> bool:
+    """Whether a shipment must wait for the phone's last 4 digits before its carrier is asked."""
+    return not phone_last4 and carrier in CARRIERS and CARRIERS[carrier].needs_phone
+
+
 def new_shipment_columns(values: dict, organisation_id: int, provider: str, now: datetime) -> dict:
-    """All columns of a new shipment row from cleaned values (Core inserts set every default)."""
+    """All columns of a new shipment row from cleaned values (Core inserts set every default).
+
+    SF/ZTO without phone digits are registered (and counted) but wait, never
+    sent to the carrier, until the digits are added (update_shipment, imports).
+    """
+    needs_phone = waits_for_phone(values["carrier"], values.get("phone_last4"))
     return {
         "carrier": values["carrier"], "tracking_number": values["tracking_number"], "provider": provider,
         "organisation_id": organisation_id, "program_id": values.get("program_id"),
@@ -454,7 +533,8 @@ def new_shipment_columns(values: dict, organisation_id: int, provider: str, now:
         "registered_by_token_id": values.get("registered_by_token_id"),
         "registered_at": now, "status": ShipmentStatus.PENDING, "at_station": False,
         # Due at once: the poller picks new shipments up on its next cycle.
-        "next_poll_at": now, "poll_failures": 0, "subscription_state": "none",
+        "next_poll_at": None if needs_phone else now, "poll_failures": 0, "subscription_state": "none",
+        "stop_reason": StopReason.NEEDS_PHONE if needs_phone else None,
         "created_at": now, "updated_at": now,
     }
 
@@ -511,6 +591,7 @@ def cancel_shipment(shipment: Shipment, reason: str, now: datetime | None = None
     if shipment.status == ShipmentStatus.CANCELLED:
         return False
     now = now or utcnow()
+    previous_status, previous_stop = shipment.status, shipment.stop_reason
     shipment.status = ShipmentStatus.CANCELLED
     shipment.substatus = None
     shipment.stop_reason = StopReason.CANCELLED
@@ -520,7 +601,50 @@ def cancel_shipment(shipment: Shipment, reason: str, now: datetime | None = None
     shipment.lease_owner = shipment.lease_until = None
     shipment.tracking_alert = shipment.tracking_alert_at = None
     shipment.updated_at = now
+    webhooks.record_shipment_change(object_session(shipment), shipment, previous_status=previous_status,
+                                    previous_stop=previous_stop, now=now)
     return True
+
+
+# What a registration's owner may change afterwards (the number and carrier never change).
+EDITABLE = ("phone_last4", "program_id", "channel", "direction", "destination_province", "destination_city",
+            "pieces", "order_ref")
+
+
+def update_shipment(session: Session, caller, shipment: Shipment, raw: dict, now: datetime | None = None) -> bool:
+    """Apply edits (the import rules per field); added phone digits resume a waiting shipment at once.
+
+    Returns whether the shipment now waits for the next poll tick because of
+    the digits. Raises RowInvalid naming each bad field.
+    """
+    lookups = Lookups.load(session, caller.organisation_id, any_program=caller.role == Role.ADMIN)
+    values, problems = {}, []
+    for key, raw_value in raw.items():
+        f = FIELD_BY_KEY[key]
+        text = clean_text(raw_value) if isinstance(raw_value, (str, int)) and not isinstance(raw_value, bool) else None
+        if text is None or text == "":
+            if raw_value is None and key in ("destination_city", "order_ref", "program_id"):
+                values[f.column] = None  # cleared
+                continue
+            problems.append(Problem(key, "required" if text == "" or raw_value is None else "type"))
+            continue
+        if key == "phone_last4" and isinstance(raw_value, int) and len(text) < 4:
+            text = text.zfill(4)
+        try:
+            values[f.column] = f.parse(text, lookups)
+        except Invalid as exc:
+            problems.append(Problem(key, exc.code, exc.params))
+    if problems:
+        raise RowInvalid(problems)
+    now = now or utcnow()
+    resumed = False
+    phone = values.pop("phone_last4", None)
+    if phone is not None and shipment.status != ShipmentStatus.CANCELLED:
+        resumed = tracking.set_phone_last4(shipment, phone, now=now)
+    for column, value in values.items():
+        setattr(shipment, column, value)
+    shipment.updated_at = now
+    return resumed
 
 
 def _existing(session: Session, carrier: str, number: str) -> Shipment | None:
@@ -533,7 +657,15 @@ def visible_shipments(caller) -> Select:
     query = select(Shipment)
     if not caller.sees_everything:
         query = query.where(Shipment.organisation_id == caller.organisation_id)
+    if caller.county_code:
+        query = query.where(in_county(caller.county_code))
     return query
+
+
+def in_county(county: str):
+    """SQL condition: the shipment's origin is the county or one of its townships."""
+    return or_(Shipment.origin_division_code == county,
+               Shipment.origin_division_code.in_(select(Division.code).where(Division.parent_code == county)))
 
 
 def find_shipment(caller, carrier: str, number: str) -> Select:
@@ -587,7 +719,12 @@ def find_shipment_detail(session: Session, caller, carrier: str, number: str) ->
     One Core query, no ORM objects: this is the API's hottest read.
     """
     params = {"carrier": carrier.lower(), "number": normalise_number(number)}
-    if caller.sees_everything:
+    if caller.county_code:
+        # Rare (county officials): the scoped ORM select, then the same one-query detail.
+        if session.scalar(find_shipment(caller, carrier, number).with_only_columns(Shipment.id)) is None:
+            return None
+        query = _DETAIL_ANY
+    elif caller.sees_everything:
         query = _DETAIL_ANY
     else:
         query, params["organisation_id"] = _DETAIL_OWN, caller.organisation_id
@@ -657,10 +794,9 @@ def list_shipments(caller, filters: dict, after: tuple[datetime, int] | None = N
     if filters.get("channel"):
         query = query.where(Shipment.channel == filters["channel"])
     if filters.get("county"):
-        county = filters["county"]
-        townships = select(Division.code).where(Division.parent_code == county)
-        query = query.where(or_(Shipment.origin_division_code == county,
-                                Shipment.origin_division_code.in_(townships)))
+        query = query.where(in_county(filters["county"]))
+    if filters.get("flag"):
+        query = query.where(*flag_condition(filters["flag"], filters.get("now") or utcnow()))
     if filters.get("registered_from"):
         query = query.where(Shipment.registered_at >= filters["registered_from"])
     if filters.get("registered_to"):
@@ -673,6 +809,38 @@ def list_shipments(caller, filters: dict, after: tuple[datetime, int] | None = N
         at, ident = after
         query = query.where(or_(Shipment.registered_at < at, and_(Shipment.registered_at == at, Shipment.id < ident)))
     return query.order_by(Shipment.registered_at.desc(), Shipment.id.desc())
+
+
+# A live parcel with no new scan for this long is stalled (STATUS_MODEL.md, alerts).
+STALLED_AFTER = timedelta(hours=48)
+FLAGS = ("needs_phone", "expired", "pickup_overdue", "stalled", "alert")
+
+
+def flag_condition(flag: str, now: datetime) -> list:
+    """SQL conditions of a list filter flag (needs the phone's digits, expired, pickup overdue, stalled, alert)."""
+    if flag == "needs_phone":
+        return [Shipment.stop_reason == StopReason.NEEDS_PHONE]
+    if flag == "expired":
+        return [Shipment.status == ShipmentStatus.EXPIRED]
+    if flag == "pickup_overdue":
+        return [Shipment.pickup_overdue_at.is_not(None), Shipment.picked_up_at.is_(None),
+                Shipment.status.not_in(TERMINAL_STATUSES)]
+    if flag == "stalled":
+        return [Shipment.status.not_in(TERMINAL_STATUSES), Shipment.stop_reason.is_(None),
+                func.coalesce(Shipment.last_event_at, Shipment.registered_at) < now - STALLED_AFTER]
+    if flag == "alert":
+        return [Shipment.tracking_alert.is_not(None)]
+    raise ValueError(f"unknown flag {flag!r}")
+
+
+def waiting_for_phone(session: Session, organisation_id: int, keys: list[tuple[str, str]]) -> dict:
+    """Map each of the organisation's (carrier, number) among keys that still lacks phone digits to its row."""
+    if not keys:
+        return {}
+    rows = session.scalars(select(Shipment).where(
+        tuple_(Shipment.carrier, Shipment.tracking_number).in_(keys), Shipment.organisation_id == organisation_id,
+        Shipment.phone_last4.is_(None), Shipment.status != ShipmentStatus.CANCELLED))
+    return {(s.carrier, s.tracking_number): s for s in rows}
 
 
 def owners_of(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:

@@ -15,16 +15,24 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from integrations.models import InvalidNumber, NeedsPhone, TrackProblem, TrackResult
+from integrations.models import InvalidNumber, NeedsPhone, NotFoundYet, TrackProblem, TrackResult
 from shipments.models import Shipment, TrackingEvent
 from shipments.models.enums import (
-    TERMINAL_STATUSES, EventSource, ShipmentStatus, StopReason, SubscriptionState,
+    TERMINAL_STATUSES, EventSource, ShipmentStatus, StopReason, SubscriptionState, TrackingAlert,
 )
 from shipments.services import webhooks
 from shipments.services.schedule import PollPolicy, PollState, decide_next_poll
 
 log = logging.getLogger(__name__)
 _WAITING_STOPS = frozenset({StopReason.NEEDS_PHONE, StopReason.INVALID_NUMBER})
+RESUBSCRIBE_AFTER = timedelta(minutes=30)  # STATUS_MODEL.md: re-subscribe ≥ 30 min after an abort
+NO_RECORD_ALERT_AFTER = timedelta(hours=24)
+
+
+def _raise_alert(shipment: Shipment, alert: TrackingAlert, now: datetime) -> None:
+    if shipment.tracking_alert != alert:
+        shipment.tracking_alert = alert
+        shipment.tracking_alert_at = now
 _rng = random.Random()
 
 
@@ -36,6 +44,7 @@ class ApplyResult:
     status_changed: bool = False
     transferred: bool = False
     stopped: StopReason | None = None
+    resubscribe_at: datetime | None = None
 
     @property
     def changed(self) -> bool:
@@ -87,6 +96,18 @@ def _earliest(current: datetime | None, new: datetime | None) -> datetime | None
     return min(filter(None, (current, new)), default=None)
 
 
+# After a delivery only a return may follow (STATUS_MODEL.md, precedence).
+_FINAL = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.CANCELLED})
+_RETURNS = frozenset({ShipmentStatus.RETURNING, ShipmentStatus.RETURNED})
+
+
+def _allowed_after(current: ShipmentStatus, new: ShipmentStatus) -> bool:
+    """Whether a shipment at `current` may move to `new` (statuses never go backwards)."""
+    if current == ShipmentStatus.DELIVERED:
+        return new in _RETURNS
+    return current not in _FINAL  # returned and cancelled are final
+
+
 def _apply_status(shipment: Shipment, result: TrackResult) -> bool:
     """Take the provider's shipment-level status unless it would be a regression."""
     new = ShipmentStatus(result.status.value)
@@ -98,6 +119,13 @@ def _apply_status(shipment: Shipment, result: TrackResult) -> bool:
     if older:
         return False  # a late or out-of-order payload never moves the status
     current = ShipmentStatus(shipment.status)
+    if new == current:
+        shipment.substatus = (result.substatus or None) and result.substatus[:40]
+        return False
+    if not _allowed_after(current, new):
+        # Kept in the timeline only: status, stop reason and polling stay.
+        log.info("shipment %s: %s after %s kept in the timeline only", shipment.id, new, current)
+        return False
     if current in TERMINAL_STATUSES and new not in TERMINAL_STATUSES:
         newer = latest is not None and (known is None or latest > known)
         if not newer:
@@ -105,10 +133,9 @@ def _apply_status(shipment: Shipment, result: TrackResult) -> bool:
         log.warning("shipment %s: carrier reopened %s as %s with newer events", shipment.id, current, new)
         if shipment.stop_reason not in _WAITING_STOPS:
             shipment.stop_reason = None  # follow it again (the policy sets the next poll)
-    changed = new != current
     shipment.status = new
     shipment.substatus = (result.substatus or None) and result.substatus[:40]
-    return changed
+    return True
 
 
 def apply_track_outcome(session, shipment: Shipment, outcome: TrackResult | TrackProblem, *,
@@ -130,11 +157,18 @@ def apply_track_outcome(session, shipment: Shipment, outcome: TrackResult | Trac
     # NotFoundYet and other problems: nothing known yet, ask again on schedule.
     if source == EventSource.PUSH:
         shipment.last_push_at = now
-        if push_capable and shipment.subscription_state != SubscriptionState.SUBSCRIBED:
+        # A push saying the aggregator stopped tracking does not count as a live subscription.
+        if (push_capable and shipment.subscription_state != SubscriptionState.SUBSCRIBED
+                and applied.resubscribe_at is None):
             shipment.subscription_state = SubscriptionState.SUBSCRIBED
             shipment.subscribed_at = shipment.subscribed_at or now
+    elif isinstance(outcome, NotFoundYet) and shipment.registered_at < now - NO_RECORD_ALERT_AFTER:
+        # Still no record a day after registration: a wrong number or carrier, or not sent yet.
+        _raise_alert(shipment, TrackingAlert.NO_RECORD_YET, now)
     if not applied.stopped and not applied.transferred:
         applied.stopped = reschedule(shipment, now, policy)
+        if applied.resubscribe_at and shipment.next_poll_at and shipment.next_poll_at < applied.resubscribe_at:
+            shipment.next_poll_at = applied.resubscribe_at
     shipment.updated_at = now
     webhooks.record_shipment_change(session, shipment, previous_status=previous_status,
                                     previous_stop=previous_stop, now=now)
@@ -160,8 +194,14 @@ def _apply_result(session, shipment: Shipment, result: TrackResult, source, now)
     if latest is not None and (shipment.last_event_at is None or latest > shipment.last_event_at):
         shipment.last_event_at = latest
     if result.tracking_stopped:
-        # The aggregator gave up on its subscription: subscribe again at the next poll.
+        # The aggregator gave up on its subscription: tell the organisation, and
+        # subscribe again at a poll no sooner than RESUBSCRIBE_AFTER.
         shipment.subscription_state = SubscriptionState.NONE
+        _raise_alert(shipment, TrackingAlert.NO_RECORD_YET if result.no_record else TrackingAlert.TRACKING_ABORTED,
+                     now)
+        applied.resubscribe_at = now + RESUBSCRIBE_AFTER
+    elif result.events and shipment.tracking_alert is not None:
+        shipment.tracking_alert = shipment.tracking_alert_at = None  # news again
     if result.transferred_to and shipment.status not in TERMINAL_STATUSES:
         carrier, number = result.transferred_to
         if (carrier, number) != (shipment.tracked_carrier, shipment.tracked_number) and \

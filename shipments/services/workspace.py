@@ -27,6 +27,7 @@ GROUP_OF_STATUS = {
     ShipmentStatus.RETURNING: "exception",
     ShipmentStatus.RETURNED: "exception",
     ShipmentStatus.EXPIRED: "exception",
+    ShipmentStatus.CANCELLED: "exception",
 }
 NO_LABEL = ""  # shipments registered without a session label
 _SPLIT = re.compile(r"[\s,;，；、]+")
@@ -55,16 +56,29 @@ class SessionBatch:
     attention: int = 0
 
 
-def split_numbers(text: str, limit: int) -> list[str]:
-    """Split pasted text into numbers (any spaces, commas or new lines), keeping order, no repeats.
+# After a number, 4 digits or a phone (13912345678, 139****5678) are its recipient's phone.
+_PHONE = re.compile(r"^(?:\d{4}|1\d{10}|1\d{2}\*{4}\d{4})$")
 
-    Raises ValueError when there are more than `limit`.
+
+def split_numbers(text: str, limit: int) -> list[tuple[str, str | None]]:
+    """Split pasted text into (number, phone or None) pairs, keeping order, no repeated numbers.
+
+    Anything between spaces, commas or new lines is a number, except 4 digits
+    or a phone right after a number: those are that number's phone digits
+    ("SF1234567890123 5678"). Raises ValueError when there are more than `limit`.
     """
-    seen = dict.fromkeys(part for part in _SPLIT.split(text or "") if part)
-    numbers = list(seen)
-    if len(numbers) > limit:
-        raise ValueError(f"at most {limit} numbers at once, got {len(numbers)}")
-    return numbers
+    pairs: dict[str, str | None] = {}
+    last = None
+    for part in (p for p in _SPLIT.split(text or "") if p):
+        if last is not None and _PHONE.match(part):
+            pairs[last] = pairs[last] or part
+            last = None
+            continue
+        pairs.setdefault(part, None)
+        last = part
+    if len(pairs) > limit:
+        raise ValueError(f"at most {limit} numbers at once, got {len(pairs)}")
+    return list(pairs.items())
 
 
 def scoped_shipments(caller: Caller) -> Select:

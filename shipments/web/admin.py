@@ -61,6 +61,7 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
+    county_code = SelectField(_l("Officials: limited to county"), validate_choice=False, default="")
 
 
 class UserActiveForm(FlaskForm):
@@ -72,6 +73,7 @@ class TokenForm(FlaskForm):
     organisation_id = SelectField(_l("Organisation"), coerce=int)
     role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
     name = StringField(_l("Label"), validators=[DataRequired(), Length(max=60)], default="web")
+    county_code = SelectField(_l("Officials: limited to county"), validate_choice=False, default="")
 
 
 class RevokeForm(FlaskForm):
@@ -150,10 +152,12 @@ def users():
     """List and add users; switch them on and off."""
     form = UserForm()
     form.organisation_id.choices = options(_organisation_choices())
+    form.county_code.choices = options([("", _("Whole city")), *_division_choices(admin_service.list_counties())])
     if form.validate_on_submit():
         try:
             admin_service.create_user(db.session, form.organisation_id.data, form.username.data,
-                                      form.display_name.data or "", form.password.data, form.role.data)
+                                      form.display_name.data or "", form.password.data, form.role.data,
+                                      form.county_code.data or None)
         except admin_service.AdminError as exc:
             _failed(form, exc)
         else:
@@ -188,11 +192,17 @@ def tokens():
     """List API tokens; create one (shown once) or revoke one."""
     form = TokenForm()
     form.organisation_id.choices = options(_organisation_choices())
+    form.county_code.choices = options([("", _("Whole city")), *_division_choices(admin_service.list_counties())])
     new_token = None
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation_id.data)
-        new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip())
-        db.session.commit()
+        try:
+            new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip(),
+                                            form.county_code.data or None)
+        except access.AccessError as exc:
+            form.county_code.errors = [str(exc)]
+        else:
+            db.session.commit()
     rows = db.session.scalars(admin_service.list_tokens()).all()
     status = 400 if request.method == "POST" and new_token is None else 200
     response = render_template("admin/tokens.html", form=form, tokens=rows, new_token=new_token,

@@ -46,7 +46,8 @@ def index():
     args = _load(ProgressQuerySchema())
     as_of = args.get("as_of") or reports.beijing_today()
     year = request.args.get("year", type=int) or as_of.year
-    figures = reports.dashboard_figures(db.session, year, as_of, ui_lang())
+    figures = reports.dashboard_figures(db.session, year, as_of, ui_lang(),
+                                        county=access.caller_for_user(current_user).county_code)
     network = network_figures.dashboard_network(db.session, as_of)
     return render_template("dashboard/index.html", f=figures, lang=ui_lang(), network=network)
 
@@ -77,7 +78,7 @@ def export(report, fmt):
     elif report == "progress":
         args = _load(ProgressQuerySchema())
         as_of = args.get("as_of") or reports.beijing_today()
-        program_list = db.session.scalars(programs.list_programs(as_of.year)).all()
+        program_list = db.session.scalars(programs.list_programs(as_of.year, county=caller.county_code)).all()
         table = exports.progress_table([reports.program_progress(db.session, p, as_of) for p in program_list], lang)
     else:
         args = _load(ReportFilterQuerySchema())

@@ -121,6 +121,7 @@ def label(value, table: str) -> str:
     """A stored enum value in words: label('channel'), label('role') …"""
     tables = {"channel": CHANNEL_LABELS, "direction": DIRECTION_LABELS, "role": ROLE_LABELS,
               "kind": KIND_LABELS, "stop_reason": STOP_REASON_LABELS, "tier": TIER_LABELS,
+              "tracking_alert": TRACKING_ALERT_LABELS,
               "event_source": EVENT_SOURCE_LABELS, "registration_source": REGISTRATION_SOURCE_LABELS,
               "poll_outcome": POLL_OUTCOME_LABELS}
     raw = _value(value)

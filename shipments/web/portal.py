@@ -34,9 +34,9 @@ def caller():
     return access.caller_for_user(current_user)
 
 
-class RegisterForm(FlaskForm):
-    number = StringField(_l("Tracking number"), validators=[DataRequired(), Length(max=40)])
-    carrier = SelectField(_l("Carrier"), validate_choice=False)
+class ShipmentFieldsForm(FlaskForm):
+    """The fields a registration's owner may give at first and correct later."""
+
     phone_last4 = StringField(_l("Recipient phone, last 4 digits"), validators=[Optional(), Length(max=24)])
     program_id = SelectField(_l("Program"), validate_choice=False)
     channel = SelectField(_l("Sales channel"), choices=options([(c.value, CHANNEL_LABELS[c.value]) for c in Channel]))
@@ -44,9 +44,14 @@ class RegisterForm(FlaskForm):
     destination_province = StringField(_l("Destination province"), validators=[Optional(), Length(max=20)])
     destination_city = StringField(_l("Destination city"), validators=[Optional(), Length(max=40)])
     pieces = StringField(_l("Pieces"), validators=[Optional(), Length(max=12)], default="1")
+    order_ref = StringField(_l("Order number"), validators=[Optional(), Length(max=64)])
+
+
+class RegisterForm(ShipmentFieldsForm):
+    number = StringField(_l("Tracking number"), validators=[DataRequired(), Length(max=40)])
+    carrier = SelectField(_l("Carrier"), validate_choice=False)
     weight_kg = StringField(_l("Weight (kg)"), validators=[Optional(), Length(max=20)])
     declared_value = StringField(_l("Declared value (yuan)"), validators=[Optional(), Length(max=20)])
-    order_ref = StringField(_l("Order number"), validators=[Optional(), Length(max=64)])
     batch_label = StringField(_l("Batch or livestream session"), validators=[Optional(), Length(max=60)])
 
 
@@ -61,8 +66,20 @@ class ListFilterForm(FlaskForm):
     program = SelectField(_l("Program"), validate_choice=False, default="")
     direction = SelectField(_l("Direction"), default="", choices=options(
         [("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
+    flag = SelectField(_l("Needs attention"), default="", choices=options([
+        ("", _l("Any")), ("needs_phone", _l("Waiting for phone digits")), ("expired", _l("Expired")),
+        ("pickup_overdue", _l("Pickup overdue")), ("stalled", _l("Stalled (no news for 48 hours)")),
+        ("alert", _l("Carrier alert"))]))
     registered_from = DateField(_l("Registered from"), validators=[Optional()])
     registered_to = DateField(_l("Registered until"), validators=[Optional()])
+
+
+class EditForm(ShipmentFieldsForm):
+    """Add the phone digits later, or correct what was registered."""
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Why cancel this registration?"), validators=[DataRequired(), Length(max=200)])
 
 
 def program_choices(blank) -> list[tuple[str, str]]:
@@ -91,6 +108,7 @@ def shipments():
         filters = {
             "search": form.q.data or None, "status": form.status.data or None,
             "carrier": form.carrier.data or None, "direction": form.direction.data or None,
+            "flag": form.flag.data or None,
             "program": int(form.program.data) if (form.program.data or "").isdigit() else None,
             "registered_from": (datetime.combine(form.registered_from.data, time(), tz)
                                 if form.registered_from.data else None),
@@ -106,12 +124,14 @@ def shipments():
     size = current_app.config["WEB_PAGE_SIZE"]
     query = shipment_service.list_shipments(caller(), filters)
     total = shipment_service.count(db.session, query)
+    # The carrier-side alerts (no record yet, tracking aborted): a count that links to their list.
+    alerts = shipment_service.count(db.session, shipment_service.list_shipments(caller(), {"flag": "alert"}))
     page_query = shipment_service.list_shipments(caller(), filters, after)
     rows = db.session.scalars(page_query.limit(size + 1)).all()
     next_cursor = shipment_service.encode_cursor(rows[size - 1]) if len(rows) > size else None
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     return render_template("portal/shipments.html", form=form, shipments=rows[:size], total=total,
-                           next_cursor=next_cursor, args=args, first_page=after is None)
+                           next_cursor=next_cursor, args=args, first_page=after is None, alerts=alerts)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -160,15 +180,74 @@ def carrier_suggest():
                     for c in candidates[:5]])
 
 
-@bp.get("/shipments/<carrier>/<number>")
-@roles_required(*PORTAL_ROLES)
-def detail(carrier, number):
-    """One shipment with its events and poll history."""
-    shipment = db.first_or_404(shipment_service.find_shipment(caller(), carrier, number))
+def _edit_form(shipment, formdata=None) -> EditForm:
+    form = EditForm(formdata=formdata, data={
+        "program_id": str(shipment.program_id or ""), "channel": shipment.channel.value,
+        "direction": shipment.direction.value,
+        "destination_province": shipment.destination_province_code or "",
+        "destination_city": shipment.destination_city or "", "pieces": str(shipment.pieces),
+        "order_ref": shipment.order_ref or ""})
+    form.program_id.choices = options(program_choices(_("No program")))
+    return form
+
+
+def _detail_page(shipment, edit_form=None, cancel_form=None, status=200):
     events = db.session.scalars(shipment_service.shipment_events(shipment.id)).all()
     polls = db.session.scalars(poll_log.shipment_polls(shipment.id).limit(50)).all()
     return render_template("portal/detail.html", shipment=shipment, events=list(reversed(events)), polls=polls,
-                           batch=shipment.import_batch)
+                           batch=shipment.import_batch, edit_form=edit_form or _edit_form(shipment),
+                           cancel_form=cancel_form or CancelForm()), status
+
+
+@bp.get("/shipments/<carrier>/<number>")
+@roles_required(*PORTAL_ROLES)
+def detail(carrier, number):
+    """One shipment with its events, poll history and provenance, and the forms to edit or cancel it."""
+    return _detail_page(db.first_or_404(shipment_service.find_shipment(caller(), carrier, number)))
+
+
+@bp.post("/shipments/<carrier>/<number>")
+@roles_required(*PORTAL_ROLES)
+def edit(carrier, number):
+    """Save the edit form: added phone digits send the shipment to the next poll."""
+    shipment = db.first_or_404(shipment_service.find_shipment(caller(), carrier, number).with_for_update())
+    form = _edit_form(shipment, request.form)
+    if not form.validate_on_submit():
+        return _detail_page(shipment, edit_form=form, status=400)
+    raw = {key: getattr(form, key).data for key in shipment_service.EDITABLE
+           if key != "phone_last4" and getattr(form, key).data not in (None, "")}
+    if form.phone_last4.data:
+        raw["phone_last4"] = form.phone_last4.data
+    if not form.program_id.data and shipment.program_id is not None:
+        raw["program_id"] = None
+    try:
+        resumed = shipment_service.update_shipment(db.session, caller(), shipment, raw)
+    except shipment_service.RowInvalid as exc:
+        db.session.rollback()
+        shipment = db.first_or_404(shipment_service.find_shipment(caller(), carrier, number))
+        form = _edit_form(shipment, request.form)
+        form.validate()
+        for problem in exc.problems:
+            field = getattr(form, problem.field, None) or form.phone_last4
+            field.errors = [*field.errors, problem.text(page_lang())]
+        return _detail_page(shipment, edit_form=form, status=400)
+    db.session.commit()
+    flash(_("Saved. The carrier will be asked at the next check.") if resumed else _("Saved."), "success")
+    return redirect(url_for(".detail", carrier=shipment.carrier, number=shipment.tracking_number), 303)
+
+
+@bp.post("/shipments/<carrier>/<number>/cancel")
+@roles_required(*PORTAL_ROLES)
+def cancel(carrier, number):
+    """Cancel a registration (wrong parcel, order refunded): it stays listed as cancelled, out of the volumes."""
+    shipment = db.first_or_404(shipment_service.find_shipment(caller(), carrier, number).with_for_update())
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _detail_page(shipment, cancel_form=form, status=400)
+    shipment_service.cancel_shipment(shipment, form.reason.data.strip())
+    db.session.commit()
+    flash(_("Registration cancelled."), "success")
+    return redirect(url_for(".detail", carrier=shipment.carrier, number=shipment.tracking_number), 303)
 
 
 @bp.get("/imports")

@@ -27,7 +27,8 @@ SESSIONS_SHOWN = 20
 
 class CheckForm(FlaskForm):
     label = StringField(_l("Livestream session"), validators=[Optional(), Length(max=60)])
-    numbers = TextAreaField(_l("Tracking numbers"), validators=[Optional(), Length(max=60_000)])
+    numbers = TextAreaField(_l("Tracking numbers (a phone's last 4 digits may follow each number)"),
+                            validators=[Optional(), Length(max=60_000)])
     file = FileField(_l("…or an order export (CSV or Excel)"),
                      validators=[Optional(), FileAllowed(["csv", "xlsx", "xls", "txt"])])
 
@@ -80,7 +81,8 @@ def check():
             if not numbers:
                 form.numbers.errors = [_("Paste at least one tracking number, or choose a file.")]
                 return _page(form, status=400)
-            rows = ((i, {"number": n, "batch_label": label}) for i, n in enumerate(numbers, start=1))
+            rows = ((i, {"number": n, "phone_last4": phone, "batch_label": label})
+                    for i, (n, phone) in enumerate(numbers, start=1))
             columns = {"number": _("number")}
         batch = imports.start_batch(db.session, who.organisation_id,
                                     form.file.data.filename if form.file.data else None, user_id=who.user_id)

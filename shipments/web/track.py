@@ -46,18 +46,17 @@ def _number_key() -> str:
 @limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"])
 @limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key, methods=["POST"])
 def parcel(number):
-    """One parcel's status and timeline; asks for the phone digits when its carrier needs them."""
+    """One parcel as services/public_tracking.py allows: the timeline with the right phone digits."""
     number = normalise_number(number)
     form = PhoneForm()
     digits = form.phone_last4.data if form.validate_on_submit() else None
-    shipment = public_tracking.find_public_parcel(db.session, number, digits)
-    needs_phone = public_tracking.number_may_need_phone(number)
-    if shipment is None:
-        status = 404 if request.method == "GET" and not needs_phone else 200
+    found = public_tracking.find_public_parcel(db.session, number, digits)
+    if found is None:
         return render_template("track/parcel.html", number=number, parcel=None, form=form,
-                               needs_phone=needs_phone, tried=request.method == "POST"), status
-    parcel = PublicShipmentSchema().dump(shipment)
+                               tried=request.method == "POST"), 404
+    parcel = PublicShipmentSchema().dump(found)
     parcel["events"].reverse()  # newest first
     share_url = url_for(".parcel", number=number, _external=True)
+    province = found.shipment.destination_province if parcel["timeline"] else None
     return render_template("track/parcel.html", number=number, parcel=parcel, form=form,
-                           province=shipment.destination_province, share_url=share_url)
+                           province=province, share_url=share_url)

@@ -56,7 +56,8 @@ def update(token: str, meta: dict) -> None:
 def report_meta(report) -> dict:
     """A report as stored with the upload (problems keep their codes, not one language)."""
     return {
-        "rows": report.rows, "created": report.created, "duplicate_in_file": report.duplicate_in_file,
+        "rows": report.rows, "created": report.created, "needs_phone": report.needs_phone,
+        "updated": report.updated, "duplicate_in_file": report.duplicate_in_file,
         "already_registered": report.already_registered, "registered_by_other_org": report.registered_by_other_org,
         "invalid": report.invalid, "problems_truncated": report.problems_truncated,
         "problems": [list(p) for p in report.problems],

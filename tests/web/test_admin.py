@@ -88,11 +88,12 @@ def test_token_is_shown_once_works_and_can_be_revoked(admin_client, db_session, 
     page = response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     plain = page.split('data-testid="new-token"')[0].rsplit('value="', 1)[1].split('"')[0]
-    token = access.find_token(db_session, plain)
-    assert token is not None and token.organisation_id == org.id and token.role == Role.MEMBER
+    caller = access.find_caller(db_session, plain)
+    assert caller is not None and caller.organisation_id == org.id and caller.role == Role.MEMBER
+    token = db_session.get(ApiToken, caller.token_id)
     assert plain not in admin_client.get("/admin/tokens").get_data(as_text=True)  # only once
     admin_client.post("/admin/tokens/revoke", data={"prefix": token.prefix, "csrf_token": csrf_token(admin_client)})
-    assert access.find_token(db_session, plain) is None
+    assert access.find_caller(db_session, plain) is None
     assert db_session.get(ApiToken, token.id).revoked_at is not None
 
 

@@ -213,4 +213,9 @@ def filters_for(caller, values: dict) -> ReportFilters:
     filters = ReportFilters(**{k: v for k, v in values.items() if k in names and v is not None})
     if not caller.sees_everything:
         filters = replace(filters, organisation_id=caller.organisation_id)
+    county = getattr(caller, "county_code", None)
+    if county:
+        # Limited to one county: another county's figures are simply empty.
+        asked_other = filters.county not in (None, county)
+        filters = replace(filters, county=county, township="-" if asked_other else filters.township)
     return filters

@@ -14,12 +14,15 @@ from shipments.services.reports.quality import late_perishables, quality_report
 from shipments.services.reports.volumes import volume_report
 
 
-def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh") -> dict:
-    """Every figure of the officials' dashboard for a program year, as of a Beijing day."""
-    program_list = session.scalars(select(Program).where(Program.year == year)
-                                   .order_by(Program.target_pieces.desc(), Program.id)).all()
+def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh", county: str | None = None) -> dict:
+    """Every figure of the officials' dashboard for a program year, as of a Beijing day (of one county's
+    programs and parcels when the official is limited to it)."""
+    programs_of_year = select(Program).where(Program.year == year)
+    if county:
+        programs_of_year = programs_of_year.where(Program.county_code == county)
+    program_list = session.scalars(programs_of_year.order_by(Program.target_pieces.desc(), Program.id)).all()
     progress = [program_progress(session, p, as_of) for p in program_list]
-    year_filters = ReportFilters(date_from=date(year, 1, 1), date_to=min(as_of, date(year, 12, 31)))
+    year_filters = ReportFilters(date_from=date(year, 1, 1), date_to=min(as_of, date(year, 12, 31)), county=county)
     monthly = label_report(session, volume_report(session, "month", ("program",), year_filters), lang)
     months = [date(year, m, 1) for m in range(1, 13)]
     by_program: dict[int, list[int]] = {p.id: [0] * 12 for p in program_list}

@@ -2,6 +2,8 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from integrations.carriers import CARRIERS
+
 from shipments.models import Division, Program, Province, Station
 from shipments.services.reports.quality import QualityRow
 from shipments.services.reports.volumes import VolumeReport
@@ -30,9 +32,8 @@ def _division_names(session: Session, lang: str = "zh") -> dict[str, str]:
 
 
 def _carrier_names(lang: str) -> dict[str, str]:
-    from shipments.services.reference import read_csv
-
-    return {row["code"]: row["name_zh" if lang == "zh" else "name_en"] for row in read_csv("carriers.csv")}
+    # integrations/carriers.py is the one home of carrier names.
+    return {code: c.name_zh if lang == "zh" else c.name_en for code, c in CARRIERS.items()}
 
 
 def dimension_labels(session: Session, grouping: str, keys, lang: str = "zh") -> dict:

@@ -125,9 +125,9 @@ def record_shipment_change(session, shipment: Shipment, *, previous_status, prev
     written = 0
     status = ShipmentStatus(shipment.status)
     if previous_status is not None and ShipmentStatus(previous_status) != status:
-        # The carrier's event time identifies the change; an expiry has none of its own.
-        occurred = now if status == ShipmentStatus.EXPIRED or shipment.last_event_at is None \
-            else shipment.last_event_at
+        # The carrier's event time identifies the change; an expiry or a cancellation has none of its own.
+        occurred = now if status in (ShipmentStatus.EXPIRED, ShipmentStatus.CANCELLED) \
+            or shipment.last_event_at is None else shipment.last_event_at
         key = (_plain(previous_status), status.value, occurred.isoformat())
         written += _record(session, subscribers, shipment, STATUS_CHANGED, occurred_at=occurred, now=now,
                            previous_status=previous_status, key=key)
