@@ -75,6 +75,8 @@ def rollup_fold(session, config, stop):
 
 def webhook_deliveries(session, config, stop):
     """Send due webhook deliveries (the cycle commits as it goes)."""
+    if not webhook_delivery.any_active_subscription(session):
+        return  # no subscriber: no cycle polling the outbox (and on SQLite no write lock taken 5 times a second)
     summary = webhook_delivery.deliver_once(session, config, stop=stop, until_idle=False)
     if summary.claimed:
         log.info("webhook deliveries: claimed %s delivered %s retried %s failed %s", summary.claimed,

@@ -450,6 +450,12 @@ class _Cycle:
         return self.summary
 
 
+def any_active_subscription(session) -> bool:
+    """Whether any subscription is active (the job skips its cycle, and its claim queries, when none is)."""
+    return session.scalar(select(WebhookSubscription.id).where(WebhookSubscription.active.is_(True)).limit(1)) \
+        is not None
+
+
 def deliver_once(session, config, *, owner: str | None = None, stop: threading.Event | None = None,
                  clock=utcnow, until_idle: bool = True) -> DeliverySummary:
     """Send due deliveries until none is due (until_idle) or the cycle's time is up; commits as it goes."""
