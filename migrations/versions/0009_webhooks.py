@@ -1,7 +1,7 @@
 """webhooks: subscriptions and the outbox of deliveries
 
 Revision ID: 0009_webhooks
-Revises: 0010_network
+Revises: 0007_scale
 Create Date: 2026-11-28 22:02:44.453048
 
 """
@@ -13,7 +13,7 @@ import shipments.db
 
 # revision identifiers, used by Alembic.
 revision = '0009_webhooks'
-down_revision = '0010_network'
+down_revision = '0007_scale'
 branch_labels = None
 depends_on = None
 

@@ -52,6 +52,13 @@ def init_app(app) -> None:
     if "Provenance" not in api.spec.components.schemas:
         api.spec.components.schema("Provenance", schema=ProvenanceSchema)
     limiter.init_app(app)
+    if not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
+        # Limits are declared on the views that have them (public tracking) and
+        # checked there; with no default or application-wide limit, the
+        # extension's check before every request only costs time.
+        hooks = app.before_request_funcs.get(None, [])
+        if limiter._check_request_limit in hooks:  # absent when RATELIMIT_ENABLED is off
+            hooks.remove(limiter._check_request_limit)
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
         # Bearer tokens, not cookies, authenticate the API: no CSRF there.

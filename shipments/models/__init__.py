@@ -3,7 +3,10 @@ from shipments.models.divisions import Division, Province, Station
 from shipments.models.network import CentreCapacity, CentreDay, Route, RouteStop, StationAction, station_attendants
 from shipments.models.organisations import ApiToken, Organisation, User
 from shipments.models.programs import Program, program_organisations
-from shipments.models.reports import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth
+from shipments.models.reports import (
+    ReportDay, ReportDelta, ReportNetworkDay, ReportProgramDay, ReportProgramDim, ReportProgramMonth, ReportQualityDay,
+    ReportQualityDelta, ReportQualityMonth,
+)
 from shipments.models.shipments import Shipment, TrackingEvent
 from shipments.models.trace import ImportBatch, PollLog, PollLogDay
 from shipments.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -11,6 +14,7 @@ from shipments.models.webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "ApiToken", "CentreCapacity", "CentreDay", "Division", "ImportBatch", "PollLog", "PollLogDay", "Route",
     "RouteStop", "StationAction", "station_attendants", "Organisation", "Program", "Province", "ReportDay", "ReportDelta", "ReportProgramDay",
-    "ReportProgramDim", "ReportProgramMonth", "Shipment", "Station",
+    "ReportProgramDim", "ReportProgramMonth", "ReportNetworkDay", "ReportQualityDay", "ReportQualityDelta",
+    "ReportQualityMonth", "Shipment", "Station",
     "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]

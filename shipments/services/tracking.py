@@ -25,6 +25,8 @@ from shipments.services.schedule import PollPolicy, PollState, decide_next_poll
 
 log = logging.getLogger(__name__)
 _WAITING_STOPS = frozenset({StopReason.NEEDS_PHONE, StopReason.INVALID_NUMBER})
+# The 次日递 end point: the first scan at a station/locker, or delivery.
+_ARRIVAL_STATUSES = frozenset({ShipmentStatus.AVAILABLE_FOR_PICKUP.value, ShipmentStatus.DELIVERED.value})
 RESUBSCRIBE_AFTER = timedelta(minutes=30)  # STATUS_MODEL.md: re-subscribe ≥ 30 min after an abort
 NO_RECORD_ALERT_AFTER = timedelta(hours=24)
 
@@ -33,6 +35,8 @@ def _raise_alert(shipment: Shipment, alert: TrackingAlert, now: datetime) -> Non
     if shipment.tracking_alert != alert:
         shipment.tracking_alert = alert
         shipment.tracking_alert_at = now
+
+
 _rng = random.Random()
 
 
@@ -187,6 +191,9 @@ def _apply_result(session, shipment: Shipment, result: TrackResult, source, now)
     applied.new_events = _insert_events(session, shipment, result, source, now)
     applied.status_changed = _apply_status(shipment, result)
     shipment.picked_up_at = _earliest(shipment.picked_up_at, result.picked_up_at)
+    # Stored here so the quality rollup needs no look-up over events.
+    arrived = min((e.occurred_at for e in result.events if e.status.value in _ARRIVAL_STATUSES), default=None)
+    shipment.first_station_at = _earliest(shipment.first_station_at, arrived)
     if result.delivered_at and shipment.status == ShipmentStatus.DELIVERED:
         shipment.delivered_at = _earliest(shipment.delivered_at, result.delivered_at)
     shipment.at_station = bool(shipment.at_station or result.at_station)

@@ -3,7 +3,6 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from shipments.extensions import db
 from shipments.models.enums import Role
@@ -59,7 +58,8 @@ def shipments():
     args = _load(ReportFilterQuerySchema())
     filters = reports.filters_for(access.caller_for_user(current_user), args)
     stmt = reports.matching_shipments(db.session, filters)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    # The count comes from the rollups (the same filters, exact): counting the rows took seconds at 10M.
+    total = reports.volume_report(db.session, "month", (), filters).totals["shipments"]
     rows = db.session.scalars(stmt.limit(DRILL_LIMIT)).all()
     return render_template("dashboard/shipments.html", rows=rows, total=total, limit=DRILL_LIMIT, filters=filters,
                            status_labels=reports.STATUS_LABELS, lang=ui_lang())

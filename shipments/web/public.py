@@ -9,6 +9,12 @@ from shipments.services import programs
 bp = Blueprint("public", __name__)
 
 
+@bp.get("/livez")
+def livez():
+    """Answer 200 while the process serves requests (no database: a liveness probe and the benches' ceiling)."""
+    return {"status": "ok"}
+
+
 @bp.get("/healthz")
 def healthz():
     """Answer 200 when the database answers, 503 otherwise."""
