@@ -21,6 +21,7 @@ ENV_DEFAULTS = {
     "SCHEDULER_IN_PROCESS": None,  # decided by the process that starts the app
     "SESSION_COOKIE_SECURE": None,  # Secure cookies and HSTS: on unless debug or loopback (see finalise)
     "PUBLIC_BASE_URL": None,  # for carrier push callback URLs
+    "WEBHOOK_ALLOW_PRIVATE": None,  # 1: webhooks may go to private/loopback addresses (tests, closed networks)
 }
 
 DEFAULTS = {
@@ -100,6 +101,21 @@ DEFAULTS = {
     "SWEEP_INTERVAL_SECONDS": 900,
     "POLL_LOG_KEEP_DAYS": 90,  # poll log rows older than this are summarised per day, then deleted
     "PICKUP_OVERDUE_HOURS": 24,
+    # Outbound webhooks (services/webhooks): the delivery job, timeouts, retries.
+    "WEBHOOK_TICK_SECONDS": 1,
+    "WEBHOOK_CYCLE_SECONDS": 50,  # one job run claims for this long, then the next tick starts another
+    "WEBHOOK_IDLE_POLL_SECONDS": 0.2,  # how often a running cycle looks for new deliveries
+    "WEBHOOK_THREADS": 16,  # concurrent requests per worker process
+    "WEBHOOK_MAX_IN_FLIGHT": 4,  # per subscriber, across all processes
+    "WEBHOOK_LEASE_SECONDS": 60,  # a killed worker's deliveries go out again after this
+    "WEBHOOK_CONNECT_TIMEOUT": 3.0,
+    "WEBHOOK_TIMEOUT": 5.0,  # reading the answer
+    "WEBHOOK_MAX_RESPONSE_BYTES": 65536,  # of an answer's body read (and ignored)
+    "WEBHOOK_RETRY_BASE_SECONDS": 60,  # first retry after 1 min, doubling ...
+    "WEBHOOK_RETRY_MAX_SECONDS": 6 * 3600,  # ... at most 6 h apart ...
+    "WEBHOOK_MAX_ATTEMPTS": 12,  # ... 12 tries span about 21-24 h, then failed
+    "WEBHOOK_DISABLE_AFTER_DAYS": 3,  # failing without a success this long: subscription disabled
+    "WEBHOOK_SECRET_GRACE_HOURS": 24,  # after a rotation the old secret signs too, this long
     # Reports read rollups plus unfolded deltas (exact at once); folding keeps the deltas short.
     "ROLLUP_FOLD_SECONDS": 60,
 }
@@ -122,6 +138,7 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
         config[name] = value if value not in (None, "") else default
     config["SCHEDULER_IN_PROCESS"] = env_flag(config["SCHEDULER_IN_PROCESS"])
     config["SESSION_COOKIE_SECURE"] = env_flag(config["SESSION_COOKIE_SECURE"])
+    config["WEBHOOK_ALLOW_PRIVATE"] = bool(env_flag(config["WEBHOOK_ALLOW_PRIVATE"]))
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'yuexiang.db'}"
     if not config["SECRET_KEY"]:

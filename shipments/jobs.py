@@ -23,6 +23,7 @@ from shipments.db import utcnow
 from shipments.extensions import db
 from shipments.services import carriers, health, import_jobs, poll_log, polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
+from shipments.services.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,16 @@ def rollup_fold(session, config, stop):
         log.info("rollup fold: %s deltas folded", count)
 
 
+def webhook_deliveries(session, config, stop):
+    """Send due webhook deliveries (the cycle commits as it goes)."""
+    if not webhook_delivery.any_active_subscription(session):
+        return  # no subscriber: no cycle polling the outbox (and on SQLite no write lock taken 5 times a second)
+    summary = webhook_delivery.deliver_once(session, config, stop=stop, until_idle=False)
+    if summary.claimed:
+        log.info("webhook deliveries: claimed %s delivered %s retried %s failed %s", summary.claimed,
+                 summary.delivered, summary.retried, summary.failed)
+
+
 def poll_log_retention(session, config, stop):
     """Summarise and delete poll log rows older than POLL_LOG_KEEP_DAYS, a batch per commit."""
     total = 0
@@ -112,6 +123,7 @@ JOBS = (
     Job("provider_sweep", provider_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("rollup_fold", rollup_fold, "ROLLUP_FOLD_SECONDS", singleton=True),
     Job("finish_imports", finish_imports, "IMPORT_TICK_SECONDS", singleton=False),  # SKIP LOCKED claims
+    Job("webhook_deliveries", webhook_deliveries, "WEBHOOK_TICK_SECONDS", singleton=False),
     Job("poll_log_retention", poll_log_retention, "SWEEP_INTERVAL_SECONDS", singleton=True),
 )
 

@@ -24,6 +24,9 @@ MATRIX = [
     ("GET", "/api/v1/track/{own}?phone_last4=4321", None, [200, 200, 200, 200, 200]),
     ("GET", "/api/v1/track/{own}?phone_last4=4322", None, [404, 404, 404, 404, 404]),
     ("GET", "/api/docs/openapi.json", None, [200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/webhooks", None, [401, 200, 200, 403, 200]),
+    ("POST", "/api/v1/webhooks", {"url": "https://93.184.215.14/hook", "events": ["shipment.registered"]},
+     [401, 201, 201, 403, 201]),
 ]
 CASES = [(method, path, body, caller, statuses[i])
          for method, path, body, statuses in MATRIX for i, caller in enumerate(CALLERS)]
@@ -73,7 +76,9 @@ def test_public_tracking_is_masked(client, db_session, create_shipment):
 
     from shipments.models import TrackingEvent
     from shipments.models.enums import EventSource, ShipmentStatus
-    shipment = create_shipment(phone_last4="0078", order_ref="DY-SECRET", destination_province_code="440000")
+    # A fixed number: a factory one (SBX0000000789) may itself contain "0078".
+    shipment = create_shipment(tracking_number="SBX5550000001", phone_last4="0078", order_ref="DY-SECRET",
+                               destination_province_code="440000")
     db_session.add(TrackingEvent(
         shipment=shipment, occurred_at=datetime(2026, 11, 20, 4, tzinfo=timezone.utc),
         status=ShipmentStatus.AVAILABLE_FOR_PICKUP, source=EventSource.POLL, dedupe_key="x",

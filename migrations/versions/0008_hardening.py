@@ -1,7 +1,7 @@
 """hardening: users.session_version (logout ends sessions), import_jobs, heartbeats
 
 Revision ID: 0008_hardening
-Revises: 0007_scale
+Revises: 0009_webhooks
 Create Date: 2026-11-28 22:11:48.106631
 
 """
@@ -13,7 +13,7 @@ import shipments.db
 
 # revision identifiers, used by Alembic.
 revision = '0008_hardening'
-down_revision = '0007_scale'
+down_revision = '0009_webhooks'
 branch_labels = None
 depends_on = None
 

@@ -94,5 +94,6 @@ def blueprints():
     from shipments.api.reports import blp as reports
     from shipments.api.shipments import blp as shipments
     from shipments.api.track import blp as track
+    from shipments.api.webhooks import blp as webhooks
 
-    return [me, shipments, track, programs, reports, push, network, import_batches]
+    return [me, shipments, track, programs, reports, push, network, import_batches, webhooks]

@@ -10,6 +10,7 @@ from shipments.models.reports import (
 )
 from shipments.models.shipments import Shipment, TrackingEvent
 from shipments.models.trace import ImportBatch, PollLog, PollLogDay
+from shipments.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken", "CentreCapacity", "CentreDay", "Division", "Heartbeat", "ImportBatch", "ImportJob", "PollLog",
@@ -17,5 +18,5 @@ __all__ = [
     "ReportDay", "ReportDelta", "ReportProgramDay",
     "ReportProgramDim", "ReportProgramMonth", "ReportNetworkDay", "ReportQualityDay", "ReportQualityDelta",
     "ReportQualityMonth", "Shipment", "Station",
-    "TrackingEvent", "User", "program_organisations",
+    "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]

@@ -28,6 +28,7 @@ from shipments.models import ImportBatch, Shipment
 from shipments.models.enums import RegistrationSource
 from shipments.services import shipments as rules
 from shipments.services import tracking
+from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 # The readers live in services/spreadsheets.py (hard caps against hostile files).
 from shipments.services.spreadsheets import (  # noqa: F401  (re-exported for callers)
@@ -224,6 +225,7 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
     else:
         inserted = {(c, n) for c, n in session.execute(statement, params)}
     report.created += len(inserted)
+    webhooks.record_registered_numbers(session, organisation_id, inserted, now=now)
     report.needs_phone += sum(1 for row in params if row["stop_reason"] is not None
                               and (row["carrier"], row["tracking_number"]) in inserted)
     rest = [(row_no, values) for row_no, values in chunk

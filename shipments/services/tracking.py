@@ -20,6 +20,7 @@ from shipments.models import Shipment, TrackingEvent
 from shipments.models.enums import (
     TERMINAL_STATUSES, EventSource, ShipmentStatus, StopReason, SubscriptionState, TrackingAlert,
 )
+from shipments.services import webhooks
 from shipments.services.schedule import PollPolicy, PollState, decide_next_poll
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ def apply_track_outcome(session, shipment: Shipment, outcome: TrackResult | Trac
                         push_capable: bool = False) -> ApplyResult:
     """Apply one provider outcome (result or per-number problem) and reschedule the shipment."""
     applied = ApplyResult()
+    previous_status, previous_stop = shipment.status, shipment.stop_reason
     if source == EventSource.POLL:
         shipment.last_polled_at = now
         shipment.poll_failures = 0
@@ -172,6 +174,8 @@ def apply_track_outcome(session, shipment: Shipment, outcome: TrackResult | Trac
         if applied.resubscribe_at and shipment.next_poll_at and shipment.next_poll_at < applied.resubscribe_at:
             shipment.next_poll_at = applied.resubscribe_at
     shipment.updated_at = now
+    webhooks.record_shipment_change(session, shipment, previous_status=previous_status,
+                                    previous_stop=previous_stop, now=now)
     return applied
 
 
