@@ -13,6 +13,7 @@ run: interpreter start, app, database connection).
     python bench/poller.py                       # SQLite file, one process
     python bench/poller.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
     python bench/poller.py --redis-url redis://127.0.0.1:6379/2   # + two processes sharing one quota
+    python bench/poller.py ... --cpu-hog 2 --runs 5   # with 2 busy-loop processes competing for the CPUs
 """
 from __future__ import annotations
 
@@ -88,6 +89,21 @@ def scenario(name, provider, quota, duration, database_url, *, processes=1, redi
     return row
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
+def start_hogs(n: int) -> list:
+    """n processes that only burn CPU (same priority as the poller), to show scheduling delay."""
+    import multiprocessing
+
+    hogs = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(n)]
+    for hog in hogs:
+        hog.start()
+    return hogs
+
+
 def calibration(quota: int, duration: float, slack: float) -> dict:
     """The ceiling of this machine: an ideal client (no database, no provider code) sending
     exactly every (1 + slack)/Q seconds from 8 threads; its peak shows the jitter alone."""
@@ -125,6 +141,8 @@ def main():
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"),
                         help="adds a run of two processes sharing the quota through Redis")
     parser.add_argument("--duration", type=float, default=15, help="seconds of work per scenario at the quota")
+    parser.add_argument("--cpu-hog", type=int, default=0, help="busy-loop processes running during every scenario")
+    parser.add_argument("--runs", type=int, default=1, help="repeat every scenario (median and range printed)")
     args = parser.parse_args()
     runs = [
         ("kuaidi100, one number per request", "kuaidi100", 20, {}),
@@ -137,21 +155,38 @@ def main():
         runs.append(("kuaidi100, 2 processes, shared Redis quota", "kuaidi100", 20,
                      {"processes": 2, "redis_url": args.redis_url}))
     print(f"database: {'PostgreSQL' if args.database_url else 'SQLite'}; carrier latency {LATENCY * 1000:.0f} ms;"
-          f" {args.duration:g} s of work per run")
+          f" {args.duration:g} s of work per run; CPU hogs: {args.cpu_hog}; runs: {args.runs}")
+    hogs = start_hogs(args.cpu_hog)
     header = (f"{'scenario':44} {'Q':>4} {'procs':>5} {'polled':>7} {'req/s':>7} {'ratio':>6} {'peak/1s':>8}"
               f" {'ship/s':>7} {'CPU s/1000':>10}  verdict")
     print(header)
     rows = []
-    for name, provider, quota, extra in runs:
-        row = scenario(name, provider, quota, args.duration, args.database_url, **extra)
-        rows.append(row)
-        print(f"{row['scenario']:44} {row['Q']:>4} {row['processes']:>5} {row['polled']:>7} {row['rate']:>7.2f}"
-              f" {row['ratio']:>6.3f} {row['peak_1s']:>8} {row['shipments_per_s']:>7.1f}"
-              f" {row['cpu_per_1000']:>10.2f}  {row['verdict']}", flush=True)
+    summary = {}
+    for _ in range(args.runs):
+        for name, provider, quota, extra in runs:
+            row = scenario(name, provider, quota, args.duration, args.database_url, **extra)
+            rows.append(row)
+            summary.setdefault((name, quota), []).append(row)
+            print(f"{row['scenario']:44} {row['Q']:>4} {row['processes']:>5} {row['polled']:>7} {row['rate']:>7.2f}"
+                  f" {row['ratio']:>6.3f} {row['peak_1s']:>8} {row['shipments_per_s']:>7.1f}"
+                  f" {row['cpu_per_1000']:>10.2f}  {row['verdict']}", flush=True)
+    if args.runs > 1:
+        import statistics
+
+        print()
+        print(f"{'scenario (median and range over runs)':44} {'Q':>4} {'ratio':>19} {'peak/1s':>10}  verdicts")
+        for (name, quota), done in summary.items():
+            ratios = [r["ratio"] for r in done]
+            peaks = [r["peak_1s"] for r in done]
+            print(f"{name:44} {quota:>4} {statistics.median(ratios):6.3f} ({min(ratios):.3f}–{max(ratios):.3f})"
+                  f" {statistics.median(peaks):4.0f} (max {max(peaks)})  "
+                  f"{sum(r['verdict'] == 'PASS' for r in done)}/{len(done)} PASS")
     ideal = calibration(20, args.duration, 0.05)
     print(f"{'ceiling: ideal paced client, no DB (jitter only)':44} {20:>4} {'-':>5} {'-':>7} {ideal['rate']:>7.2f}"
           f" {ideal['rate'] / 20:>6.3f} {ideal['peak']:>8}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    for hog in hogs:
+        hog.terminate()
     print("targets: ratio >= 0.90, peak/1s <= Q, every shipment polled once, no HTTP 429")
     return 0 if all(r["verdict"] == "PASS" for r in rows) else 1
 

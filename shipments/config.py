@@ -19,11 +19,16 @@ ENV_DEFAULTS = {
     "SEVENTEENTRACK_URL": "https://api.17track.net/track/v2.2",
     "SEVENTEENTRACK_TOKEN": None,
     "SCHEDULER_IN_PROCESS": None,  # decided by the process that starts the app
+    "SESSION_COOKIE_SECURE": None,  # Secure cookies and HSTS: on unless debug or loopback (see finalise)
     "PUBLIC_BASE_URL": None,  # for carrier push callback URLs
+    "WEBHOOK_ALLOW_PRIVATE": None,  # 1: webhooks may go to private/loopback addresses (tests, closed networks)
 }
 
 DEFAULTS = {
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # No ping per checkout (a round trip on every request): pooled connections
+    # are replaced after 5 minutes instead, and a connection the server closed
+    # fails one request, after which the pool discards it.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 300},
     "JSON_AS_ASCII": False,
     "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
@@ -39,13 +44,30 @@ DEFAULTS = {
     "UPLOAD_FOLDER": None,  # uploads kept between preview and import; instance/uploads when unset
     # Public tracking lookups per client address, and per tracking number (DOMAIN.md §6).
     "TRACK_RATE_LIMIT": "20 per minute;200 per hour",
-    "TRACK_NUMBER_RATE_LIMIT": "30 per hour",
+    "TRACK_NUMBER_RATE_LIMIT": "30 per hour",  # per client and number: strangers cannot lock a recipient out
+    # Failed logins, per client address and per account.
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "LOGIN_ACCOUNT_RATE_LIMIT": "5 per minute;30 per hour",
+    # Redis down: limits fall back to per-process memory instead of failing requests.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     "RATELIMIT_HEADERS_ENABLED": True,
     # Verified API tokens are remembered per process this long: a revoked token
     # keeps working for at most this many seconds (0: look every token up).
     "API_TOKEN_CACHE_SECONDS": 5,
-    # Bulk uploads: request body ceiling (a 100,000-row CSV is ≈ 10 MB).
-    "BULK_MAX_BYTES": 64 * 1024 * 1024,
+    # Request body ceilings per route family, enforced on the stream (chunked bodies too):
+    # uploads (API bulk, portal upload; a 100,000-row CSV is ≈ 10 MB), carrier pushes,
+    # and everything else (MAX_CONTENT_LENGTH: forms, JSON).
+    "BULK_MAX_BYTES": 32 * 1024 * 1024,
+    "PUSH_MAX_BYTES": 1024 * 1024,
+    # Bulk file imports: answered within this many seconds (200 with the report); what is
+    # left continues in the background (202 and /api/v1/imports/{id}). See services/import_jobs.py.
+    "IMPORT_SYNC_SECONDS": 20,
+    "IMPORT_CHUNK_ROWS": 5000,
+    "IMPORT_BACKGROUND_THREAD": None,  # carry on in a thread of the same process (None: on unless TESTING)
+    "IMPORT_TICK_SECONDS": 10,  # the worker takes over imports nobody holds
+    "IMPORT_FOLDER": None,  # kept upload files; instance/imports when unset
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
     # Polling policy (DESIGN.md §3); intervals in seconds. See services/schedule.py.
     "POLL_PENDING_INTERVAL": 3600,  # registered, no data yet: hourly ...
     "POLL_PENDING_FAST_HOURS": 48,  # ... for the first 2 days ...
@@ -79,6 +101,21 @@ DEFAULTS = {
     "SWEEP_INTERVAL_SECONDS": 900,
     "POLL_LOG_KEEP_DAYS": 90,  # poll log rows older than this are summarised per day, then deleted
     "PICKUP_OVERDUE_HOURS": 24,
+    # Outbound webhooks (services/webhooks): the delivery job, timeouts, retries.
+    "WEBHOOK_TICK_SECONDS": 1,
+    "WEBHOOK_CYCLE_SECONDS": 50,  # one job run claims for this long, then the next tick starts another
+    "WEBHOOK_IDLE_POLL_SECONDS": 0.2,  # how often a running cycle looks for new deliveries
+    "WEBHOOK_THREADS": 16,  # concurrent requests per worker process
+    "WEBHOOK_MAX_IN_FLIGHT": 4,  # per subscriber, across all processes
+    "WEBHOOK_LEASE_SECONDS": 60,  # a killed worker's deliveries go out again after this
+    "WEBHOOK_CONNECT_TIMEOUT": 3.0,
+    "WEBHOOK_TIMEOUT": 5.0,  # reading the answer
+    "WEBHOOK_MAX_RESPONSE_BYTES": 65536,  # of an answer's body read (and ignored)
+    "WEBHOOK_RETRY_BASE_SECONDS": 60,  # first retry after 1 min, doubling ...
+    "WEBHOOK_RETRY_MAX_SECONDS": 6 * 3600,  # ... at most 6 h apart ...
+    "WEBHOOK_MAX_ATTEMPTS": 12,  # ... 12 tries span about 21-24 h, then failed
+    "WEBHOOK_DISABLE_AFTER_DAYS": 3,  # failing without a success this long: subscription disabled
+    "WEBHOOK_SECRET_GRACE_HOURS": 24,  # after a rotation the old secret signs too, this long
     # Reports read rollups plus unfolded deltas (exact at once); folding keeps the deltas short.
     "ROLLUP_FOLD_SECONDS": 60,
 }
@@ -100,6 +137,8 @@ def load_config(instance_path: str, environ=os.environ) -> dict:
         value = environ.get(name)
         config[name] = value if value not in (None, "") else default
     config["SCHEDULER_IN_PROCESS"] = env_flag(config["SCHEDULER_IN_PROCESS"])
+    config["SESSION_COOKIE_SECURE"] = env_flag(config["SESSION_COOKIE_SECURE"])
+    config["WEBHOOK_ALLOW_PRIVATE"] = bool(env_flag(config["WEBHOOK_ALLOW_PRIVATE"]))
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'yuexiang.db'}"
     if not config["SECRET_KEY"]:
@@ -112,9 +151,25 @@ def finalise(config: dict) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Rate limits are shared by every process through Redis when configured.
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
-    config.setdefault("SESSION_COOKIE_SECURE", not config.get("DEBUG") and not config.get("TESTING")
-                      and config["DATABASE_URL"].startswith("postgresql"))
-    config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
+    # Flask itself sets SESSION_COOKIE_SECURE = False, so a setdefault never applied:
+    # None (unset in the environment and overrides) means "decide here".
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = not (config.get("DEBUG") or config.get("TESTING") or is_loopback(config))
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def is_loopback(config) -> bool:
+    """Whether this is a developer's own machine: PUBLIC_BASE_URL on loopback, or unset with SQLite."""
+    base = config.get("PUBLIC_BASE_URL")
+    if base:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(base).hostname or ""
+        return host in LOOPBACK_HOSTS or host.startswith("127.")
+    return config["DATABASE_URL"].startswith("sqlite")
 
 
 def validate(config: dict) -> None:

@@ -1,6 +1,7 @@
 """Declarative base, the UTC datetime type, and SQLite connection settings."""
 from datetime import datetime, timezone
 
+from flask import has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -46,6 +47,24 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+_AUTOCOMMIT: dict[int, tuple[Engine, Engine]] = {}
+
+
+def is_read_only_request() -> bool:
+    """Whether the current request (if any) only reads: GET or HEAD."""
+    return has_request_context() and request.method in ("GET", "HEAD")
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """The engine's autocommit twin on PostgreSQL (same pool), the engine itself elsewhere."""
+    if engine.dialect.name != "postgresql":
+        return engine  # SQLite reads are cheap and its writer lock wants the explicit BEGIN IMMEDIATE
+    known = _AUTOCOMMIT.get(id(engine))
+    if known is None or known[0] is not engine:
+        known = _AUTOCOMMIT[id(engine)] = (engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return known[1]
 
 
 def utcnow() -> datetime:

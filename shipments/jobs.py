@@ -21,8 +21,9 @@ from sqlalchemy import text
 
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.services import poll_log, polling, reports, sweeps
+from shipments.services import carriers, health, import_jobs, poll_log, polling, reports, sweeps
 from shipments.services.schedule import PollPolicy
+from shipments.services.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +65,33 @@ def provider_sweep(session, config, stop):
         log.info("provider sweep: %s shipments moved to an enabled provider", count)
 
 
+def finish_imports(session, config, stop):
+    """Carry on bulk imports that outlived their request (or whose process died)."""
+    from flask import current_app
+
+    count = import_jobs.finish_pending(session, import_jobs.folder(config, current_app.instance_path),
+                                       carriers.provider_settings(config),
+                                       chunk_rows=int(config["IMPORT_CHUNK_ROWS"]), stop=stop.is_set)
+    if count:
+        log.info("imports: %s finished in the background", count)
+
+
 def rollup_fold(session, config, stop):
     """Fold the report deltas written by the shipments triggers into the rollups."""
     count = reports.refresh_rollups(session)
     session.commit()
     if count:
         log.info("rollup fold: %s deltas folded", count)
+
+
+def webhook_deliveries(session, config, stop):
+    """Send due webhook deliveries (the cycle commits as it goes)."""
+    if not webhook_delivery.any_active_subscription(session):
+        return  # no subscriber: no cycle polling the outbox (and on SQLite no write lock taken 5 times a second)
+    summary = webhook_delivery.deliver_once(session, config, stop=stop, until_idle=False)
+    if summary.claimed:
+        log.info("webhook deliveries: claimed %s delivered %s retried %s failed %s", summary.claimed,
+                 summary.delivered, summary.retried, summary.failed)
 
 
 def poll_log_retention(session, config, stop):
@@ -100,6 +122,8 @@ JOBS = (
     Job("late_perishable_sweep", late_perishable_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("provider_sweep", provider_sweep, "SWEEP_INTERVAL_SECONDS", singleton=True),
     Job("rollup_fold", rollup_fold, "ROLLUP_FOLD_SECONDS", singleton=True),
+    Job("finish_imports", finish_imports, "IMPORT_TICK_SECONDS", singleton=False),  # SKIP LOCKED claims
+    Job("webhook_deliveries", webhook_deliveries, "WEBHOOK_TICK_SECONDS", singleton=False),
     Job("poll_log_retention", poll_log_retention, "SWEEP_INTERVAL_SECONDS", singleton=True),
 )
 
@@ -132,6 +156,8 @@ class JobRunner:
                         log.info("job %s: another process is running it", job.id)
                         return
                     job.func(db.session, self.app.config, self.stop)
+                    health.record_heartbeat(db.session)
+                    db.session.commit()
                 except Exception:
                     db.session.rollback()
                     log.exception("job %s failed", job.id)

@@ -24,6 +24,9 @@ MATRIX = [
     ("GET", "/api/v1/track/{own}?phone_last4=4321", None, [200, 200, 200, 200, 200]),
     ("GET", "/api/v1/track/{own}?phone_last4=4322", None, [404, 404, 404, 404, 404]),
     ("GET", "/api/docs/openapi.json", None, [200, 200, 200, 200, 200]),
+    ("GET", "/api/v1/webhooks", None, [401, 200, 200, 403, 200]),
+    ("POST", "/api/v1/webhooks", {"url": "https://93.184.215.14/hook", "events": ["shipment.registered"]},
+     [401, 201, 201, 403, 201]),
 ]
 CASES = [(method, path, body, caller, statuses[i])
          for method, path, body, statuses in MATRIX for i, caller in enumerate(CALLERS)]
@@ -73,7 +76,9 @@ def test_public_tracking_is_masked(client, db_session, create_shipment):
 
     from shipments.models import TrackingEvent
     from shipments.models.enums import EventSource, ShipmentStatus
-    shipment = create_shipment(phone_last4="0078", order_ref="DY-SECRET", destination_province_code="440000")
+    # A fixed number: a factory one (SBX0000000789) may itself contain "0078".
+    shipment = create_shipment(tracking_number="SBX5550000001", phone_last4="0078", order_ref="DY-SECRET",
+                               destination_province_code="440000")
     db_session.add(TrackingEvent(
         shipment=shipment, occurred_at=datetime(2026, 11, 20, 4, tzinfo=timezone.utc),
         status=ShipmentStatus.AVAILABLE_FOR_PICKUP, source=EventSource.POLL, dedupe_key="x",
@@ -117,16 +122,20 @@ def test_tracking_is_rate_limited_per_client(app, client, create_shipment):
     assert other_client.status_code == 200
 
 
-def test_tracking_is_rate_limited_per_number(app, client, create_shipment):
+def test_wrong_digits_are_limited_per_client_and_number(app, client, create_shipment, monkeypatch):
+    """Issue 15: strangers' wrong guesses used to lock the recipient out of their own number."""
     shipment = create_shipment(phone_last4="1111")
-    original = app.config["TRACK_NUMBER_RATE_LIMIT"]
-    app.config["TRACK_NUMBER_RATE_LIMIT"] = "2 per hour"
-    try:
-        statuses = [client.get(f"/api/v1/track/{shipment.tracking_number}", query_string={"phone_last4": "1111"},
-                               environ_base={"REMOTE_ADDR": f"10.0.1.{i}"}).status_code for i in range(3)]
-    finally:
-        app.config["TRACK_NUMBER_RATE_LIMIT"] = original
-    assert statuses == [200, 200, 429]
+    monkeypatch.setitem(app.config, "TRACK_NUMBER_RATE_LIMIT", "2 per hour")
+    url = f"/api/v1/track/{shipment.tracking_number}"
+
+    def ask(address, digits):
+        return client.get(url, query_string={"phone_last4": digits}, environ_base={"REMOTE_ADDR": address})
+    strangers = [ask(f"10.0.1.{i}", "9999").status_code for i in range(30)]
+    guesser = [ask("10.0.2.1", "9999").status_code for _ in range(3)]
+    recipient = ask("10.0.3.1", "1111")
+    assert strangers == [404] * 30 and guesser == [404, 404, 429]
+    assert recipient.status_code == 200 and recipient.json["number"] == shipment.tracking_number
+    assert ask("10.0.3.1", "1111").status_code == 200  # right digits never count
 
 
 def test_docs_pages_are_served_offline(client):

@@ -1,14 +1,15 @@
 """Bearer-token authentication on the API."""
 import pytest
 
-from shipments.models.enums import Role
+from shipments.models.enums import OrganisationKind, Role
 from shipments.services import access
 
 
 @pytest.fixture
 def token_for(db_session, create_organisation):
     def make(role=Role.MEMBER, org=None):
-        return access.create_token(db_session, org or create_organisation(), role)
+        org = org or create_organisation(**({"kind": OrganisationKind.OPERATOR} if role == Role.ADMIN else {}))
+        return access.create_token(db_session, org, role)
     return make
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from shipments.models import Shipment, TrackingEvent
-from shipments.models.enums import EventSource, Role, ShipmentStatus, StopReason
+from shipments.models.enums import EventSource, OrganisationKind, Role, ShipmentStatus, StopReason
 from shipments.services import access
 
 
@@ -15,7 +15,9 @@ from shipments.services import access
 def auth(db_session, create_organisation):
     """auth(role, org) -> headers with a fresh bearer token."""
     def make(role=Role.MEMBER, org=None, lang=None):
-        token = access.create_token(db_session, org or create_organisation(), role)
+        # Administrators belong to the operator organisation (tokens too).
+        org = org or create_organisation(**({"kind": OrganisationKind.OPERATOR} if role == Role.ADMIN else {}))
+        token = access.create_token(db_session, org, role)
         headers = {"Authorization": f"Bearer {token}"}
         if lang:
             headers["Accept-Language"] = lang

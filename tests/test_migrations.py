@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import uuid
+import warnings
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,10 +13,24 @@ from sqlalchemy import create_engine, make_url, text
 from shipments.extensions import db
 
 
+def _on_this_database(dialect: str):
+    """Leave out what the models declare for another database only (Index.info["only"], with ddl_if)."""
+    def include(obj, name, type_, reflected, compare_to):
+        return (obj.info.get("only") or dialect) == dialect if type_ == "index" and not reflected else True
+    return include
+
+
 def test_models_and_migrations_agree(app, db_session):
     with app.app_context():
-        context = MigrationContext.configure(db_session.connection(), opts={"compare_type": True})
-        differences = compare_metadata(context, db.metadata)
+        dialect = db_session.connection().dialect.name
+        context = MigrationContext.configure(db_session.connection(), opts={
+            "compare_type": True, "include_object": _on_this_database(dialect)})
+        with warnings.catch_warnings():
+            # Alembic warns about an expression index before include_object leaves it out.
+            for index in db.metadata.tables["shipments"].indexes:
+                if index.info.get("only", dialect) != dialect:
+                    warnings.filterwarnings("ignore", message=f".*expression-based index '{index.name}'")
+            differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 

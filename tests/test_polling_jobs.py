@@ -24,7 +24,8 @@ def test_job_table_has_explicit_ids_coalesce_and_one_instance(app):
     jobs.add_jobs(scheduler, jobs.JobRunner(app))
     added = {job.id: job for job in scheduler.get_jobs()}
     assert set(added) == {"poll_tick", "expiry_sweep", "pickup_overdue_sweep", "late_perishable_sweep",
-                          "provider_sweep", "rollup_fold", "poll_log_retention"}
+                          "provider_sweep", "rollup_fold", "poll_log_retention", "finish_imports",
+                          "webhook_deliveries"}
     assert all(job.coalesce and job.max_instances == 1 for job in added.values())
     assert added["poll_tick"].trigger.interval == timedelta(seconds=app.config["POLL_TICK_SECONDS"])
 

@@ -1,7 +1,7 @@
 """pages: programs.target_scale (demo targets scaled down, said on the dashboard); active organisations, programs
 
 Revision ID: 0011_pages
-Revises: 0010_network
+Revises: 0008_hardening
 Create Date: 2026-11-28 22:15:00
 
 """
@@ -11,24 +11,24 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_pages'
-down_revision = '0010_network'
+down_revision = '0008_hardening'
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('programs', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('target_scale', sa.Integer(), server_default='1', nullable=False))
-        batch_op.create_check_constraint('target_scale_positive', 'target_scale >= 1')
-        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
-    with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+    # Plain ADD COLUMNs, no batch mode: on SQLite a batch rebuild of programs drops
+    # the table, which cascades to program memberships (foreign keys are on).
+    op.add_column('programs', sa.Column('target_scale', sa.Integer(), server_default='1', nullable=False))
+    op.add_column('programs', sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+    op.add_column('organisations', sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+    if op.get_bind().dialect.name != 'sqlite':  # SQLite cannot add a CHECK to an existing table
+        op.create_check_constraint(op.f('ck_programs_target_scale_positive'), 'programs', 'target_scale >= 1')
 
 
 def downgrade():
-    with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.drop_column('active')
-    with op.batch_alter_table('programs', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_programs_target_scale_positive', type_='check')
-        batch_op.drop_column('active')
-        batch_op.drop_column('target_scale')
+    if op.get_bind().dialect.name != 'sqlite':
+        op.drop_constraint('ck_programs_target_scale_positive', 'programs', type_='check')
+    op.drop_column('organisations', 'active')
+    op.drop_column('programs', 'active')
+    op.drop_column('programs', 'target_scale')

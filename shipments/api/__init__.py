@@ -3,7 +3,7 @@ from flask import request
 from marshmallow import fields
 from flask_smorest import Api as SmorestApi
 
-from shipments import errors
+from shipments import errors, input_guard
 from shipments.extensions import csrf, limiter
 
 API_SETTINGS = {
@@ -24,13 +24,25 @@ API_SETTINGS = {
 }
 
 
+DEFAULT_MESSAGES = {
+    400: "请求有误", 401: "需要登录凭证", 403: "无权访问", 404: "找不到该地址或对象", 405: "不支持该方法",
+    413: "请求内容过大", 415: "不支持的内容类型", 422: "输入有误，见 errors", 429: "请求过于频繁，请稍后再试",
+}
+
+
 class Api(SmorestApi):
     """flask-smorest's Api, with one error shape and HTML errors off the API."""
 
     def handle_http_exception(self, error):
         if not request.path.startswith("/api/"):
             return errors.html_error(error)
+        if error.code == 413 and not getattr(error, "data", None):
+            # werkzeug's own 413 (body over the route's limit) carries no message.
+            error.data = {"message": input_guard.too_large_message(request.max_content_length or 0)}
         payload, status, headers = super().handle_http_exception(error)
+        if isinstance(payload, dict) and not payload.get("message"):
+            # Routing 404s, webargs' 422s (fields in `errors`): every error says something.
+            payload["message"] = f"{DEFAULT_MESSAGES.get(error.code, error.name)} ({error.name})"
         headers = dict(headers or {})
         # Keep werkzeug's headers (Allow on 405, Retry-After on 429).
         for name, value in error.get_headers():
@@ -52,6 +64,13 @@ def init_app(app) -> None:
     if "Provenance" not in api.spec.components.schemas:
         api.spec.components.schema("Provenance", schema=ProvenanceSchema)
     limiter.init_app(app)
+    if not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
+        # Limits are declared on the views that have them (public tracking) and
+        # checked there; with no default or application-wide limit, the
+        # extension's check before every request only costs time.
+        hooks = app.before_request_funcs.get(None, [])
+        if limiter._check_request_limit in hooks:  # absent when RATELIMIT_ENABLED is off
+            hooks.remove(limiter._check_request_limit)
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
         # Bearer tokens, not cookies, authenticate the API: no CSRF there.
@@ -75,5 +94,6 @@ def blueprints():
     from shipments.api.reports import blp as reports
     from shipments.api.shipments import blp as shipments
     from shipments.api.track import blp as track
+    from shipments.api.webhooks import blp as webhooks
 
-    return [me, shipments, track, programs, reports, push, network, import_batches]
+    return [me, shipments, track, programs, reports, push, network, import_batches, webhooks]

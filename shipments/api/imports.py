@@ -1,12 +1,15 @@
 """Import batches: every upload with its row report (绩效可追)."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from shipments.api.auth import auth_required, current_caller
 from shipments.api.network import keyset_page
+from shipments.api.shipments import request_language
 from shipments.extensions import db
+from shipments.models import ImportJob
+from shipments.models.enums import Role
 from shipments.schemas.network import ImportBatchPageSchema, ImportBatchQuerySchema
-from shipments.services import imports
+from shipments.services import import_jobs, imports
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="Import batches (导入批次)")
 
@@ -21,3 +24,19 @@ class ImportBatches(MethodView):
         limit = query["limit"]
         rows = db.session.scalars(imports.list_batches(current_caller(), query.get("after")).limit(limit + 1)).all()
         return keyset_page(rows, limit)
+
+
+@blp.route("/<int(min=1, max=2147483647):job_id>")
+class ImportById(MethodView):
+    @auth_required(blp, Role.ADMIN, Role.MEMBER)
+    @blp.response(200, description='A bulk file import that may continue in the background (its id comes '
+                                   'from the bulk endpoint\'s 202): `{"id", "status": "running"|"done"|"failed", '
+                                   '"progress": {rows_done, rows_total, percent}, "report": {…the bulk '
+                                   'endpoint\'s report…}}`')
+    @blp.alt_response(404, description="No such import of your organisation")
+    def get(self, job_id):
+        """Read a bulk file import's status, progress and report (so far)"""
+        job = db.session.get(ImportJob, job_id)
+        if job is None or job.organisation_id != current_caller().organisation_id:
+            abort(404, message="找不到该导入 (no such import)")
+        return import_jobs.job_state(job, request_language())

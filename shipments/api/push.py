@@ -20,6 +20,8 @@ class Push(MethodView):
     @blp.doc(security=[], requestBody={"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}},
                                                     "application/json": {"schema": {"type": "object"}}}})
     @blp.alt_response(404, description="No enabled push provider by that name")
+    @blp.alt_response(400, description="Signed, but not in the provider's documented shape")
+    @blp.alt_response(413, description="Body larger than PUSH_MAX_BYTES")
     @blp.alt_response(403, description="Signature missing or wrong (nothing was applied)")
     @blp.response(200, description="Accepted; the body is the provider's own reply format")
     def post(self, provider):
@@ -39,6 +41,10 @@ class Push(MethodView):
             client.close()
             _status, content_type, body = client.push_reply(False)
             return Response(body, status=403, content_type=content_type)
+        except push.PushMalformed as exc:
+            db.session.rollback()
+            log.warning("%s push refused, unexpected shape: %s", provider, exc)
+            abort(400, message="推送内容不符合服务商的格式 (the push is not in the provider's documented shape)")
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("%s push could not be stored; the provider will retry", provider)

@@ -1,10 +1,13 @@
 """Shipments: register one or many, list with filters, read one with events."""
 import io
+import logging
+import threading
+import time
 
-from flask import current_app, request, send_file
+from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shipments.api.auth import auth_required, current_caller
 from shipments.extensions import db
@@ -15,9 +18,11 @@ from shipments.schemas.shipments import (
 )
 from shipments.models import Shipment
 from shipments.schemas.network import PollPageSchema, PollQuerySchema
-from shipments.services import imports, poll_log
+from shipments.services import import_jobs, imports, poll_log
 from shipments.services import shipments as service
 from shipments.services.carriers import provider_settings
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", description="Shipments (运单)")
 
@@ -113,6 +118,8 @@ class ShipmentsBulk(MethodView):
     })
     @auth_required(blp, *WRITERS)
     @blp.response(200, ImportReportSchema)
+    @blp.alt_response(202, description="Still importing after IMPORT_SYNC_SECONDS: `{id, status, status_url, "
+                                       "progress}`; the import carries on in the background")
     @blp.alt_response(413, description="Too many rows or too large")
     @blp.alt_response(415, description="Neither JSON nor a multipart upload")
     @blp.alt_response(422, description="Unreadable file or no tracking-number column")
@@ -120,8 +127,6 @@ class ShipmentsBulk(MethodView):
         """Register many shipments: a JSON array, or a CSV/XLSX upload; answer a per-row report"""
         caller = current_caller()
         lang = request_language()
-        if (request.content_length or 0) > current_app.config["BULK_MAX_BYTES"]:
-            abort(413, message="上传内容过大 (upload too large)")
         options = {"providers": provider_settings(current_app.config), "commit": db.session.commit,
                    "any_program": caller.role == Role.ADMIN}
         try:
@@ -137,18 +142,65 @@ class ShipmentsBulk(MethodView):
                 upload = request.files.get("file")
                 if upload is None:
                     abort(422, message="缺少文件 (missing file)", errors={"files": {"file": ["required"]}})
-                table = imports.open_table(upload.stream)
-                batch = imports.start_batch(db.session, caller.organisation_id, upload.filename,
-                                            token_id=caller.token_id)
-                report = imports.import_rows(db.session, table.rows, caller.organisation_id,
-                                             columns=table.columns, batch=batch, **options)
+                report, job = import_file(upload.stream, upload.filename, caller, options)
+                if not report.finished:
+                    return current_app.json.response(
+                        {"id": job.id, "status": "running", "status_url": url_for("imports.ImportById", job_id=job.id),
+                         "progress": import_jobs.job_state(job, lang)["progress"]}), 202
             else:
                 abort(415, message="请以 JSON 数组或 multipart 文件上传 (send JSON or a multipart file)")
         except imports.FileRejected as exc:
             db.session.rollback()
-            status = 413 if exc.code in ("too_many_rows", "too_many_items") else 422
-            abort(status, message=exc.text(lang), errors={"file": [exc.text(lang)]})
+            abort(exc.status, message=exc.text(lang), errors={"file": [exc.text(lang)]})
+        except OperationalError:
+            # The database went away mid-import: every committed chunk stays, and the
+            # job carries on once its lease runs out; uploading the file again also finishes it.
+            db.session.rollback()
+            abort(503, message="数据库连接中断：已保存的行不会丢失，请重新上传同一文件以完成导入 "
+                               "(database connection lost: rows saved so far are kept; upload the same file again)")
         return report.as_dict(lang)
+
+
+def import_file(stream, filename: str | None, caller, options: dict):
+    """Keep the upload, import it for up to IMPORT_SYNC_SECONDS; (report, job)."""
+    config = current_app.config
+    where = import_jobs.folder(config, current_app.instance_path)
+    key = import_jobs.keep_file(stream, where)
+    job = import_jobs.start_job(db.session, caller.organisation_id, key, {
+        "any_program": options["any_program"], "file_name": filename, "token_id": caller.token_id}, rows_total=0)
+    db.session.commit()
+    try:
+        report = import_jobs.run_job(db.session, job, where, providers=options["providers"], commit=db.session.commit,
+                                     deadline=time.monotonic() + float(config["IMPORT_SYNC_SECONDS"]),
+                                     chunk_rows=int(config["IMPORT_CHUNK_ROWS"]))
+    except imports.FileRejected:
+        db.session.delete(job)  # nothing was imported: no trace of a refused file
+        db.session.commit()
+        raise
+    if not report.finished and background_thread_enabled(config):
+        continue_in_background(current_app._get_current_object())
+    return report, job
+
+
+def background_thread_enabled(config) -> bool:
+    flag = config.get("IMPORT_BACKGROUND_THREAD")
+    return (not config.get("TESTING")) if flag is None else bool(flag)
+
+
+def continue_in_background(app) -> None:
+    """Carry on handed-over imports in a thread of this process (the worker would, a little later)."""
+    def work():
+        with app.app_context():
+            try:
+                import_jobs.finish_pending(db.session, import_jobs.folder(app.config, app.instance_path),
+                                           provider_settings(app.config),
+                                           chunk_rows=int(app.config["IMPORT_CHUNK_ROWS"]))
+            except Exception:
+                db.session.rollback()
+                log.exception("background import failed; the worker will retry it")
+            finally:
+                db.session.remove()
+    threading.Thread(target=work, name="import", daemon=True).start()
 
 
 @blp.route("/template")

@@ -1,6 +1,7 @@
 """Public tracking: one parcel by number and the phone's last 4 digits."""
 from flask import current_app, request
 from flask.views import MethodView
+from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint, abort
 
 from shipments.extensions import db, limiter
@@ -14,14 +15,17 @@ NOT_FOUND = "查询不到该运单，或手机尾号不符 (no parcel matches th
 
 
 def _number_key() -> str:
-    return "track-number:" + service.normalise_number((request.view_args or {}).get("number", ""))
+    # Per client AND number: strangers guessing digits exhaust their own budget, never the recipient's.
+    number = service.normalise_number((request.view_args or {}).get("number", ""))
+    return f"track-number:{get_remote_address()}:{number}"
 
 
 @blp.route("/<string(maxlength=80):number>")
 class Track(MethodView):
     decorators = [
         limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"]),
-        limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key),
+        limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key,
+                      deduct_when=lambda response: response.status_code == 404),  # wrong digits only
     ]
 
     @blp.arguments(TrackQuerySchema, location="query")

@@ -130,3 +130,11 @@ class SubscriptionState(StrEnum):
     NONE = "none"
     SUBSCRIBED = "subscribed"
     FAILED = "failed"
+
+
+class DeliveryState(StrEnum):
+    """A webhook delivery: waiting (or retrying), delivered, or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"

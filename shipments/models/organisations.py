@@ -1,7 +1,7 @@
 """Organisations, their users and their API tokens."""
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, true as sa_true
+from sqlalchemy import Boolean, ForeignKey, Integer, String, true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shipments.db import UTCDateTime, utcnow
@@ -41,6 +41,9 @@ class User(db.Model):
     # An official limited to one county (GB/T 2260 six digits); None sees the whole city.
     county_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("divisions.code"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the session's user id: raising it ends every session of the user
+    # (logout, password change), even a cookie copied before.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
@@ -58,7 +61,7 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}.{self.session_version or 0}"
 
 
 class ApiToken(db.Model):

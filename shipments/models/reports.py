@@ -22,7 +22,8 @@ FINE_DIMENSIONS = (
 )
 MEASURES = ("shipments", "pieces", "value_fen")
 # The dimensions report_program_dims holds beside program × day × county (one at a time).
-DIMENSIONS = ("carrier", "status", "direction", "channel", "province_code")
+# township_code (migration 0007_scale): program progress splits every program's season by township.
+DIMENSIONS = ("carrier", "status", "direction", "channel", "province_code", "township_code")
 
 
 class _Measures:
@@ -101,7 +102,6 @@ class ReportDelta(_Measures, db.Model):
     """A signed change to the rollups, appended by the shipments triggers, folded every minute."""
 
     __tablename__ = "report_deltas"
-    __table_args__ = (Index("ix_report_deltas_program_day", "program_id", "day"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     day: Mapped[date] = mapped_column(Date)
@@ -115,3 +115,104 @@ class ReportDelta(_Measures, db.Model):
     direction: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     province_code: Mapped[str] = mapped_column(String(6))
+
+
+# --- Delivery quality (migration 0007_scale) ------------------------------------
+# One shipment's quality key: registration day, program, carrier, destination
+# province, its transit-hour bucket (HOURS_NONE when not both picked up and
+# delivered) and, only while it is picked up but has reached no station, its
+# Beijing pickup day (NO_PICKUP_DAY otherwise): the 次日递 deadline of those
+# is the end of the day after, so "late" vs "still in time" is decided at
+# read time from that day. Measures are counts per bucket.
+QUALITY_KEYS = ("day", "program_id", "carrier", "province_code", "hours", "pickup_day")
+QUALITY_MEASURES = ("shipments", "picked_24h", "no_pickup", "on_time", "late", "unarrived", "exceptions", "returns")
+HOURS_NONE = -1
+NO_PICKUP_DAY = date(2000, 1, 1)
+
+
+def hours_bucket_bounds() -> list[tuple[int, int]]:
+    """Transit-hour buckets as (lower, upper) hours: 2 h to 96 h, 12 h to 168 h, 24 h to 336 h, then one."""
+    bounds = [(h, h + 2) for h in range(0, 96, 2)] + [(h, h + 12) for h in range(96, 168, 12)]
+    bounds += [(h, h + 24) for h in range(168, 336, 24)]
+    return bounds + [(336, 336)]
+
+
+class _QualityMeasures:
+    shipments: Mapped[int] = mapped_column(BigInteger, default=0)
+    picked_24h: Mapped[int] = mapped_column(BigInteger, default=0)  # picked up within 24 h of registration
+    no_pickup: Mapped[int] = mapped_column(BigInteger, default=0)
+    on_time: Mapped[int] = mapped_column(BigInteger, default=0)  # reached a station before the next-day deadline
+    late: Mapped[int] = mapped_column(BigInteger, default=0)  # reached one after it
+    unarrived: Mapped[int] = mapped_column(BigInteger, default=0)  # picked up, no station yet
+    exceptions: Mapped[int] = mapped_column(BigInteger, default=0)
+    returns: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReportQualityDay(_QualityMeasures, db.Model):
+    """Delivery-quality counts and the transit-hour histogram per program × carrier × province × Beijing day."""
+
+    __tablename__ = "report_quality_days"
+    __table_args__ = (
+        Index("ix_report_quality_days_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+        # "Still within the next-day window": the last two pickup days only.
+        Index("ix_report_quality_days_pickup_day", "pickup_day", postgresql_where=text("unarrived <> 0"),
+              sqlite_where=text("unarrived <> 0")),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True)  # bucket's lower bound, HOURS_NONE: no transit
+    pickup_day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class ReportQualityMonth(_QualityMeasures, db.Model):
+    """The same per Beijing month (without the pickup day): year-long quality figures read a few rows per month."""
+
+    __tablename__ = "report_quality_months"
+    __table_args__ = (
+        Index("ix_report_quality_months_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class ReportQualityDelta(_QualityMeasures, db.Model):
+    """A signed change to the quality rollups, appended by the shipments triggers, folded every minute."""
+
+    __tablename__ = "report_quality_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    program_id: Mapped[int] = mapped_column(Integer)
+    carrier: Mapped[str] = mapped_column(String(16))
+    province_code: Mapped[str] = mapped_column(String(6))
+    hours: Mapped[int] = mapped_column(Integer)
+    pickup_day: Mapped[date] = mapped_column(Date)
+
+
+class ReportNetworkDay(_Measures, db.Model):
+    """Shipments per Beijing day × county × township × local station × direction (folded from report_deltas).
+
+    The network report (coverage, silent stations, in/out per township)
+    reads a few hundred rows a day here instead of the full-grain rollup.
+    """
+
+    __tablename__ = "report_network_days"
+    __table_args__ = (
+        Index("ix_report_network_days_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16), primary_key=True)

@@ -28,6 +28,10 @@ class Shipment(db.Model):
     __tablename__ = "shipments"
     __table_args__ = (
         UniqueConstraint("carrier", "tracking_number"),
+        # The buyer's public lookup knows the number, not the carrier.
+        Index("ix_shipments_tracking_number", "tracking_number"),
+        # The list's search matches the number or the order reference (BitmapOr of both).
+        Index("ix_shipments_order_ref", "order_ref"),
         CheckConstraint("pieces >= 1", name="pieces_positive"),
         CheckConstraint("weight_kg IS NULL OR weight_kg >= 0", name="weight_non_negative"),
         CheckConstraint("declared_value IS NULL OR declared_value >= 0", name="value_non_negative"),
@@ -42,7 +46,15 @@ class Shipment(db.Model):
         ),
         Index("ix_shipments_program_registered", "program_id", "registered_at"),
         Index("ix_shipments_org_registered", "organisation_id", "registered_at"),
-        Index("ix_shipments_status", "status"),
+        # Officials' lists and drill-downs: newest first over every organisation (keyset order).
+        Index("ix_shipments_registered", "registered_at", "id"),
+        # Late perishables (PostgreSQL keysets per program): the clock of parcels still
+        # travelling, oldest first, and the trip of delivered ones, longest first.
+        Index("ix_shipments_open_clock", "program_id", text("coalesce(picked_up_at, registered_at)"),
+              postgresql_where=text("delivered_at IS NULL"), info={"only": "postgresql"}).ddl_if(dialect="postgresql"),
+        Index("ix_shipments_trip", "program_id", text("(delivered_at - coalesce(picked_up_at, registered_at))"),
+              postgresql_where=text("delivered_at IS NOT NULL"),
+              info={"only": "postgresql"}).ddl_if(dialect="postgresql"),
         # The portal's alert list and count: only the few shipments with an alert.
         Index("ix_shipments_org_alert", "organisation_id", "tracking_alert_at",
               postgresql_where=text("tracking_alert IS NOT NULL"), sqlite_where=text("tracking_alert IS NOT NULL")),
@@ -79,6 +91,8 @@ class Shipment(db.Model):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # First arrival at a station or locker (or delivery): the 次日递 end point, set when events are applied.
+    first_station_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[ShipmentStatus] = mapped_column(
         enum_column(ShipmentStatus, "shipment_status"), default=ShipmentStatus.PENDING

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shipments.db import utcnow
 from shipments.models import ApiToken, Division, Organisation
-from shipments.models.enums import DivisionLevel, Role
+from shipments.models.enums import DivisionLevel, OrganisationKind, Role
 
 TOKEN_PREFIX = "yx_"
 
@@ -73,6 +73,9 @@ def create_token(session: Session, organisation: Organisation, role: Role | str,
                  county_code: str | None = None) -> str:
     """Create a token for an organisation and role (officials optionally limited to a county); return it once."""
     role = Role(role)
+    # The same rule as for users: administrators belong to the operator organisation.
+    if role == Role.ADMIN and organisation.kind != OrganisationKind.OPERATOR:
+        raise AccessError("administrators belong to the operator organisation")
     county_code = check_county(session, role, county_code)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(

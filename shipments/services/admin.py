@@ -3,7 +3,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from shipments.services import access
 from shipments.models import ApiToken, Division, Organisation, Program, Station, User
 from shipments.models.enums import DivisionLevel, OrganisationKind, Product, Role, StationKind, StationLevel
 from shipments.db import utcnow
@@ -58,6 +57,8 @@ def create_organisation(session: Session, name: str, kind: OrganisationKind | st
     if not name:
         raise AdminError("name", "name is required")
     _unique_organisation_name(session, name)
+    if county_code and session.get(Division, county_code) is None:
+        raise AdminError("county_code", "unknown county")
     org = Organisation(name=name, kind=OrganisationKind(kind), county_code=county_code or None)
     session.add(org)
     session.flush()
@@ -96,7 +97,7 @@ def create_user(session: Session, organisation_id: int, username: str, display_n
 
 def set_user_active(session: Session, user_id: int, active: bool, acting_user_id: int) -> User:
     """Switch a user on or off (an admin cannot switch themselves off)."""
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 0 < user_id <= 2_147_483_647 else None
     if user is None:
         raise AdminError("user_id", "no such user")
     if user.id == acting_user_id and not active:

@@ -223,21 +223,46 @@ def _filter_note(filters, lang: str) -> str:
     return reports.describe_filters(None, filters or reports.ReportFilters(), lang)
 
 
+# OWASP CSV injection: text starting with these is run as a formula by spreadsheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """A CSV cell value a spreadsheet shows as text: formula-like text gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def as_text_cells(sheet, values: list) -> list:
+    """Row values for an openpyxl sheet with formula-like text stored as text, never as a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    out = []
+    for value in values:
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            cell = WriteOnlyCell(sheet, value)
+            cell.data_type = "s"  # openpyxl makes any "=…" a formula otherwise
+            value = cell
+        out.append(value)
+    return out
+
+
 def _cell(value):
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return value
+    return inert(value)
 
 
 def to_csv(table: Table) -> bytes:
     """CSV in UTF-8 with a BOM (Excel opens Chinese text correctly), title and totals rows included."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([table.title])
-    writer.writerow([table.note])
-    writer.writerow(table.headers)
+    writer.writerow([inert(table.title)])
+    writer.writerow([inert(table.note)])
+    writer.writerow([inert(h) for h in table.headers])
     for row in table.rows:
         writer.writerow([_cell(v) for v in row])
     if table.totals:
@@ -263,9 +288,11 @@ def to_xlsx(table: Table) -> bytes:
         sheet.append([_xlsx_value(v) for v in table.totals])
         for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=4):
+    for row in sheet.iter_rows():
         for cell in row:
-            if isinstance(cell.value, Decimal):
+            if cell.data_type == "f":  # every value here is data: formula-like text stays text
+                cell.data_type = "s"
+            elif isinstance(cell.value, Decimal):
                 cell.number_format = "#,##0.00"
             elif isinstance(cell.value, int) and not isinstance(cell.value, bool):
                 cell.number_format = "#,##0"

@@ -28,6 +28,10 @@ class PushRejected(ValueError):
     """The push failed verification (bad or missing signature, unreadable body)."""
 
 
+class PushMalformed(ValueError):
+    """A genuine (signed) push whose content is not in the provider's documented shape."""
+
+
 @dataclass
 class PushReport:
     results: int = 0
@@ -63,6 +67,10 @@ def handle_push(session, config, client, body: bytes, headers) -> PushReport:
         results = client.parse_push(body, headers)
     except AuthError as exc:
         raise PushRejected(str(exc)) from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # Signed but not in the documented shape (a JSON list, "time": "yesterday"):
+        # retrying will not fix it, so it is refused rather than failed.
+        raise PushMalformed(f"{exc.__class__.__name__}: {str(exc)[:120]}") from None
     policy = PollPolicy.from_config(config)
     report = PushReport(results=len(results))
     now = utcnow()

@@ -40,7 +40,41 @@ def redis_client(url: str):
     """A Redis client for `url` (imported lazily: Redis is optional)."""
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "Redis is unreachable or failing"."""
+    import redis
+
+    return (redis.exceptions.RedisError, OSError)
+
+
+class _Fallback:
+    """Redis first; while it fails, this process's memory, with a warning (at most once a minute).
+
+    Redis is optional in the fast path: losing it must degrade sharing
+    between processes, never stop lookups or polling.
+    """
+
+    RETRY_SECONDS = 30.0
+
+    def __init__(self, what: str):
+        self.what = what
+        self.down_until = 0.0
+        self._warned_at = -1e9
+
+    @property
+    def down(self) -> bool:
+        return time.monotonic() < self.down_until
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self.down_until = now + self.RETRY_SECONDS
+        if now - self._warned_at > 60:
+            self._warned_at = now
+            log.warning("Redis unreachable (%s): %s fall back to this process's memory for %ss",
+                        exc.__class__.__name__, self.what, int(self.RETRY_SECONDS))
 
 
 # Atomically hand out the next request slot of a provider, 1/Q apart, to every process.
@@ -66,11 +100,16 @@ class ProviderQuotas:
     def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx",
                  slack: float = 0.05):
         if redis_url:
-            self.storage = storage_from_string(redis_url)
+            self.storage = storage_from_string(redis_url, socket_timeout=2, socket_connect_timeout=2)
         else:
             self.storage = MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.items = {name: RateLimitItemPerSecond(int(rate)) for name, rate in rates.items() if rate}
+        # Without Redis every process keeps its own budget: half the quota each is the
+        # safe reduced pace (a deployment has one worker process, two at most).
+        self.local_limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.local_items = {name: RateLimitItemPerSecond(max(1, item.amount // 2)) for name, item in self.items.items()}
+        self.fallback = _Fallback("carrier quotas")
         self.batches = dict(batches)
         self.namespace = namespace
         # Pace a little slower than Q: with slack 0.05, Q+1 requests span 1.05 s, which
@@ -104,22 +143,34 @@ class ProviderQuotas:
         item = self.items.get(provider)
         if item is None:
             return True  # no quota configured: unlimited
-        wait = self._reserve_slot(provider, self.pace_factor / item.amount, deadline)
+        shared = self._pace_script is not None and not self.fallback.down
+        if shared:
+            try:
+                return self._acquire(provider, item, self.limiter, deadline, stop, shared=True)
+            except redis_errors() as exc:
+                self.fallback.failed(exc)
+        if self._pace_script is not None:  # Redis configured but down: half pace, this process only
+            item = self.local_items[provider]
+            return self._acquire(provider, item, self.local_limiter, deadline, stop, shared=False)
+        return self._acquire(provider, item, self.limiter, deadline, stop, shared=False)
+
+    def _acquire(self, provider, item, limiter, deadline, stop, *, shared: bool) -> bool:
+        wait = self._reserve_slot(provider, self.pace_factor / item.amount, deadline, shared=shared)
         if wait is None or (wait > 0 and not self._sleep(wait, stop)):
             return False
         while True:
-            if self.limiter.hit(item, self.namespace, provider):
+            if limiter.hit(item, self.namespace, provider):
                 return True
-            reset_at, _ = self.limiter.get_window_stats(item, self.namespace, provider)
+            reset_at, _ = limiter.get_window_stats(item, self.namespace, provider)
             wait = max(0.001, reset_at - time.time()) + self.MARGIN
             if deadline is not None and time.monotonic() + wait > deadline:
                 return False
             if not self._sleep(wait, stop):
                 return False
 
-    def _reserve_slot(self, provider: str, gap: float, deadline: float | None) -> float | None:
+    def _reserve_slot(self, provider: str, gap: float, deadline: float | None, *, shared: bool = True) -> float | None:
         """Reserve the next paced slot; seconds to wait for it, or None when it is past `deadline`."""
-        if self._pace_script is not None:
+        if self._pace_script is not None and shared:
             now = time.time()
             latest = -1.0 if deadline is None else now + (deadline - time.monotonic())
             slot = float(self._pace_script(keys=[f"{self.namespace}:pace:{provider}"],
@@ -187,6 +238,24 @@ class _MemoryKV:
                 self._data.pop(key, None)
 
 
+class _FallbackKV:
+    """Redis while it answers, this process's memory while it does not."""
+
+    def __init__(self, redis_kv, memory_kv):
+        self.redis_kv, self.memory_kv = redis_kv, memory_kv
+        self.fallback = _Fallback("circuit breakers")
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            if not self.fallback.down:
+                try:
+                    return getattr(self.redis_kv, name)(*args, **kwargs)
+                except redis_errors() as exc:
+                    self.fallback.failed(exc)
+            return getattr(self.memory_kv, name)(*args, **kwargs)
+        return call
+
+
 class _RedisKV:
     def __init__(self, client):
         self.client = client
@@ -230,7 +299,7 @@ class CircuitBreaker:
                config["CIRCUIT_OPEN_SECONDS"], config["POLL_HTTP_TIMEOUT"])
 
         def build():
-            kv = _RedisKV(redis_client(url)) if url else _MemoryKV()
+            kv = _FallbackKV(_RedisKV(redis_client(url)), _MemoryKV()) if url else _MemoryKV()
             return cls(kv, threshold=config["CIRCUIT_FAILURES"], open_seconds=config["CIRCUIT_OPEN_SECONDS"],
                        probe_seconds=2 * float(config["POLL_HTTP_TIMEOUT"]) + 5,
                        namespace=config["QUOTA_NAMESPACE"])

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from integrations.carriers import CARRIERS
 from integrations.detect import detect
@@ -27,6 +27,7 @@ from shipments.models.enums import (
 )
 from shipments.models.programs import program_organisations
 from shipments.services import tracking
+from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
 # ---------------------------------------------------------------- messages
@@ -573,6 +574,7 @@ def register_shipment(session: Session, caller, raw: dict, providers: dict,
             with session.begin_nested():
                 shipment = Shipment(**columns)
                 session.add(shipment)
+            webhooks.record_registered(session, [shipment], now=now)
             return shipment, True
         except IntegrityError:
             # Registered concurrently between our look-up and insert.
@@ -594,6 +596,7 @@ def cancel_shipment(shipment: Shipment, reason: str, now: datetime | None = None
     if shipment.status == ShipmentStatus.CANCELLED:
         return False
     now = now or utcnow()
+    previous_status, previous_stop = shipment.status, shipment.stop_reason
     shipment.status = ShipmentStatus.CANCELLED
     shipment.substatus = None
     shipment.stop_reason = StopReason.CANCELLED
@@ -603,6 +606,8 @@ def cancel_shipment(shipment: Shipment, reason: str, now: datetime | None = None
     shipment.lease_owner = shipment.lease_until = None
     shipment.tracking_alert = shipment.tracking_alert_at = None
     shipment.updated_at = now
+    webhooks.record_shipment_change(object_session(shipment), shipment, previous_status=previous_status,
+                                    previous_stop=previous_stop, now=now)
     return True
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select, update
 
 from shipments.models import Program, Shipment
 from shipments.models.enums import ShipmentStatus, StopReason
+from shipments.services import webhooks
 from shipments.services.polling import LIVE_SQL
 from shipments.services.schedule import PollPolicy
 
@@ -23,9 +24,12 @@ def expire_stale_shipments(session, *, now: datetime, policy: PollPolicy) -> int
                or_(Shipment.lease_until.is_(None), Shipment.lease_until < now))
         .values(status=ShipmentStatus.EXPIRED, substatus="NO_UPDATE_TIMEOUT",
                 stop_reason=StopReason.EXPIRED_NO_NEWS, next_poll_at=None, updated_at=now)
+        .returning(Shipment.id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    expired = result.scalars().all()
+    webhooks.record_flagged(session, webhooks.STATUS_CHANGED, expired, now=now)
+    return len(expired)
 
 
 def flag_pickup_overdue(session, *, now: datetime, hours: float) -> int:
@@ -35,9 +39,12 @@ def flag_pickup_overdue(session, *, now: datetime, hours: float) -> int:
         .where(Shipment.pickup_overdue_at.is_(None), Shipment.picked_up_at.is_(None),
                Shipment.status.in_(NOT_PICKED_UP), Shipment.registered_at < now - timedelta(hours=hours))
         .values(pickup_overdue_at=now, updated_at=now)
+        .returning(Shipment.id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    flagged = result.scalars().all()
+    webhooks.record_flagged(session, webhooks.PICKUP_OVERDUE, flagged, now=now)
+    return len(flagged)
 
 
 def flag_late_perishables(session, *, now: datetime, limit: int = 5000) -> int:
@@ -61,5 +68,6 @@ def flag_late_perishables(session, *, now: datetime, limit: int = 5000) -> int:
             session.execute(update(Shipment).where(Shipment.id.in_(late))
                             .values(late_flagged_at=now, updated_at=now)
                             .execution_options(synchronize_session=False))
+            webhooks.record_flagged(session, webhooks.LATE_PERISHABLE, late, now=now)
             flagged += len(late)
     return flagged

@@ -20,10 +20,13 @@ from shipments.models import Shipment, TrackingEvent
 from shipments.models.enums import (
     TERMINAL_STATUSES, EventSource, ShipmentStatus, StopReason, SubscriptionState, TrackingAlert,
 )
+from shipments.services import webhooks
 from shipments.services.schedule import PollPolicy, PollState, decide_next_poll
 
 log = logging.getLogger(__name__)
 _WAITING_STOPS = frozenset({StopReason.NEEDS_PHONE, StopReason.INVALID_NUMBER})
+# The 次日递 end point: the first scan at a station/locker, or delivery.
+_ARRIVAL_STATUSES = frozenset({ShipmentStatus.AVAILABLE_FOR_PICKUP.value, ShipmentStatus.DELIVERED.value})
 RESUBSCRIBE_AFTER = timedelta(minutes=30)  # STATUS_MODEL.md: re-subscribe ≥ 30 min after an abort
 NO_RECORD_ALERT_AFTER = timedelta(hours=24)
 
@@ -32,6 +35,8 @@ def _raise_alert(shipment: Shipment, alert: TrackingAlert, now: datetime) -> Non
     if shipment.tracking_alert != alert:
         shipment.tracking_alert = alert
         shipment.tracking_alert_at = now
+
+
 _rng = random.Random()
 
 
@@ -142,6 +147,7 @@ def apply_track_outcome(session, shipment: Shipment, outcome: TrackResult | Trac
                         push_capable: bool = False) -> ApplyResult:
     """Apply one provider outcome (result or per-number problem) and reschedule the shipment."""
     applied = ApplyResult()
+    previous_status, previous_stop = shipment.status, shipment.stop_reason
     if source == EventSource.POLL:
         shipment.last_polled_at = now
         shipment.poll_failures = 0
@@ -168,6 +174,8 @@ def apply_track_outcome(session, shipment: Shipment, outcome: TrackResult | Trac
         if applied.resubscribe_at and shipment.next_poll_at and shipment.next_poll_at < applied.resubscribe_at:
             shipment.next_poll_at = applied.resubscribe_at
     shipment.updated_at = now
+    webhooks.record_shipment_change(session, shipment, previous_status=previous_status,
+                                    previous_stop=previous_stop, now=now)
     return applied
 
 
@@ -183,6 +191,9 @@ def _apply_result(session, shipment: Shipment, result: TrackResult, source, now)
     applied.new_events = _insert_events(session, shipment, result, source, now)
     applied.status_changed = _apply_status(shipment, result)
     shipment.picked_up_at = _earliest(shipment.picked_up_at, result.picked_up_at)
+    # Stored here so the quality rollup needs no look-up over events.
+    arrived = min((e.occurred_at for e in result.events if e.status.value in _ARRIVAL_STATUSES), default=None)
+    shipment.first_station_at = _earliest(shipment.first_station_at, arrived)
     if result.delivered_at and shipment.status == ShipmentStatus.DELIVERED:
         shipment.delivered_at = _earliest(shipment.delivered_at, result.delivered_at)
     shipment.at_station = bool(shipment.at_station or result.at_station)

@@ -15,5 +15,6 @@ def blueprints():
     from shipments.web.seller import bp as seller
     from shipments.web.station import bp as station
     from shipments.web.track import bp as track
+    from shipments.web.webhooks import bp as webhooks
 
-    return [security, filters, i18n, public, auth, track, portal, seller, station, dashboard, network, admin]
+    return [security, filters, i18n, public, auth, track, portal, webhooks, seller, station, dashboard, network, admin]

@@ -238,7 +238,10 @@ def tokens():
             new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip(),
                                             form.county_code.data or None)
         except access.AccessError as exc:
-            form.county_code.errors = [str(exc)]
+            if str(exc) in ADMIN_ERRORS:  # administrators belong to the operator organisation
+                form.role.errors = [*form.role.errors, str(ADMIN_ERRORS[str(exc)])]
+            else:
+                form.county_code.errors = [str(exc)]
         else:
             db.session.commit()
     rows = db.session.scalars(admin_service.list_tokens()).all()

@@ -1,5 +1,6 @@
 """Log in and out of the web pages; role checks for pages."""
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -8,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from shipments.extensions import db, login_manager
+from shipments.extensions import db, limiter, login_manager
 from shipments.models import User
 from shipments.models.enums import Role
 from shipments.services import users
@@ -39,7 +40,21 @@ def roles_required(*roles: Role):
     return decorator
 
 
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("username") or "").strip().lower()[:60]
+
+
+def _failed_login(response) -> bool:
+    # Only wrong passwords count: a user who types it right is never slowed down.
+    return response.status_code == 400
+
+
 @bp.route("/login", methods=["GET", "POST"])
+# Per address and per account (a stranger guessing one account from many
+# addresses, or many accounts from one address); failures only.
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=_account_key, methods=["POST"],
+               deduct_when=_failed_login)
 def login():
     """Show the login form; log the user in on valid credentials."""
     form = LoginForm()
@@ -55,7 +70,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out (POST, so a link elsewhere cannot log the user out)."""
+    """Log out (POST, so a link elsewhere cannot log the user out); a copy of the cookie stops working too."""
+    users.end_sessions(current_user)
+    db.session.commit()
     logout_user()
     return redirect(url_for("public.home"))
 
@@ -69,11 +86,26 @@ def landing_page(user) -> str:
     return "portal.shipments"
 
 
+@bp.errorhandler(429)
+def too_many_attempts(exc):
+    """The login form again, saying why and for how long."""
+    flash(_("Too many failed logins. Please wait a few minutes and try again."), "error")
+    headers = {k: v for k, v in exc.get_headers() if k.lower() == "retry-after"}
+    return render_template("auth/login.html", form=LoginForm()), 429, headers
+
+
 def safe_next(target: str | None) -> str | None:
-    # Only same-site relative paths: never redirect to another host.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """`target` when it is a path on this site, else None (never redirect to another host)."""
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil.example" is
+    # "//evil.example") and read backslashes as slashes: refuse all of them.
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return None
+    if any(ch in target for ch in "\\") or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
 
 
 __all__ = ["bp", "roles_required", "User"]

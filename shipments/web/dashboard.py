@@ -4,7 +4,6 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 from marshmallow import fields
-from sqlalchemy import func, select
 
 from shipments.extensions import db
 from shipments.models.enums import Role
@@ -86,7 +85,8 @@ def shipments():
     args = _load(ReportFilterQuerySchema())
     filters = reports.filters_for(access.caller_for_user(current_user), args)
     stmt = reports.matching_shipments(db.session, filters)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    # The count comes from the rollups (the same filters, exact): counting the rows took seconds at 10M.
+    total = reports.volume_report(db.session, "month", (), filters).totals["shipments"]
     page = paging.Page(request.args.get("page", 1, type=int), PAGE_SIZE, total, MAX_PAGES)
     rows = db.session.scalars(stmt.offset(page.offset).limit(PAGE_SIZE)).all()
     kept = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}

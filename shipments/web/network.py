@@ -129,7 +129,7 @@ def import_batches():
                            chosen=request.args.get("batch", type=int))
 
 
-@bp.get("/centres/<int:centre_id>")
+@bp.get("/centres/<int(min=1, max=2147483647):centre_id>")
 @roles_required(*OFFICIALS)
 def centre(centre_id):
     """One centre's days: reported volume, our parcels, capacity, utilisation, peak, before/after."""

@@ -1,4 +1,5 @@
 """Organisation portal: register, upload, list, search and read shipments."""
+import time as pytime
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,12 +12,13 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from shipments.extensions import db
+from shipments.models import ImportJob
 from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
 from shipments.services import access, carriers as carrier_service, programs as program_service
-from shipments.services import imports, poll_log, shipments as shipment_service
+from shipments.services import import_jobs, imports, poll_log, shipments as shipment_service
 from shipments.web import paging, uploads
 from shipments.web.auth import roles_required
-from shipments.web.forms import options
+from shipments.web.forms import DateWithin, OneOfOptions, options
 from shipments.web.filters import CHANNEL_LABELS, DIRECTION_LABELS, STATUS_LABELS
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -34,11 +36,15 @@ def caller():
     return access.caller_for_user(current_user)
 
 
+# Programs offered are those the organisation joined (all for admins): nothing else is accepted.
+JOINED_PROGRAM = _l("Choose one of your organisation's programs.")
+
+
 class ShipmentFieldsForm(FlaskForm):
     """The fields a registration's owner may give at first and correct later."""
 
     phone_last4 = StringField(_l("Recipient phone, last 4 digits"), validators=[Optional(), Length(max=24)])
-    program_id = SelectField(_l("Program"), validate_choice=False)
+    program_id = SelectField(_l("Program"), validate_choice=False, validators=[OneOfOptions(JOINED_PROGRAM)])
     channel = SelectField(_l("Sales channel"), choices=options([(c.value, CHANNEL_LABELS[c.value]) for c in Channel]))
     direction = SelectField(_l("Direction"), choices=options([(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
     destination_province = StringField(_l("Destination province"), validators=[Optional(), Length(max=20)])
@@ -63,15 +69,16 @@ class ListFilterForm(FlaskForm):
     status = SelectField(_l("Status"), default="", choices=options(
         [("", _l("Any status"))] + [(s.value, STATUS_LABELS[s.value]) for s in ShipmentStatus]))
     carrier = SelectField(_l("Carrier"), validate_choice=False, default="")
-    program = SelectField(_l("Program"), validate_choice=False, default="")
+    program = SelectField(_l("Program"), validate_choice=False, default="",
+                          validators=[OneOfOptions(_l("Unknown program."))])
     direction = SelectField(_l("Direction"), default="", choices=options(
         [("", _l("Any direction"))] + [(d.value, DIRECTION_LABELS[d.value]) for d in Direction]))
     flag = SelectField(_l("Needs attention"), default="", choices=options([
         ("", _l("Any")), ("needs_phone", _l("Waiting for phone digits")), ("expired", _l("Expired")),
         ("pickup_overdue", _l("Pickup overdue")), ("stalled", _l("Stalled (no news for 48 hours)")),
         ("alert", _l("Carrier alert"))]))
-    registered_from = DateField(_l("Registered from"), validators=[Optional()])
-    registered_to = DateField(_l("Registered until"), validators=[Optional()])
+    registered_from = DateField(_l("Registered from"), validators=[Optional(), DateWithin()])
+    registered_to = DateField(_l("Registered until"), validators=[Optional(), DateWithin()])
 
     def validate_registered_to(self, field):
         if field.data and self.registered_from.data and self.registered_from.data > field.data:
@@ -108,7 +115,10 @@ def shipments():
     form.carrier.choices = options(carrier_select(_("Any carrier")))
     form.program.choices = options(program_choices(_("Any program")))
     filters = {}
-    if form.validate():
+    status = 200
+    if not form.validate():
+        status = 400  # the form shows which filter is wrong
+    else:
         tz = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
         filters = {
             "search": form.q.data or None, "status": form.status.data or None,
@@ -261,7 +271,8 @@ def import_batches():
 
 class UploadForm(FlaskForm):
     file = FileField(_l("CSV or Excel file"), validators=[FileRequired(), FileAllowed(["csv", "xlsx", "xls", "txt"])])
-    program_id = SelectField(_l("Program (when the file has no program column)"), validate_choice=False)
+    program_id = SelectField(_l("Program (when the file has no program column)"), validate_choice=False,
+                             validators=[OneOfOptions(JOINED_PROGRAM)])
     batch_label = StringField(_l("Batch or livestream session"), validators=[Optional(), Length(max=60)])
 
 
@@ -269,8 +280,8 @@ class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
-def run_import(path, meta: dict, dry_run: bool):
-    """Import a kept upload for the current user; a dry run writes nothing."""
+def preview_import(path, meta: dict):
+    """What importing a kept upload would do for the current user: the real import, thrown away."""
     who = caller()
     providers = carrier_service.provider_settings(current_app.config)
     label = meta.get("batch_label") or None
@@ -279,15 +290,6 @@ def run_import(path, meta: dict, dry_run: bool):
         rows = table.rows
         if label:
             rows = ((n, {**row, "batch_label": row.get("batch_label") or label}) for n, row in rows)
-        if not dry_run:
-            batch = imports.start_batch(db.session, who.organisation_id, meta.get("filename"), user_id=who.user_id)
-            report = imports.import_rows(
-                db.session, rows, who.organisation_id, providers=providers, commit=db.session.commit,
-                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns,
-                batch=batch)
-            db.session.commit()
-            return report
-        # The preview runs the real import inside a savepoint and throws it away.
         savepoint = db.session.begin_nested()
         try:
             return imports.import_rows(
@@ -304,22 +306,27 @@ def upload():
     form = UploadForm()
     form.program_id.choices = options(program_choices(_("No program")))
     if form.validate_on_submit():
-        data = form.file.data.read()
         meta = {"organisation_id": current_user.organisation_id, "user_id": current_user.id,
                 "filename": form.file.data.filename[:120],
                 "program_id": int(form.program_id.data) if (form.program_id.data or "").isdigit() else None,
                 "batch_label": (form.batch_label.data or "").strip()[:60], "imported": False}
-        token = uploads.save(data, meta)
+        token = uploads.save(form.file.data.stream, meta)
         path, meta = uploads.load(token, current_user.organisation_id)
         try:
-            report = run_import(path, meta, dry_run=True)
+            report = preview_import(path, meta)
         except imports.FileRejected as exc:
+            uploads.discard(token)
             form.file.errors = [exc.text(page_lang())]
+            status = exc.status
+        except BaseException:
+            uploads.discard(token)
+            raise
         else:
             meta["preview"] = uploads.report_meta(report)
             uploads.update(token, meta)
             return redirect(url_for(".upload_result", token=token), 303)
-    status = 400 if request.method == "POST" else 200
+    else:
+        status = 400 if request.method == "POST" else 200
     return render_template("portal/upload.html", form=form), status
 
 
@@ -331,9 +338,20 @@ def upload_result(token):
     if kept is None:
         abort(404)
     meta = kept[1]
+    progress = None
+    if meta.get("job_id") and not meta["imported"]:
+        job = db.session.get(ImportJob, meta["job_id"])
+        report = imports.ImportReport.from_state(job.report if job else {})
+        if job is None or job.status != "running":
+            meta.update(imported=True, result=uploads.report_meta(report))
+            uploads.update(token, meta)
+        else:
+            progress = import_jobs.job_state(job, page_lang())["progress"]
+            meta = {**meta, "result": uploads.report_meta(report)}
     stored = meta.get("result") or meta["preview"]
     return render_template("portal/upload_result.html", meta=meta, token=token, report=stored,
-                           problems=uploads.problem_rows(stored, page_lang()), imported=meta["imported"],
+                           problems=uploads.problem_rows(stored, page_lang()),
+                           imported=meta["imported"] or progress is not None, progress=progress,
                            confirm_form=ConfirmForm(token=token))
 
 
@@ -346,12 +364,38 @@ def upload_confirm():
     if kept is None:
         abort(404)
     path, meta = kept
-    if not meta["imported"]:
-        report = run_import(path, meta, dry_run=False)
-        meta.update(imported=True, result=uploads.report_meta(report))
+    if not meta["imported"] and not meta.get("job_id"):
+        report, job = import_kept_upload(path, meta)
+        if report.finished:
+            meta.update(imported=True, result=uploads.report_meta(report))
+            flash(_("Imported: %(created)s new shipments.", created=report.created), "success")
+        else:  # carries on in the background; the result page shows its progress
+            meta["job_id"] = job.id
         uploads.update(form.token.data, meta)
-        flash(_("Imported: %(created)s new shipments.", created=report.created), "success")
     return redirect(url_for(".upload_result", token=form.token.data), 303)
+
+
+def import_kept_upload(path, meta: dict):
+    """Import a previewed upload as a job: up to IMPORT_SYNC_SECONDS here, the rest in the background."""
+    from shipments.api.shipments import background_thread_enabled, continue_in_background
+
+    config = current_app.config
+    who = caller()
+    where = import_jobs.folder(config, current_app.instance_path)
+    with open(path, "rb") as stream:
+        key = import_jobs.keep_file(stream, where)
+    job = import_jobs.start_job(db.session, who.organisation_id, key, {
+        "any_program": who.role == Role.ADMIN, "program_id": meta.get("program_id"),
+        "batch_label": meta.get("batch_label") or None, "file_name": meta.get("filename"),
+        "user_id": who.user_id}, rows_total=0)
+    db.session.commit()
+    report = import_jobs.run_job(db.session, job, where, providers=carrier_service.provider_settings(config),
+                                 commit=db.session.commit,
+                                 deadline=pytime.monotonic() + float(config["IMPORT_SYNC_SECONDS"]),
+                                 chunk_rows=int(config["IMPORT_CHUNK_ROWS"]))
+    if not report.finished and background_thread_enabled(config):
+        continue_in_background(current_app._get_current_object())
+    return report, job
 
 
 @bp.get("/upload/<token>/errors.csv")

@@ -1,6 +1,7 @@
 """Public tracking page: a buyer looks up one parcel on a phone (masked data only)."""
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
@@ -37,7 +38,9 @@ def lookup():
 
 
 def _number_key() -> str:
-    return "web-track-number:" + normalise_number((request.view_args or {}).get("number", ""))
+    # Per client AND number: strangers guessing digits exhaust their own budget, never the recipient's.
+    number = normalise_number((request.view_args or {}).get("number", ""))
+    return f"web-track-number:{get_remote_address()}:{number}"
 
 
 @bp.route("/t/<string(maxlength=40):number>", methods=["GET", "POST"])

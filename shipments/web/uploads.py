@@ -3,12 +3,14 @@ import csv
 import io
 import json
 import secrets
+import shutil
 import time
 from pathlib import Path
 
 from flask import current_app
 
 from shipments.services import imports, shipments as shipment_service
+from shipments.services.exports import inert
 
 KEEP_SECONDS = 24 * 3600
 _TOKEN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
@@ -27,14 +29,22 @@ def _paths(token: str) -> tuple[Path, Path] | None:
     return folder / f"{token}.upload", folder / f"{token}.json"
 
 
-def save(data: bytes, meta: dict) -> str:
-    """Keep an upload and its metadata; return its unguessable token."""
+def save(stream, meta: dict) -> str:
+    """Keep an upload (copied from a binary stream) and its metadata; return its unguessable token."""
     _sweep()
     token = secrets.token_urlsafe(24)
     upload, info = _paths(token)
-    upload.write_bytes(data)
+    with open(upload, "wb") as out:
+        shutil.copyfileobj(stream, out, 1 << 20)
     info.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return token
+
+
+def discard(token: str) -> None:
+    """Delete an upload and its metadata (its preview failed: nothing to confirm)."""
+    paths = _paths(token)
+    for path in paths or ():
+        path.unlink(missing_ok=True)
 
 
 def load(token: str, organisation_id: int) -> tuple[Path, dict] | None:
@@ -92,9 +102,10 @@ def errors_csv(stored: dict, lang: str, headers: list[str], upload: Path | None 
     for row_no in sorted(problems):
         found = problems[row_no]
         values = originals.get(row_no, {})
-        writer.writerow([row_no, *(values.get(key, "") for key in columns),
-                         "、".join(dict.fromkeys(p["column"] or p["field"] for p in found)),
-                         "；".join(p["message"] for p in found)])
+        writer.writerow([inert(v) for v in (
+            row_no, *(values.get(key, "") for key in columns),
+            "、".join(dict.fromkeys(p["column"] or p["field"] for p in found)),
+            "；".join(p["message"] for p in found))])
     return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")
 
 

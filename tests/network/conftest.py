@@ -2,7 +2,7 @@
 import pytest
 
 from shipments.models import Station
-from shipments.models.enums import Role, StationKind, StationLevel
+from shipments.models.enums import OrganisationKind, Role, StationKind, StationLevel
 from shipments.services import access
 from tests.web.conftest import create_user  # noqa: F401 (a fixture)
 
@@ -13,7 +13,9 @@ PINGSHUI = "330603105"
 def auth(db_session, create_organisation):
     """auth(role, org) -> headers with a fresh bearer token."""
     def make(role=Role.MEMBER, org=None):
-        token = access.create_token(db_session, org or create_organisation(), role)
+        # Administrators (and their tokens) belong to the operator organisation.
+        org = org or create_organisation(**({"kind": OrganisationKind.OPERATOR} if role == Role.ADMIN else {}))
+        token = access.create_token(db_session, org, role)
         return {"Authorization": f"Bearer {token}"}
     return make
 

@@ -25,7 +25,7 @@ def world(db_session, create_organisation, create_program, create_shipment):
     tokens = {
         "member": access.create_token(db_session, mine, Role.MEMBER),
         "official": access.create_token(db_session, authority, Role.OFFICIAL),
-        "admin": access.create_token(db_session, authority, Role.ADMIN),
+        "admin": access.create_token(db_session, create_organisation(kind=OrganisationKind.OPERATOR), Role.ADMIN),
     }
     return {"program": program, "tokens": tokens}
 

@@ -80,8 +80,10 @@ def next_day_world(db_session, bayberry, create_shipment, create_organisation):
     # Within 48 h, but after the end of the day after pickup: late.
     late = create_shipment(**common, registered_at=bj(2026, 5, 30, 18, 0), picked_up_at=bj(2026, 6, 1, 0, 10),
                            delivered_at=bj(2026, 6, 3, 0, 5), status=ShipmentStatus.DELIVERED)
+    # first_station_at is what applying this event stores (tests/test_polling_tracking.py proves it).
     at_station = create_shipment(**common, registered_at=bj(2026, 6, 1, 8), picked_up_at=bj(2026, 6, 1, 10),
-                                 status=ShipmentStatus.AVAILABLE_FOR_PICKUP, at_station=True)
+                                 status=ShipmentStatus.AVAILABLE_FOR_PICKUP, at_station=True,
+                                 first_station_at=bj(2026, 6, 2, 20))
     db_session.add(TrackingEvent(shipment=at_station, occurred_at=bj(2026, 6, 2, 20), status="available_for_pickup",
                                  description="已放入驿站", source=EventSource.POLL, dedupe_key="a1"))
     no_pickup = create_shipment(**common, registered_at=bj(2026, 6, 1, 8), status=ShipmentStatus.PENDING)
@@ -103,9 +105,15 @@ def test_next_day_rate_excludes_the_pickup_day_and_keeps_no_pickup_apart(db_sess
     # 揽收率: picked up within 24 h of registration (the 30 h 10 min one is not).
     assert row.picked_within_24h == 4 and row.pickup_rate == Decimal("66.7")
     assert row.exceptions == 1 and row.exception_rate == Decimal("16.7")
-    # Transit over the two delivered parcels: 24.5 h and 47.9 h.
-    assert row.transit_p50_hours == pytest.approx(round((24.4833 + 47.9167) / 2, 1), abs=0.05)
-    assert row.transit_p90_hours == pytest.approx(round(24.4833 + 0.9 * (47.9167 - 24.4833), 1), abs=0.05)
+    # Transit over the two delivered parcels: 24.5 h and 47.9 h, in the 2-hour buckets [24, 26) and [46, 48):
+    # the rollup interpolates between the buckets' middles, exact to the bucket.
+    assert (row.transit_p50_hours, row.transit_p90_hours) == (36.0, round(25 + 0.9 * (47 - 25), 1))
+    [raw] = reports.quality_report_raw(db_session, now=bj(2026, 6, 5, 10))
+    assert raw.transit_p50_hours == pytest.approx(round((24.4833 + 47.9167) / 2, 1), abs=0.05)
+    assert raw.transit_p90_hours == pytest.approx(round(24.4833 + 0.9 * (47.9167 - 24.4833), 1), abs=0.05)
+    assert abs(row.transit_p50_hours - raw.transit_p50_hours) <= 1 and abs(row.transit_p90_hours - raw.transit_p90_hours) <= 1
+    assert (raw.shipments, raw.next_day_on_time, raw.next_day_late, raw.next_day_pending, raw.picked_within_24h) == (
+        row.shipments, row.next_day_on_time, row.next_day_late, row.next_day_pending, row.picked_within_24h)
 
 
 def test_late_perishables_start_the_clock_at_pickup_or_registration(db_session, next_day_world, bayberry,

@@ -211,7 +211,8 @@ def rollups_read(statements) -> set[str]:
     ("month", ("carrier", "status"), ReportFilters(), "report_days"),
     ("month", ("carrier",), ReportFilters(status="delivered"), "report_days"),
     ("month", ("carrier",), ReportFilters(organisation_id=1), "report_days"),
-    ("month", ("township",), ReportFilters(), "report_days"),
+    ("month", ("township",), ReportFilters(), "report_program_dims"),
+    ("month", ("township", "carrier"), ReportFilters(), "report_days"),
 ])
 def test_the_router_reads_the_coarsest_exact_rollup(db_session, random_world, sent_sql,
                                                     period, group_by, filters, table):

@@ -42,13 +42,19 @@ FORMS = {
     "/admin/centres": {"single": "1", "one-centre_id": "1", "one-day": "2026-11-20", "one-sorted_pieces": "5"},
     # JSON only, CSRF-exempt: refused without the X-Station-Request header a cross-site form cannot send.
     "/station/actions": {"key": "csrf-test-key", "kind": "arrival", "number": "SBX9100000004"},
+    "/portal/webhooks/": {"url": "https://93.184.215.14/hook", "events": "shipment.registered"},
+    "/portal/webhooks/1/test": {},
+    "/portal/webhooks/1/redeliver": {},
 }
+# Concrete paths above for rules with converters.
+RULES = {"/portal/webhooks/1/test": "/portal/webhooks/<int:subscription_id>/<any(enable, disable, test, rotate, delete):action>",
+         "/portal/webhooks/1/redeliver": "/portal/webhooks/<int:subscription_id>/redeliver"}
 
 
 def test_the_form_list_covers_every_html_post_endpoint(app):
     posts = {rule.rule for rule in app.url_map.iter_rules()
              if "POST" in rule.methods and not rule.rule.startswith("/api/")}
-    listed = {re.sub(r"^/portal/shipments/[^/]+/[^/]+", "/portal/shipments/<carrier>/<number>",
+    listed = {RULES.get(path) or re.sub(r"^/portal/shipments/[^/]+/[^/]+", "/portal/shipments/<carrier>/<number>",
                      re.sub(r"^/t/.*", "/t/<string(maxlength=40):number>", path)) for path in FORMS}
     listed = {re.sub(r"^/admin/(organisations|users|programs)/1(?=/|$)", lambda m: f"/admin/{m.group(1)}/<int:"
                      + {"organisations": "organisation_id", "users": "user_id", "programs": "program_id"}[m.group(1)]

@@ -145,7 +145,7 @@ def test_confirm_imports_the_valid_rows_once_with_the_label(member_client, membe
 
 def test_unreadable_upload_is_refused_with_a_message(member_client):
     response = upload(member_client, "just some text without a header\n", name="x.csv")
-    assert response.status_code == 400 and "运单号" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "运单号" in response.get_data(as_text=True)
 
 
 def test_another_organisation_cannot_open_an_upload(member_client, client, create_user, app):

@@ -94,3 +94,7 @@ def test_guessing_the_digits_is_rate_limited_per_number(app, client, create_ship
                for n in range(4)]
     assert answers == [404, 404, 404, 429]
     assert client.get("/t/SF1000000000025").status_code == 404  # the shared link still opens (asks for digits)
+    # Another client (the recipient) is not locked out by this one's guesses.
+    other = client.post("/t/SF1000000000025", data={"phone_last4": "2468", "csrf_token": token},
+                        environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other.status_code == 200 and "SF1000000000025" in other.get_data(as_text=True)

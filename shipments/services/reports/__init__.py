@@ -33,7 +33,7 @@ from shipments.services.reports.volumes import (  # noqa: F401
     VolumeReport, VolumeRow, _grain, volume_report, volume_report_from, volume_report_raw,
 )
 from shipments.services.reports.quality import (  # noqa: F401
-    QualityRow, late_perishables, percentile_cont, quality_report,
+    QualityRow, late_perishables, percentile_cont, quality_report, quality_report_raw,
 )
 from shipments.services.reports.labels import (  # noqa: F401
     NO_PROGRAM, UNKNOWN, describe_filters, dimension_labels, label_quality, label_report,

@@ -3,10 +3,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
-from shipments.models import Station
+from shipments.models import ReportDelta, ReportNetworkDay, Station
 from shipments.models.enums import StationLevel
 from shipments.services.reports.common import ReportFilters, _percent, beijing_today
 from shipments.services.reports.labels import _division_names
@@ -45,17 +45,24 @@ def network_report(session: Session, filters: ReportFilters | None = None) -> Ne
         villages = villages.where(Station.division_code == filters.township)
     stations = session.scalars(villages.order_by(Station.division_code, Station.name)).all()
     village_ids = {s.id for s in stations}
-    active = {r.keys[0] for r in volume_report(session, "month", ("station",), replace(
-        filters, station_id=None)).rows if r.keys[0] in village_ids}
     recent = replace(filters, date_from=as_of - timedelta(days=SILENT_DAYS - 1), date_to=as_of, station_id=None)
-    recent_ids = {r.keys[0] for r in volume_report(session, "month", ("station",), recent).rows}
+    if {name for name in ReportFilters.__dataclass_fields__ if getattr(filters, name) is not None} <= NETWORK_FILTERS:
+        active = _network_stations(session, replace(filters, station_id=None)) & village_ids
+        recent_ids = _network_stations(session, recent)
+        flows = _network_flows(session, filters)
+    else:
+        active = {r.keys[0] for r in volume_report(session, "month", ("station",), replace(
+            filters, station_id=None)).rows if r.keys[0] in village_ids}
+        recent_ids = {r.keys[0] for r in volume_report(session, "month", ("station",), recent).rows}
+        flows = [(r.keys[0], r.keys[1], r.shipments, r.pieces)
+                 for r in volume_report(session, "season", ("township", "direction"), filters).rows]
     silent = [s for s in stations if s.id not in recent_ids]
     by_township: dict[str, dict] = {}
-    for row in volume_report(session, "season", ("township", "direction"), filters).rows:
-        entry = by_township.setdefault(row.keys[0], {"code": row.keys[0], "inbound": 0, "outbound": 0,
-                                                     "inbound_pieces": 0, "outbound_pieces": 0})
-        entry[row.keys[1]] += row.shipments
-        entry[f"{row.keys[1]}_pieces"] += row.pieces
+    for code, direction, shipments, pieces in flows:
+        entry = by_township.setdefault(code, {"code": code, "inbound": 0, "outbound": 0,
+                                              "inbound_pieces": 0, "outbound_pieces": 0})
+        entry[direction] += shipments
+        entry[f"{direction}_pieces"] += pieces
     names = _division_names(session)
     townships = []
     for code in sorted(by_township):
@@ -63,3 +70,41 @@ def network_report(session: Session, filters: ReportFilters | None = None) -> Ne
         entry["name"] = names.get(code, code or "未知乡镇")
         townships.append(entry)
     return NetworkReport(len(stations), len(active), silent, townships, as_of)
+
+
+# Filters report_network_days answers; others go through the volume rollups.
+NETWORK_FILTERS = frozenset({"date_from", "date_to", "county", "township", "station_id"})
+
+
+def _network_union(filters: ReportFilters):
+    """report_network_days plus the unfolded volume deltas, in the filters, as one subquery."""
+    parts = []
+    for model in (ReportNetworkDay, ReportDelta):
+        conds = []
+        if filters.date_from is not None:
+            conds.append(model.day >= filters.date_from)
+        if filters.date_to is not None:
+            conds.append(model.day <= filters.date_to)
+        if filters.county is not None:
+            conds.append(model.county_code == filters.county)
+        if filters.township is not None:
+            conds.append(model.township_code == filters.township)
+        if filters.station_id is not None:
+            conds.append(model.station_id == filters.station_id)
+        parts.append(select(model.township_code, model.station_id, model.direction, model.shipments,
+                            model.pieces).where(*conds))
+    return union_all(*parts).subquery("n")
+
+
+def _network_stations(session: Session, filters: ReportFilters) -> set[int]:
+    """Stations with at least one shipment in the filters."""
+    u = _network_union(filters)
+    return set(session.scalars(select(u.c.station_id).group_by(u.c.station_id).having(func.sum(u.c.shipments) != 0)))
+
+
+def _network_flows(session: Session, filters: ReportFilters) -> list[tuple[str, str, int, int]]:
+    """(township, direction, shipments, pieces) in the filters."""
+    u = _network_union(filters)
+    stmt = (select(u.c.township_code, u.c.direction, func.sum(u.c.shipments), func.sum(u.c.pieces))
+            .group_by(u.c.township_code, u.c.direction).having(func.sum(u.c.shipments) != 0))
+    return [(code, direction, int(n), int(p or 0)) for code, direction, n, p in session.execute(stmt)]

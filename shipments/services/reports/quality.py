@@ -5,16 +5,20 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, DateTime, Float, Integer, Select, and_, case, cast, func, literal_column, or_, select, type_coerce
+from datetime import date, timedelta
+
+from sqlalchemy import (
+    Date, DateTime, Float, Integer, Select, and_, case, cast, extract, func, literal, literal_column, or_, select,
+    type_coerce, union_all,
+)
 from sqlalchemy.orm import Session
 
-from shipments.models import Program, Shipment
+from shipments.models import Program, ReportQualityDay, ReportQualityDelta, ReportQualityMonth, Shipment
+from shipments.models.reports import HOURS_NONE, QUALITY_MEASURES, hours_bucket_bounds
 from shipments.models.enums import ShipmentStatus
-from shipments.models.shipments import TrackingEvent
 from shipments.services.reports.common import (
-    BEIJING, PICKUP_HOURS, ReportFilters, _hours, _is_pg, _percent, _raw_keys, _raw_where,
+    BEIJING, PICKUP_HOURS, ReportFilters, _hours, _is_pg, _percent, _raw_keys, _raw_where, beijing_today,
 )
-
 
 @dataclass
 class QualityRow:
@@ -50,13 +54,170 @@ class QualityRow:
         return _percent(self.returns, self.shipments)
 
 
+# Filters the quality rollup answers; any other (county, station, status, a member's organisation …)
+# is answered from the shipments rows by quality_report_raw.
+ROLLUP_FILTERS = frozenset({"date_from", "date_to", "program_id", "carrier", "province"})
+_BUCKET_MIDDLE = {low: (low + high) / 2 for low, high in hours_bucket_bounds()}
+
+
+def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
+                   by_province: bool = True) -> list[QualityRow]:
+    """Delivery quality per program × carrier (× destination province), over shipments registered in the filters.
+
+    From report_quality_months for whole months in the period and
+    report_quality_days for the days at its edges, plus the unfolded deltas.
+    Percentiles are exact to the transit-hour bucket (2 h up to 96 h): the
+    continuous percentile over the buckets' middles.
+    """
+    filters = filters or ReportFilters()
+    now = now or datetime.now(BEIJING)
+    used = {name for name in ReportFilters.__dataclass_fields__ if getattr(filters, name) is not None}
+    if not used <= ROLLUP_FILTERS:
+        return quality_report_raw(session, filters, now, by_province)
+    pg = _is_pg(session)
+    cutoff = beijing_today(now) - timedelta(days=1)  # pickups from this day on are still within their window
+    u = _quality_union(pg, filters, cutoff)
+    group = [u.c.program_id, u.c.carrier] + ([u.c.province_code] if by_province else [])
+    pending = func.sum(u.c.pending)
+    counts = session.execute(select(*group, *(func.sum(u.c[m]) for m in QUALITY_MEASURES), pending)
+                             .group_by(*group).having(func.sum(u.c.shipments) != 0).order_by(*group)).all()
+    percentiles = _bucket_percentiles(session, u, group)
+    rows = []
+    for row in counts:
+        key = tuple(row[:len(group)])
+        (shipments, picked_24h, no_pickup, on_time, late, unarrived, exceptions, returns,
+         still_pending) = (int(v or 0) for v in row[len(group):])
+        p50, p90 = percentiles.get(key, (None, None))
+        program_id, carrier = key[0], key[1]
+        province = (key[2] or None) if by_province else None
+        rows.append(QualityRow(program_id or None, carrier, province, shipments, picked_24h, no_pickup, on_time,
+                               late + unarrived - still_pending, still_pending, exceptions, returns,
+                               _round_hours(p50), _round_hours(p90)))
+    return rows
+
+
+def _month_bounds(filters: ReportFilters) -> tuple[date | None, date | None]:
+    """The first and last day of the whole months inside the filter's period (None: open)."""
+    start = filters.date_from
+    if start is not None and start.day != 1:
+        start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    end = filters.date_to
+    if end is not None and (end + timedelta(days=1)).day != 1:
+        end = end.replace(day=1) - timedelta(days=1)
+    return start, end
+
+
+def _quality_union(pg: bool, filters: ReportFilters, cutoff: date):
+    """Quality buckets in the period: whole months from the month table, edge days from the day table, deltas.
+
+    Each part also says how many of its unarrived parcels are still within
+    their next-day window (picked up on or after `cutoff`): the month table
+    cannot, so those come from the day table's partial pickup-day index.
+    """
+    months_from, months_to = _month_bounds(filters)
+    whole_months = months_from is None or months_to is None or months_from <= months_to
+
+    def part(model, conds, pending, measures=QUALITY_MEASURES):
+        if filters.program_id is not None:
+            conds.append(model.program_id == filters.program_id)
+        if filters.carrier is not None:
+            conds.append(model.carrier == filters.carrier)
+        if filters.province is not None:
+            conds.append(model.province_code == filters.province)
+        values = [getattr(model, m) if m in measures else literal(0).label(m) for m in QUALITY_MEASURES]
+        return select(model.program_id, model.carrier, model.province_code, model.hours, *values,
+                      pending.label("pending")).where(*conds)
+
+    def in_period(column, start=filters.date_from, end=filters.date_to):
+        return [c for c in (start is not None and column >= start, end is not None and column <= end) if c is not False]
+
+    def pending_of(model):
+        return case((model.pickup_day >= cutoff, model.unarrived), else_=0)
+
+    delta, day = ReportQualityDelta, ReportQualityDay
+    parts = [part(delta, in_period(delta.day), pending_of(delta))]
+    if not whole_months:
+        parts.append(part(day, in_period(day.day), pending_of(day)))
+        return union_all(*parts).subquery("q")
+    month = ReportQualityMonth
+    parts.append(part(month, in_period(month.month, months_from, months_to and months_to.replace(day=1)), literal(0)))
+    edges = []
+    if months_from is not None and filters.date_from is not None and filters.date_from < months_from:
+        edges.append(and_(day.day >= filters.date_from, day.day < months_from))
+    if months_to is not None and filters.date_to is not None and filters.date_to > months_to:
+        edges.append(and_(day.day > months_to, day.day <= filters.date_to))
+    if edges:
+        parts.append(part(day, [or_(*edges)], pending_of(day)))
+    # Inside the whole months: only the pending share, from the last pickup days (partial index).
+    parts.append(part(day, [day.unarrived != 0, day.pickup_day >= cutoff,
+                            *in_period(day.day, months_from, months_to)], day.unarrived, measures=()))
+    return union_all(*parts).subquery("q")
+
+
+def _bucket_percentiles(session: Session, u, group) -> dict[tuple, tuple[float | None, float | None]]:
+    """p50 and p90 transit hours per group from the histogram buckets (continuous, over the buckets' middles).
+
+    The database finds, per group, the buckets holding the two ranks each
+    percentile interpolates between (running sums over the buckets), so only
+    one row per group travels.
+    """
+    pg = _is_pg(session)
+    buckets = (select(*group, u.c.hours, func.sum(u.c.shipments).label("n")).where(u.c.hours != HOURS_NONE)
+               .group_by(*group, u.c.hours).having(func.sum(u.c.shipments) > 0).subquery("h"))
+    keys = [buckets.c[c.name] for c in group]
+    running = select(*keys, buckets.c.hours,
+                     func.sum(buckets.c.n).over(partition_by=keys, order_by=buckets.c.hours).label("cum"),
+                     func.sum(buckets.c.n).over(partition_by=keys).label("total")).subquery("c")
+    c_keys = [running.c[c.name] for c in group]
+    total = running.c.total
+
+    def floor(x):
+        return func.floor(x) if pg else cast(x, Integer)  # x ≥ 0; PostgreSQL's CAST rounds
+
+    def rank_bucket(fraction: float, upper: bool):
+        position = (total - 1) * fraction
+        rank = floor(position)
+        if upper:
+            rank = rank + case((position > floor(position), 1), else_=0)
+        return func.min(running.c.hours).filter(running.c.cum > rank)
+
+    stmt = select(*c_keys, total, rank_bucket(0.5, False), rank_bucket(0.5, True), rank_bucket(0.9, False),
+                  rank_bucket(0.9, True)).group_by(*c_keys, total)
+    out = {}
+    for row in session.execute(stmt):
+        key, (n, lo50, hi50, lo90, hi90) = tuple(row[:len(group)]), row[len(group):]
+        out[key] = (_interpolate(int(n), 0.5, lo50, hi50), _interpolate(int(n), 0.9, lo90, hi90))
+    return out
+
+
+def _interpolate(total: int, fraction: float, low_bucket: int, high_bucket: int) -> float:
+    position = fraction * (total - 1)
+    low, high = _BUCKET_MIDDLE.get(low_bucket, low_bucket), _BUCKET_MIDDLE.get(high_bucket, high_bucket)
+    return low + (high - low) * (position - math.floor(position))
+
+
+def _histogram_percentile(buckets: list[tuple[int, int]], fraction: float) -> float | None:
+    """percentile_cont over a histogram (bucket lower bound, count), each value at its bucket's middle."""
+    total = sum(n for _, n in buckets)
+    if total == 0:
+        return None
+    position = fraction * (total - 1)
+    low_rank, high_rank = math.floor(position), math.ceil(position)
+    low = high = None
+    seen = 0
+    for bucket, n in buckets:
+        if low is None and low_rank < seen + n:
+            low = _BUCKET_MIDDLE.get(bucket, bucket)
+        if high_rank < seen + n:
+            high = _BUCKET_MIDDLE.get(bucket, bucket)
+            break
+        seen += n
+    return low + (high - low) * (position - low_rank)
+
+
 def _arrival():
-    """When the parcel was delivered or first reached a station/locker (the 次日递 endpoint)."""
-    first_station = (select(func.min(TrackingEvent.occurred_at))
-                     .where(TrackingEvent.shipment_id == Shipment.id,
-                            TrackingEvent.status.in_([ShipmentStatus.AVAILABLE_FOR_PICKUP, ShipmentStatus.DELIVERED]))
-                     .correlate(Shipment).scalar_subquery())
-    return first_station
+    """When the parcel first reached a station/locker (stored when events are applied; the 次日递 end point)."""
+    return Shipment.first_station_at
 
 
 def _next_day_deadline(pg: bool, picked_up_at):
@@ -68,9 +229,9 @@ def _next_day_deadline(pg: bool, picked_up_at):
     return func.datetime(func.date(picked_up_at, "+8 hours", "+2 days"), "-8 hours")
 
 
-def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
-                   by_province: bool = True) -> list[QualityRow]:
-    """Delivery quality per program × carrier (× destination province), over shipments registered in the filters."""
+def quality_report_raw(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
+                       by_province: bool = True) -> list[QualityRow]:
+    """The same figures as quality_report, recounted over the shipments rows (exact percentiles on PostgreSQL)."""
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
     pg = _is_pg(session)
@@ -151,23 +312,71 @@ def _round_hours(value) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
+# Parcels that ended without a delivery: their clock stops at their last scan.
+ENDED_UNDELIVERED = (ShipmentStatus.RETURNED, ShipmentStatus.EXPIRED)
+
+
 def late_perishables(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
                      limit: int = 500) -> Select:
-    """Select (shipment, hours taken) for perishables past their program's deadline.
+    """Select (shipment, hours taken) for perishables past their program's deadline, longest first.
 
     The clock starts at pickup (at registration when there was no pickup
     scan: the fruit ages either way) and stops at delivery, at the last scan of a
-    parcel that ended otherwise (returned, no news), or now.
+    parcel that ended otherwise (returned, no news), or now. On PostgreSQL each
+    perishable program is read through indexed keysets (still travelling: oldest
+    clock start first; delivered: longest trip first; ended otherwise: longest
+    trip first), `limit` rows each at most, and merged.
     """
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
     pg = _is_pg(session)
     start = func.coalesce(Shipment.picked_up_at, Shipment.registered_at)
-    ended = case((Shipment.status.in_([ShipmentStatus.RETURNED, ShipmentStatus.EXPIRED]), Shipment.last_event_at))
+    keys, fen, st, on = _raw_keys(pg)
+    if pg and not any(getattr(filters, name) is not None for name in ("county", "township", "station_id")):
+        return _late_keysets(session, filters, now, limit, start, keys)
+    return late_perishables_scan(session, filters, now, limit)
+
+
+def late_perishables_scan(session: Session, filters: ReportFilters, now: datetime, limit: int = 500) -> Select:
+    """late_perishables over every perishable parcel (SQLite, station filters; the tests' recount)."""
+    pg = _is_pg(session)
+    start = func.coalesce(Shipment.picked_up_at, Shipment.registered_at)
+    keys, fen, st, on = _raw_keys(pg)
+    ended = case((Shipment.status.in_(ENDED_UNDELIVERED), Shipment.last_event_at))
     end = func.coalesce(Shipment.delivered_at, ended, now)
     hours = _hours(pg, start, end)
-    keys, fen, st, on = _raw_keys(pg)
     return (select(Shipment, type_coerce(hours, Float).label("hours"))
             .select_from(Shipment).join(Program, Program.id == Shipment.program_id).outerjoin(st, on)
             .where(Program.perishable.is_(True), hours > Program.deadline_hours, *_raw_where(keys, filters))
             .order_by(hours.desc(), Shipment.id).limit(limit))
+
+
+def _late_keysets(session: Session, filters: ReportFilters, now: datetime, limit: int, start, keys) -> Select:
+    programs = select(Program.id, Program.deadline_hours).where(
+        Program.perishable.is_(True), Program.deadline_hours.is_not(None))
+    if filters.program_id is not None:
+        programs = programs.where(Program.id == filters.program_id)
+    conds = _raw_where(keys, filters)  # only shipments columns: no county/township/station filter here
+    trip = Shipment.delivered_at - start
+    parts = []
+    for program_id, deadline in session.execute(programs).all():
+        allowed = timedelta(hours=deadline)
+        parts.append(select(Shipment.id, (_hours(True, start, literal(now, DateTime(timezone=True)))).label("hours"))
+                     .where(Shipment.program_id == program_id, Shipment.delivered_at.is_(None),
+                            Shipment.status.not_in(ENDED_UNDELIVERED), start < now - allowed, *conds)
+                     .order_by(start, Shipment.id).limit(limit))
+        # Returned or gone quiet: the clock stopped at the last scan (few rows, read per program).
+        ended_trip = Shipment.last_event_at - start
+        parts.append(select(Shipment.id, (extract("epoch", ended_trip) / 3600.0).label("hours"))
+                     .where(Shipment.program_id == program_id, Shipment.delivered_at.is_(None),
+                            Shipment.status.in_(ENDED_UNDELIVERED), ended_trip > allowed, *conds)
+                     .order_by(ended_trip.desc(), Shipment.id).limit(limit))
+        parts.append(select(Shipment.id, (extract("epoch", trip) / 3600.0).label("hours"))
+                     .where(Shipment.program_id == program_id, Shipment.delivered_at.is_not(None),
+                            trip > allowed, *conds)
+                     .order_by(trip.desc(), Shipment.id).limit(limit))
+    if not parts:
+        return select(Shipment, literal(0.0, Float).label("hours")).where(literal(False)).limit(0)
+    late = union_all(*parts).subquery("late")
+    return (select(Shipment, type_coerce(late.c.hours, Float).label("hours")).join(late, late.c.id == Shipment.id)
+            .order_by(late.c.hours.desc(), Shipment.id).limit(limit))

@@ -10,10 +10,14 @@ from sqlalchemy import delete, func, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from shipments.models import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth, Shipment
-from shipments.models.reports import DIMENSIONS, FINE_DIMENSIONS
+from shipments.models import (
+    ReportNetworkDay, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
+)
+from shipments.models.reports import DIMENSIONS, FINE_DIMENSIONS, MEASURES, QUALITY_KEYS, QUALITY_MEASURES
 from shipments.services.reports.common import (
     _FILTER_COLUMNS, COUNTED, ReportFilters, _as_date, _is_pg, _period_expr, _raw_keys,
 )
+from shipments.services.reports.quality_keys import quality_raw_select
 
 FOLD_LOCK_KEY = 6_042_004  # pg advisory lock serialising refresh_rollups
 # Grain -> rollup table; any name in DIMENSIONS is also a grain: report_program_dims for that dimension.
@@ -47,14 +51,24 @@ def _rollup_union(pg: bool, filters: ReportFilters, columns: tuple[str, ...], gr
 _MEASURE_SQL = "shipments, pieces, value_fen"
 
 
-def _fold_sql(table: str, keys: tuple[str, ...], source: str, exprs: tuple[str, ...] | None = None) -> str:
+def _fold_sql(table: str, keys: tuple[str, ...], source: str, exprs: tuple[str, ...] | None = None,
+              measures: tuple[str, ...] = MEASURES) -> str:
     key_list = ", ".join(keys)
     expr_list = ", ".join(exprs or keys)
-    return (f"INSERT INTO {table} ({key_list}, {_MEASURE_SQL}) "
-            f"SELECT {expr_list}, sum(shipments), sum(pieces), sum(value_fen) FROM {source} "
+    return (f"INSERT INTO {table} ({key_list}, {', '.join(measures)}) "
+            f"SELECT {expr_list}, {', '.join(f'sum({m})' for m in measures)} FROM {source} "
             f"WHERE 1 = 1 GROUP BY {expr_list} "
-            f"ON CONFLICT ({key_list}) DO UPDATE SET shipments = {table}.shipments + excluded.shipments, "
-            f"pieces = {table}.pieces + excluded.pieces, value_fen = {table}.value_fen + excluded.value_fen")
+            f"ON CONFLICT ({key_list}) DO UPDATE SET "
+            + ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in measures))
+
+
+_NETWORK_KEYS = ("day", "county_code", "township_code", "station_id", "direction")
+_QUALITY_MONTH_KEYS = ("month", "program_id", "carrier", "province_code", "hours")
+
+
+def _quality_month_exprs(pg: bool) -> tuple[str, ...]:
+    month = "CAST(date_trunc('month', day) AS date)" if pg else "date(day, 'start of month')"
+    return (month, "program_id", "carrier", "province_code", "hours")
 
 
 _COARSE_KEYS = ("program_id", "day", "county_code")
@@ -93,9 +107,16 @@ def refresh_rollups(session: Session) -> int:
             f"fine AS ({_fold_sql('report_days', FINE_DIMENSIONS, 'moved')}), "
             f"coarse AS ({_fold_sql('report_program_days', _COARSE_KEYS, 'moved')}), "
             f"months AS ({_fold_sql('report_program_months', _MONTH_KEYS, 'moved', _month_fold_exprs(True))}), "
-            f"dims AS ({_fold_sql('report_program_dims', _DIM_KEYS, _dims_source('moved'))}) "
+            f"dims AS ({_fold_sql('report_program_dims', _DIM_KEYS, _dims_source('moved'))}), "
+            f"network AS ({_fold_sql('report_network_days', _NETWORK_KEYS, 'moved')}) "
             f"SELECT count(*) FROM moved"))
         folded = result.scalar_one()
+        quality_columns = ", ".join(QUALITY_KEYS + QUALITY_MEASURES)
+        folded += session.execute(text(
+            f"WITH moved AS (DELETE FROM report_quality_deltas RETURNING {quality_columns}), "
+            f"days AS ({_fold_sql('report_quality_days', QUALITY_KEYS, 'moved', measures=QUALITY_MEASURES)}), "
+            f"months AS ({_fold_sql('report_quality_months', _QUALITY_MONTH_KEYS, 'moved', _quality_month_exprs(True), QUALITY_MEASURES)}) "
+            f"SELECT count(*) FROM moved")).scalar_one()
     else:
         # SQLite has one writer at a time: after the first INSERT takes the
         # write lock no delta can arrive before the DELETE.
@@ -104,11 +125,19 @@ def refresh_rollups(session: Session) -> int:
         session.execute(text(_fold_sql("report_program_months", _MONTH_KEYS, "report_deltas",
                                        _month_fold_exprs(False))))
         session.execute(text(_fold_sql("report_program_dims", _DIM_KEYS, _dims_source("report_deltas"))))
+        session.execute(text(_fold_sql("report_network_days", _NETWORK_KEYS, "report_deltas")))
         folded = session.execute(delete(ReportDelta)).rowcount
+        session.execute(text(_fold_sql("report_quality_days", QUALITY_KEYS, "report_quality_deltas",
+                                       measures=QUALITY_MEASURES)))
+        session.execute(text(_fold_sql("report_quality_months", _QUALITY_MONTH_KEYS, "report_quality_deltas",
+                                       _quality_month_exprs(False), QUALITY_MEASURES)))
+        folded += session.execute(delete(ReportQualityDelta)).rowcount
     session.execute(delete(ReportDay).where(ReportDay.shipments == 0))
     session.execute(delete(ReportProgramDay).where(ReportProgramDay.shipments == 0))
     session.execute(delete(ReportProgramMonth).where(ReportProgramMonth.shipments == 0))
     session.execute(delete(ReportProgramDim).where(ReportProgramDim.shipments == 0))
+    for model in (ReportNetworkDay, ReportQualityDay, ReportQualityMonth):
+        session.execute(delete(model).where(model.shipments == 0))
     return folded
 
 
@@ -116,7 +145,8 @@ def rebuild_rollups(session: Session) -> int:
     """Recount the rollups from the shipments rows (after bulk loads with triggers off); return fine buckets."""
     if _is_pg(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
-    for model in (ReportDelta, ReportDay, ReportProgramDay, ReportProgramMonth, ReportProgramDim):
+    for model in (ReportDelta, ReportDay, ReportProgramDay, ReportProgramMonth, ReportProgramDim, ReportNetworkDay,
+                  ReportQualityDelta, ReportQualityDay, ReportQualityMonth):
         session.execute(delete(model))
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
@@ -143,6 +173,18 @@ def rebuild_rollups(session: Session) -> int:
                 .group_by(ReportDay.program_id, ReportDay.day, ReportDay.county_code, value))
         session.execute(ReportProgramDim.__table__.insert().from_select(
             list(_DIM_KEYS) + ["shipments", "pieces", "value_fen"], dims))
+    network_keys = [getattr(ReportDay, k) for k in _NETWORK_KEYS]
+    session.execute(ReportNetworkDay.__table__.insert().from_select(
+        list(_NETWORK_KEYS) + list(MEASURES),
+        select(*network_keys, *(func.sum(getattr(ReportDay, m)) for m in MEASURES)).group_by(*network_keys)))
+    quality = quality_raw_select(pg)
+    session.execute(ReportQualityDay.__table__.insert().from_select(list(QUALITY_KEYS + QUALITY_MEASURES), quality))
+    month = _period_expr(pg, ReportQualityDay.day, "month")
+    month_keys = [month] + [getattr(ReportQualityDay, k) for k in _QUALITY_MONTH_KEYS[1:]]
+    session.execute(ReportQualityMonth.__table__.insert().from_select(
+        list(_QUALITY_MONTH_KEYS + QUALITY_MEASURES),
+        select(*month_keys, *(func.sum(getattr(ReportQualityDay, m)) for m in QUALITY_MEASURES))
+        .group_by(*month_keys)))
     return session.scalar(select(func.count()).select_from(ReportDay))
 
 
@@ -150,8 +192,8 @@ def rebuild_rollups(session: Session) -> int:
 class Difference:
     table: str
     key: tuple
-    rollup: tuple[int, int, int]
-    raw: tuple[int, int, int]
+    rollup: tuple[int, ...]
+    raw: tuple[int, ...]
 
 
 def reconcile(session: Session) -> list[Difference]:
@@ -174,19 +216,64 @@ def reconcile(session: Session) -> list[Difference]:
         rollup = _keyed(session.execute(rollup_stmt))
         raw = _keyed(session.execute(raw_stmt))
         prefix = (grain,) if name == "report_program_dims" else ()
-        for key in sorted(set(rollup) | set(raw), key=str):
-            got, want = rollup.get(key, (0, 0, 0)), raw.get(key, (0, 0, 0))
-            if got != want:
-                differences.append(Difference(name, prefix + key, got, want))
+        differences += _compare(name, rollup, raw, prefix)
+    # Network: report_network_days plus the unfolded volume deltas, against the raw rows.
+    net = [getattr(ReportNetworkDay, k) for k in _NETWORK_KEYS]
+    delta = [getattr(ReportDelta, k) for k in _NETWORK_KEYS]
+    u = union_all(select(*net, *(getattr(ReportNetworkDay, m) for m in MEASURES)),
+                  select(*delta, *(getattr(ReportDelta, m) for m in MEASURES))).subquery("u")
+    group = [u.c[k] for k in _NETWORK_KEYS]
+    rollup = _keyed(session.execute(select(*group, *(func.sum(u.c[m]) for m in MEASURES)).group_by(*group)))
+    raw_cols = [raw_keys[k] for k in _NETWORK_KEYS]
+    raw = _keyed(session.execute(select(*raw_cols, func.count(), func.sum(Shipment.pieces), func.sum(fen))
+                                 .select_from(Shipment).outerjoin(st, on).where(COUNTED).group_by(*raw_cols)))
+    differences += _compare("report_network_days", rollup, raw)
+    return differences + _reconcile_quality(session, pg)
+
+
+def _reconcile_quality(session: Session, pg: bool) -> list[Difference]:
+    """report_quality_days and _months (plus the unfolded quality deltas) against a recount of the shipments."""
+    raw_q = quality_raw_select(pg).subquery("raw")
+    days, months, deltas = (ReportQualityDay.__table__, ReportQualityMonth.__table__,
+                            ReportQualityDelta.__table__)
+    measures = QUALITY_MEASURES
+    differences = []
+    for table, keys in ((days, QUALITY_KEYS), (months, _QUALITY_MONTH_KEYS)):
+        by_month = table is months
+
+        def project(source):
+            when = _period_expr(pg, source.c.day, "month") if by_month and source is not months else \
+                source.c[keys[0]]
+            return [when.label(keys[0])] + [source.c[k] for k in keys[1:]]
+
+        u = union_all(select(*project(table), *(table.c[m] for m in measures)),
+                      select(*project(deltas), *(deltas.c[m] for m in measures))).subquery("u")
+        group = [u.c[k] for k in keys]
+        rollup = _keyed(session.execute(select(*group, *(func.sum(u.c[m]) for m in measures)).group_by(*group)),
+                        len(measures))
+        raw_group = project(raw_q)
+        raw = _keyed(session.execute(select(*raw_group, *(func.sum(raw_q.c[m]) for m in measures))
+                                     .group_by(*raw_group)), len(measures))
+        differences += _compare(table.name, rollup, raw)
     return differences
 
 
-def _keyed(result) -> dict:
+def _compare(name: str, rollup: dict, raw: dict, prefix: tuple = ()) -> list[Difference]:
+    out = []
+    for key in sorted(set(rollup) | set(raw), key=str):
+        got, want = rollup.get(key), raw.get(key)
+        if got != want:
+            width = len(got or want)
+            out.append(Difference(name, prefix + key, got or (0,) * width, want or (0,) * width))
+    return out
+
+
+def _keyed(result, n: int = len(MEASURES)) -> dict:
+    """{key: measures} of (key..., measure...) rows (the last `n` columns), all-zero rows dropped."""
     out = {}
     for row in result:
-        *key, shipments, pieces, fen = row
+        key, values = row[:-n], tuple(int(v or 0) for v in row[-n:])
         key = tuple(_as_date(k) if isinstance(k, (datetime, date)) else k for k in key)
-        value = (int(shipments), int(pieces or 0), int(fen or 0))
-        if value != (0, 0, 0):
-            out[tuple(key)] = value
+        if any(values):
+            out[key] = values
     return out
