@@ -164,7 +164,7 @@ class WebhookRedeliverFailed(MethodView):
         return {"queued": queued}
 
 
-@blp.route("/<int(min=1, max=2147483647):subscription_id>/deliveries/<int(min=1):delivery_id>/redeliver")
+@blp.route("/<int(min=1, max=2147483647):subscription_id>/deliveries/<int(min=1, max=9223372036854775807):delivery_id>/redeliver")
 class WebhookRedeliverOne(MethodView):
     @auth_required(blp, *MANAGERS)
     @blp.response(202, RedeliverySchema)

@@ -97,7 +97,7 @@ def create():
     return _index(form, status=400)
 
 
-@bp.post("/<int:subscription_id>/<any(enable, disable, test, rotate, delete):action>")
+@bp.post("/<int(min=1, max=2147483647):subscription_id>/<any(enable, disable, test, rotate, delete):action>")
 @roles_required(*ROLES)
 def act(subscription_id, action):
     """Enable, disable, send a test event, rotate the secret, or delete."""
@@ -124,7 +124,7 @@ def act(subscription_id, action):
     return redirect(url_for(".index"), 303)
 
 
-@bp.get("/<int:subscription_id>")
+@bp.get("/<int(min=1, max=2147483647):subscription_id>")
 @roles_required(*ROLES)
 def log(subscription_id):
     """A subscription's delivery log, newest first, a page at a time."""
@@ -139,7 +139,7 @@ def log(subscription_id):
                            event_labels=EVENT_LABELS, state_labels=STATE_LABELS)
 
 
-@bp.post("/<int:subscription_id>/redeliver")
+@bp.post("/<int(min=1, max=2147483647):subscription_id>/redeliver")
 @roles_required(*ROLES)
 def redeliver(subscription_id):
     """Queue one delivery (delivery_id) or every failed one again."""
