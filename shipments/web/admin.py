@@ -317,7 +317,7 @@ def stations():
                            level_labels=STATION_LEVEL_LABELS, kind_labels=STATION_KIND_LABELS), status
 
 
-@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@bp.route("/organisations/<int(min=1, max=2147483647):organisation_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def organisation(organisation_id):
     """Edit an organisation; switch it on or off."""
@@ -336,7 +336,7 @@ def organisation(organisation_id):
     return render_template("admin/organisation.html", form=form, org=org, active_form=ActiveForm()), status
 
 
-@bp.post("/organisations/<int:organisation_id>/active")
+@bp.post("/organisations/<int(min=1, max=2147483647):organisation_id>/active")
 @roles_required(Role.ADMIN)
 def organisation_active(organisation_id):
     """Switch an organisation off (its users stop, its tokens are revoked) or back on."""
@@ -355,7 +355,7 @@ def organisation_active(organisation_id):
     return redirect(url_for(".organisation", organisation_id=organisation_id), 303)
 
 
-@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/users/<int(min=1, max=2147483647):user_id>/password", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def user_password(user_id):
     """Set a new password for a user who forgot theirs."""
@@ -373,7 +373,7 @@ def user_password(user_id):
     return render_template("admin/password.html", form=form, user=user), status
 
 
-@bp.route("/programs/<int:program_id>", methods=["GET", "POST"])
+@bp.route("/programs/<int(min=1, max=2147483647):program_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def program(program_id):
     """Edit a program's names, target, season and deadline; switch it on or off."""
@@ -400,7 +400,7 @@ def program(program_id):
                            product_labels=PRODUCT_LABELS), status
 
 
-@bp.post("/programs/<int:program_id>/organisations")
+@bp.post("/programs/<int(min=1, max=2147483647):program_id>/organisations")
 @roles_required(Role.ADMIN)
 def program_members(program_id):
     """Put an organisation into a program, or take it out (its shipments stay counted)."""
@@ -424,7 +424,7 @@ def program_members(program_id):
     return redirect(url_for(".program", program_id=program_id) + "#members", 303)
 
 
-@bp.post("/programs/<int:program_id>/active")
+@bp.post("/programs/<int(min=1, max=2147483647):program_id>/active")
 @roles_required(Role.ADMIN)
 def program_active(program_id):
     """Switch a program off (no new shipments; its figures stay) or back on."""

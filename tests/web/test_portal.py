@@ -212,4 +212,4 @@ def test_register_states_the_bounds(member_client, db_session, field, value, mes
 
 def test_a_file_named_xlsx_that_is_not_excel_is_refused_saying_so(member_client):
     response = upload(member_client, "这不是表格", name="orders.xlsx")
-    assert response.status_code == 400 and "内容却不是 Excel 表格" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "内容却不是 Excel 表格" in response.get_data(as_text=True)
