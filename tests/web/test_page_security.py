@@ -47,8 +47,8 @@ FORMS = {
     "/portal/webhooks/1/redeliver": {},
 }
 # Concrete paths above for rules with converters.
-RULES = {"/portal/webhooks/1/test": "/portal/webhooks/<int:subscription_id>/<any(enable, disable, test, rotate, delete):action>",
-         "/portal/webhooks/1/redeliver": "/portal/webhooks/<int:subscription_id>/redeliver"}
+RULES = {"/portal/webhooks/1/test": "/portal/webhooks/<int(min=1, max=2147483647):subscription_id>/<any(enable, disable, test, rotate, delete):action>",
+         "/portal/webhooks/1/redeliver": "/portal/webhooks/<int(min=1, max=2147483647):subscription_id>/redeliver"}
 
 
 def test_the_form_list_covers_every_html_post_endpoint(app):
@@ -56,7 +56,7 @@ def test_the_form_list_covers_every_html_post_endpoint(app):
              if "POST" in rule.methods and not rule.rule.startswith("/api/")}
     listed = {RULES.get(path) or re.sub(r"^/portal/shipments/[^/]+/[^/]+", "/portal/shipments/<carrier>/<number>",
                      re.sub(r"^/t/.*", "/t/<string(maxlength=40):number>", path)) for path in FORMS}
-    listed = {re.sub(r"^/admin/(organisations|users|programs)/1(?=/|$)", lambda m: f"/admin/{m.group(1)}/<int:"
+    listed = {re.sub(r"^/admin/(organisations|users|programs)/1(?=/|$)", lambda m: f"/admin/{m.group(1)}/<int(min=1, max=2147483647):"
                      + {"organisations": "organisation_id", "users": "user_id", "programs": "program_id"}[m.group(1)]
                      + ">", path) for path in listed}
     assert posts == listed
