@@ -69,7 +69,11 @@ def worker_command():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _tune_for_polling()
     scheduler, runner = jobs.blocking_scheduler(current_app._get_current_object())
-    _stop_on_signals(runner.stop, lambda: scheduler.shutdown(wait=False))
+    # Shut the scheduler down from another thread, never inside the signal handler:
+    # the handler runs on the main thread, which may be inside the executor's
+    # submit() holding its (non-reentrant) lock, and shutdown() takes that lock too.
+    _stop_on_signals(runner.stop, lambda: threading.Thread(
+        target=scheduler.shutdown, kwargs={"wait": False}, name="worker-stop").start())
     click.echo(f"worker: {len(jobs.JOBS)} jobs: " + ", ".join(job.id for job in jobs.JOBS))
     scheduler.start()  # blocks until a signal shuts it down
     runner.wait_idle(timeout=float(current_app.config["POLL_LEASE_SECONDS"]))
