@@ -1,5 +1,5 @@
 """Display names for report keys (programs, divisions, stations, provinces, carriers, enum words)."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext as _x
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,7 +11,7 @@ from shipments.services.reports.volumes import VolumeReport
 
 
 UNKNOWN = labels.UNKNOWN
-NO_PROGRAM = _l("Without a program")  # a report row (the form choice "No program" reads 不属于项目)
+NO_PROGRAM = _x("report", "No program")  # a report row (无项目); the form choice "No program" reads 不属于项目
 # One clause per filter a report may have (Flask-Babel messages).
 FILTER_CLAUSES = {
     "program_id": _l("program: %(name)s"), "county": _l("county: %(name)s"), "township": _l("township: %(name)s"),
