@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select, union
 from sqlalchemy.orm import Session, joinedload
 
 from integrations.models import COLLECTED, Status, TrackEvent, build_result
 from integrations.carriers import CARRIERS
 from integrations.numbers import normalise_number
 from shipments import labels
-from shipments.models import Shipment, Station, StationAction
+from shipments.models import Shipment, Station, StationAction, TrackingEvent
 from shipments.models.enums import (
     TERMINAL_STATUSES, Direction, EventSource, RegistrationSource, ShipmentStatus, StationActionKind,
 )
@@ -35,6 +35,8 @@ BEIJING = timezone(timedelta(hours=8))
 CARRIER_CODES = sorted(set(CARRIERS) | {"sandbox"})
 _KEY = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
 MAX_INBOUND = 200
+# How far back a carrier's scan at the station puts a parcel on its inbound list.
+INBOUND_SCAN_DAYS = timedelta(days=14)
 # How far an offline phone's clock may put an action in the past (or ahead of us).
 MAX_BACKDATE = timedelta(days=7)
 MAX_AHEAD = timedelta(minutes=10)
@@ -84,10 +86,20 @@ def attended_station(session: Session, user_id: int, station_id: int | None = No
     return session.scalars(query.limit(1)).first()
 
 
-def inbound_parcels(station: Station) -> Select:
-    """Select parcels addressed to the station and not yet handed over, newest first (at most 200)."""
+def inbound_parcels(station: Station, now: datetime) -> Select:
+    """Select parcels not yet handed over that are addressed to the station or that a carrier scanned
+    there in the last INBOUND_SCAN_DAYS days, newest first (at most 200).
+
+    Both sides are index reads: shipments by destination station, events by the station matched
+    when they were applied (tracking_events.station_id); no event text is searched. A villager's
+    outbound parcel registered here is not inbound.
+    """
     live = [s for s in ShipmentStatus if s not in TERMINAL_STATUSES]
-    return (select(Shipment).where(Shipment.destination_station_id == station.id, Shipment.status.in_(live))
+    addressed = select(Shipment.id).where(Shipment.destination_station_id == station.id)
+    scanned = select(TrackingEvent.shipment_id).where(TrackingEvent.station_id == station.id,
+                                                      TrackingEvent.occurred_at >= now - INBOUND_SCAN_DAYS)
+    return (select(Shipment).where(Shipment.id.in_(union(addressed, scanned)), Shipment.status.in_(live),
+                                   or_(Shipment.origin_station_id.is_(None), Shipment.origin_station_id != station.id))
             .order_by(Shipment.registered_at.desc(), Shipment.id.desc()).limit(MAX_INBOUND))
 
 
