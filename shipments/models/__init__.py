@@ -9,7 +9,7 @@ from shipments.models.reports import (
     ReportQualityDelta, ReportQualityMonth,
 )
 from shipments.models.shipments import Shipment, TrackingEvent
-from shipments.models.trace import ImportBatch, PollLog, PollLogDay
+from shipments.models.trace import ImportBatch, PollLog, PollLogDay, ShipmentChange
 from shipments.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -17,6 +17,6 @@ __all__ = [
     "PollLogDay", "Route", "RouteStop", "StationAction", "station_attendants", "Organisation", "Program", "Province",
     "ReportDay", "ReportDelta", "ReportProgramDay",
     "ReportProgramDim", "ReportProgramMonth", "ReportNetworkDay", "ReportQualityDay", "ReportQualityDelta",
-    "ReportQualityMonth", "Shipment", "Station",
+    "ReportQualityMonth", "Shipment", "ShipmentChange", "Station",
     "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]
