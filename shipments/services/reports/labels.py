@@ -78,4 +78,7 @@ def describe_filters(session: Session | None, filters: ReportFilters, lang: str 
         else:
             name = dimension_labels(session, group, {value}, lang)[value]
         parts.append(f"{word_zh}：{name}" if zh else f"{word_en}: {name}")
+    if filters.taken is not None:
+        parts.append(("已被快递揽收（完成）" if zh else "taken by the carrier (done)") if filters.taken
+                     else ("未被快递揽收" if zh else "not taken by the carrier"))
     return ("；" if zh else "; ").join(parts)
