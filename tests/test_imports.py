@@ -167,6 +167,28 @@ def test_flask_import_command(app, db_session, create_organisation, tmp_path):
     assert missing.exit_code != 0
 
 
+def test_flask_import_command_reports_in_the_asked_language(app, db_session, create_organisation, tmp_path):
+    # The CLI has an app context but no request: Flask-Babel's force_locale must still pick the language.
+    org = create_organisation()
+    path = tmp_path / "s.csv"
+    path.write_bytes("\n".join(MESSY_ROWS[2:6]).encode())
+    chinese = app.test_cli_runner().invoke(args=["import", str(path), "--org", org.name])
+    assert "row 4 运单号: 与第 2 行的运单号重复" in chinese.output, chinese.output
+    english = app.test_cli_runner().invoke(args=["import", str(path), "--org", org.name, "--lang", "en"])
+    assert "row 4 运单号: same number as row 2" in english.output, english.output
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for lang, words in (("zh", "文件为空"), ("en", "the file is empty")):
+        result = app.test_cli_runner().invoke(args=["import", str(empty), "--org", org.name, "--lang", lang])
+        assert result.exit_code != 0 and words in result.output, result.output
+
+
+def test_messages_refuse_to_fall_back_to_english_without_an_app_context():
+    from shipments.services.shipments import message
+    with pytest.raises(RuntimeError, match="app context"):
+        message("required", "zh")
+
+
 # ------------------------------------------------------------- 100,000 rows
 BIG = 100_000
 PROVINCES = ["广东省", "浙江", "440000", "上海市", "北京"]

@@ -15,14 +15,14 @@
   on a live database).
 
 Revision ID: 0013_perfrep
-Revises: 0011_pages
+Revises: 0012_net
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0013_perfrep'
-down_revision = '0011_pages'
+down_revision = '0012_net'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """The delivery network: stations (7+31+N), 客货邮 routes, co-distribution centres' daily volumes.
 
 Any authenticated caller reads the network (attendant names only for admins
-and officials); admins change it. Centres report their daily sorted volume
-with an admin token (the sorting equipment's).
+and officials); admins change it. A centre's sorting equipment reports its
+daily sorted volume with a token given to that centre (or an admin token).
 """
 from flask import current_app, request
 from flask.views import MethodView
@@ -119,12 +119,16 @@ def _centre(centre_id: int):
 
 @blp.route("/centres/<int(min=1, max=2147483647):centre_id>/daily")
 class CentreDaily(MethodView):
-    @auth_required(blp, Role.ADMIN)
+    @auth_required(blp)
     @blp.arguments(CentreDaysInSchema)
     @blp.response(200, CentreDaysOutSchema)
     @blp.alt_response(404, description="No such centre")
     def post(self, data, centre_id):
-        """Report a centre's sorted parcels per Beijing day (sorting equipment; a day reported again is replaced)"""
+        """Report a centre's sorted parcels per Beijing day (the centre's equipment token, or admins; a day
+        reported again is replaced)"""
+        # Checked before the centre is looked up: a token learns nothing about other ids.
+        if not current_caller().reports_for_centre(centre_id):
+            abort(403, message="该令牌不能上报此共配中心 (this token may not report for this centre)")
         centre = _centre(centre_id)
         try:
             count = figures.record_centre_days(db.session, centre, [(d["day"], d["sorted_pieces"]) for d in data["days"]],

@@ -6,9 +6,11 @@ import time
 
 from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
+from flask_babel import lazy_pgettext as _x
 from flask_smorest import Blueprint, abort
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from shipments import labels
 from shipments.api.auth import auth_required, current_caller
 from shipments.extensions import db
 from shipments.models.enums import Role
@@ -28,6 +30,7 @@ blp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", descripti
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WRITERS = (Role.ADMIN, Role.MEMBER)
+INVALID_INPUT = _x("api", "invalid input")  # the Chinese answer names both: 输入有误 (invalid input)
 
 
 def request_language() -> str:
@@ -91,7 +94,7 @@ class Shipments(MethodView):
             abort(422, message=exc.problem.text(lang),
                   errors={"json": {"carrier": [exc.problem.text(lang)]}, "candidates": exc.candidates})
         except service.RowInvalid as exc:
-            abort(422, message="输入有误 (invalid input)" if lang == "zh" else "invalid input",
+            abort(422, message=labels.text(INVALID_INPUT, lang),
                   errors=problems_as_errors(exc.problems, lang))
         except service.NumberTaken:
             db.session.rollback()
@@ -249,7 +252,7 @@ class ShipmentByNumber(MethodView):
             service.update_shipment(db.session, current_caller(), shipment, data)
         except service.RowInvalid as exc:
             db.session.rollback()
-            abort(422, message="输入有误 (invalid input)" if lang == "zh" else "invalid input",
+            abort(422, message=labels.text(INVALID_INPUT, lang),
                   errors=problems_as_errors(exc.problems, lang))
         db.session.commit()
         return shipment

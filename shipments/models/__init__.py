@@ -9,14 +9,14 @@ from shipments.models.reports import (
     ReportProgressMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
 )
 from shipments.models.shipments import Shipment, TrackingEvent
-from shipments.models.trace import ImportBatch, PollLog, PollLogDay
+from shipments.models.trace import ImportBatch, PollLog, PollLogDay, ShipmentChange
 from shipments.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken", "CentreCapacity", "CentreDay", "Division", "Heartbeat", "ImportBatch", "ImportJob", "PollLog",
     "PollLogDay", "Route", "RouteStop", "StationAction", "station_attendants", "Organisation", "Program", "Province",
     "ReportDay", "ReportDelta", "ReportProgramDay",
-    "ReportProgramDim", "ReportProgramMonth", "ReportProgressDay", "ReportProgressMonth", "ReportNetworkDay", "ReportQualityDay", "ReportQualityDelta",
-    "ReportQualityMonth", "Shipment", "Station",
+    "ReportProgramDim", "ReportProgramMonth", "ReportProgressDay", "ReportProgressMonth", "ReportNetworkDay",
+    "ReportQualityDay", "ReportQualityDelta", "ReportQualityMonth", "Shipment", "ShipmentChange", "Station",
     "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]

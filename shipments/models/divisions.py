@@ -64,6 +64,9 @@ class Station(db.Model):
     # 邮快合作: China Post carries the private carriers' parcels to this village.
     post_express: Mapped[bool] = mapped_column(Boolean, default=False)
     attendant_name: Mapped[str | None] = mapped_column(String(40))
+    # Other names carriers' scans use for this place ("王化村", "柯桥分拨中心"): matched with
+    # the name when an event is applied (services/network/matching.py).
+    aliases: Mapped[list] = mapped_column(JSON, default=list)
     # Co-distribution centres: parcels a day the sorting line can handle.
     daily_capacity: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

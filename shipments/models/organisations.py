@@ -77,6 +77,8 @@ class ApiToken(db.Model):
     prefix: Mapped[str] = mapped_column(String(12))
     # An official token limited to one county; None sees the whole city.
     county_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("divisions.code"))
+    # A co-distribution centre's sorting equipment: this token may report that centre's volumes only.
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

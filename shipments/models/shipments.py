@@ -157,6 +157,11 @@ class TrackingEvent(db.Model):
     __table_args__ = (
         UniqueConstraint("shipment_id", "dedupe_key"),
         Index("ix_tracking_events_shipment_occurred", "shipment_id", "occurred_at"),
+        # A station's (or centre's) scans by time: the station page's inbound list and the
+        # centre cross-check read this index only (shipment_id included: index-only counts).
+        # Partial: most events (hubs on the way) name no station of ours.
+        Index("ix_tracking_events_station_occurred", "station_id", "occurred_at", "shipment_id",
+              postgresql_where=text("station_id IS NOT NULL"), sqlite_where=text("station_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -168,6 +173,9 @@ class TrackingEvent(db.Model):
     description: Mapped[str] = mapped_column(String(500))
     raw_code: Mapped[str | None] = mapped_column(String(40))
     source: Mapped[EventSource] = mapped_column(enum_column(EventSource, "event_source"))
+    # The station or centre of ours the event names, matched once when the event is
+    # applied (services/network/matching.py), never searched for in text at read time.
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     # sha1 of occurred_at (UTC ISO) + description: carriers repeat whole histories.
     dedupe_key: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

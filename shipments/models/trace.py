@@ -67,3 +67,21 @@ class ImportBatch(db.Model):
     report: Mapped[dict | None] = mapped_column(JSON)
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class ShipmentChange(db.Model):
+    """One field of a shipment changed after registration: who, when, old → new, through what."""
+
+    __tablename__ = "shipment_changes"
+    __table_args__ = (Index("ix_shipment_changes_shipment_changed", "shipment_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(_BigIntFK, ForeignKey("shipments.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # form (portal edit), api (PATCH), paste (seller paste), import (re-upload), cancel
+    source: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str | None] = mapped_column(String(200))

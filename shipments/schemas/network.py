@@ -123,7 +123,8 @@ class CentreFigureQuerySchema(Schema):
 class CentreDayFigureSchema(Schema):
     day = fields.Date(required=True)
     reported = fields.Integer(allow_none=True, required=True, metadata={"description": "the centre's own count"})
-    ours = fields.Integer(required=True, metadata={"description": "our registered pieces in the centre's area"})
+    ours = fields.Integer(required=True, metadata={
+        "description": "pieces of our parcels scanned at the centre that Beijing day (carrier events matched to it)"})
     capacity = fields.Integer(allow_none=True, required=True)
     utilisation = fields.Decimal(as_string=True, allow_none=True, required=True, metadata={"description": "%"})
 

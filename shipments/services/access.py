@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shipments.db import utcnow
-from shipments.models import ApiToken, Division, Organisation
-from shipments.models.enums import DivisionLevel, OrganisationKind, Role
+from shipments.models import ApiToken, Division, Organisation, Station
+from shipments.models.enums import DivisionLevel, OrganisationKind, Role, StationKind
 
 TOKEN_PREFIX = "yx_"
 
@@ -24,6 +24,11 @@ class Caller:
     user_id: int | None = None
     token_id: int | None = None
     county_code: str | None = None  # an official limited to one county (None: the whole city)
+    station_id: int | None = None  # a centre's sorting equipment: reports that centre's volumes
+
+    def reports_for_centre(self, centre_id: int) -> bool:
+        """Whether the caller may report this co-distribution centre's daily volumes."""
+        return self.role == Role.ADMIN or (self.station_id is not None and self.station_id == centre_id)
 
     @property
     def sees_everything(self) -> bool:
@@ -39,7 +44,7 @@ class Caller:
 def caller_for_token(token: ApiToken) -> Caller:
     """Describe the caller behind an API token."""
     return Caller(token.organisation_id, token.organisation.name, token.role, token_id=token.id,
-                  county_code=token.county_code)
+                  county_code=token.county_code, station_id=token.station_id)
 
 
 def caller_for_user(user) -> Caller:
@@ -70,17 +75,25 @@ def check_county(session: Session, role: Role, county_code: str | None) -> str |
 
 
 def create_token(session: Session, organisation: Organisation, role: Role | str, name: str = "api",
-                 county_code: str | None = None) -> str:
-    """Create a token for an organisation and role (officials optionally limited to a county); return it once."""
+                 county_code: str | None = None, station_id: int | None = None) -> str:
+    """Create a token for an organisation and role (officials optionally limited to a county, an operator
+    member token optionally given to one co-distribution centre's equipment); return it once."""
     role = Role(role)
     # The same rule as for users: administrators belong to the operator organisation.
     if role == Role.ADMIN and organisation.kind != OrganisationKind.OPERATOR:
         raise AccessError("administrators belong to the operator organisation")
     county_code = check_county(session, role, county_code)
+    if station_id is not None:
+        station = session.get(Station, station_id)
+        if station is None or station.kind != StationKind.CO_DISTRIBUTION_CENTRE:
+            raise AccessError(f"centre: {station_id} is not a co-distribution centre")
+        # The network's operator runs the centres; the token reports for one of them.
+        if role != Role.MEMBER or organisation.kind != OrganisationKind.OPERATOR:
+            raise AccessError("centre: a centre's token is a member token of the operator organisation")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(
         organisation=organisation, role=role, name=name, token_hash=hash_token(plain), prefix=plain[:10],
-        county_code=county_code,
+        county_code=county_code, station_id=station_id,
     ))
     session.flush()
     return plain
@@ -108,14 +121,16 @@ def find_caller(session: Session, plain: str, ttl: float = 0) -> Caller | None:
         if remembered is not None and remembered[0] > now:
             return remembered[1]
     row = session.execute(
-        select(ApiToken.id, ApiToken.organisation_id, ApiToken.role, ApiToken.county_code, Organisation.name)
+        select(ApiToken.id, ApiToken.organisation_id, ApiToken.role, ApiToken.county_code, ApiToken.station_id,
+               Organisation.name)
         .join(Organisation, ApiToken.organisation_id == Organisation.id)
         .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
     ).first()
     if row is None:
         _verified.pop(digest, None)
         return None
-    caller = Caller(row.organisation_id, row.name, row.role, token_id=row.id, county_code=row.county_code)
+    caller = Caller(row.organisation_id, row.name, row.role, token_id=row.id, county_code=row.county_code,
+                    station_id=row.station_id)
     if ttl > 0:
         if len(_verified) >= VERIFIED_MAX:
             _verified.clear()

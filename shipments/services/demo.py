@@ -115,8 +115,11 @@ def _load_stations(session: Session) -> None:
         select(Division).where(Division.level == DivisionLevel.COUNTY).order_by(Division.code)
     ).all()
     for county in counties:
-        _get_or_add(session, Station, {"name": f"{county.name}县级快递物流共配中心"},
-                    level=StationLevel.COUNTY, kind=StationKind.CO_DISTRIBUTION_CENTRE, division_code=county.code)
+        centre = _get_or_add(session, Station, {"name": f"{county.name}县级快递物流共配中心"},
+                             level=StationLevel.COUNTY, kind=StationKind.CO_DISTRIBUTION_CENTRE,
+                             division_code=county.code)
+        # The name the carriers' scans use (the sandbox's "柯桥分拨中心"): their scans match this centre.
+        centre.aliases = centre.aliases or [f"{county.name[:-1]}分拨中心"]
     # The article counts 7 county-level centres for 6 county units: which
     # unit runs two is not stated, so the seventh is marked as an assumption.
     _get_or_add(session, Station, {"name": "绍兴滨海新区县级快递物流共配中心"},

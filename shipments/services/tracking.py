@@ -62,12 +62,20 @@ def dedupe_key(occurred_at: datetime, description: str) -> str:
 
 
 def _insert_events(session, shipment: Shipment, result: TrackResult, source: EventSource, now) -> int:
+    # Imported here: services/network imports this module (the station desk applies its events here).
+    from shipments.services.network.matching import station_names
+
     rows, seen = [], set()
+    names = county = None
     for event in result.events:
         key = dedupe_key(event.occurred_at, event.description)
         if key in seen:
             continue
         seen.add(key)
+        if names is None:
+            names = station_names(session)
+            county = names.county_of_shipment(shipment.destination_station_id, shipment.origin_station_id,
+                                              shipment.origin_division_code)
         rows.append({
             "shipment_id": shipment.id,
             "occurred_at": event.occurred_at,
@@ -77,6 +85,8 @@ def _insert_events(session, shipment: Shipment, result: TrackResult, source: Eve
             "description": event.description.strip()[:500] or "—",
             "raw_code": (event.raw_code or None) and str(event.raw_code)[:40],
             "source": source,
+            # Matched once here, so that "scans at this station" is an index read (network/matching.py).
+            "station_id": names.match(county, event.location, event.description),
             "dedupe_key": key,
             "created_at": now,
         })

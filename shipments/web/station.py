@@ -53,7 +53,7 @@ def _station():
 def index():
     """Today's inbound parcels and the three actions (arrival, hand-over, outbound)."""
     station = _station()
-    parcels = db.session.scalars(desk.inbound_parcels(station)).all()
+    parcels = db.session.scalars(desk.inbound_parcels(station, utcnow())).all()
     since = datetime.combine(desk_today(), datetime.min.time(), tzinfo=desk.BEIJING)
     actions = db.session.scalars(desk.recent_actions(station, since)).all()
     response = current_app.make_response(render_template(

@@ -1,9 +1,15 @@
 """Fixtures for the network tests: tokens of each role, stations, a centre."""
-import pytest
+from datetime import timedelta
 
-from shipments.models import Station
-from shipments.models.enums import OrganisationKind, Role, StationKind, StationLevel
-from shipments.services import access
+import pytest
+from sqlalchemy import select
+
+from integrations.models import TrackEvent, build_result
+from shipments.db import utcnow
+from shipments.models import Station, TrackingEvent
+from shipments.models.enums import EventSource, OrganisationKind, Role, StationKind, StationLevel
+from shipments.services import access, tracking
+from shipments.services.schedule import PollPolicy
 from tests.web.conftest import create_user  # noqa: F401 (a fixture)
 
 PINGSHUI = "330603105"
@@ -36,3 +42,17 @@ def create_station(db_session):
         db_session.flush()
         return station
     return create
+
+
+def apply_scans(session, shipment, *scans, now=None):
+    """Apply carrier events (description, location, status) as one poll would."""
+    now = now or utcnow()
+    events = [TrackEvent(occurred_at=now - timedelta(hours=len(scans) - i), status=status, description=text,
+                         location=location)
+              for i, (text, location, status) in enumerate(scans)]
+    result = build_result(number=shipment.tracking_number, carrier=shipment.carrier, status=events[-1].status,
+                          substatus=None, raw_state=None, events=events)
+    tracking.apply_track_outcome(session, shipment, result, source=EventSource.POLL, now=now, policy=PollPolicy())
+    session.flush()
+    return session.scalars(select(TrackingEvent).where(TrackingEvent.shipment_id == shipment.id)
+                           .order_by(TrackingEvent.occurred_at)).all()

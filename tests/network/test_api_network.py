@@ -2,12 +2,15 @@
 import io
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import func, select
 
+from integrations.models import Status
+
 from shipments.models import CentreCapacity, CentreDay, Shipment, Station
-from shipments.models.enums import Direction, Role, StationLevel
-from shipments.services import reports
-from tests.network.conftest import PINGSHUI
+from shipments.models.enums import Direction, OrganisationKind, Role, ShipmentStatus, StationLevel
+from shipments.services import access, reports
+from tests.network.conftest import PINGSHUI, apply_scans
 
 
 def test_stations_list_by_level_with_keyset_pages(client, auth, create_station):
@@ -67,40 +70,73 @@ def test_routes_keep_their_stops_in_order(client, auth, create_station):
 
 
 def test_centre_daily_volumes_and_figures_equal_raw_recounts(client, db_session, auth, create_station,
-                                                              create_shipment):
-    centre = create_station(level=StationLevel.TOWNSHIP, name="测试平水共配中心", daily_capacity=1000)
+                                                              create_shipment, create_organisation):
+    centre = create_station(level=StationLevel.TOWNSHIP, name="测试平水共配中心", daily_capacity=1000,
+                            aliases=["平水分拨"])
     village = create_station()
     today = date(2026, 11, 20)
     db_session.add_all([CentreCapacity(station_id=centre.id, effective_from=date(2025, 1, 1), daily_capacity=1000),
                         CentreCapacity(station_id=centre.id, effective_from=date(2026, 11, 15), daily_capacity=8000)])
-    # Our parcels of the township: 3 on the 14th, 2 on the 16th (Beijing days), one elsewhere.
+    # Our parcels scanned AT the centre: 3 on the 14th, 2 on the 16th (Beijing days), each of 2 pieces.
     for day, count in ((14, 3), (16, 2)):
         for _ in range(count):
-            create_shipment(registered_at=datetime(2026, 11, day, 2, tzinfo=timezone.utc), origin_station_id=village.id,
-                            origin_division_code=PINGSHUI, direction=Direction.OUTBOUND, pieces=2)
-    create_shipment(registered_at=datetime(2026, 11, 16, 2, tzinfo=timezone.utc), origin_division_code="330681108")
+            parcel = create_shipment(registered_at=datetime(2026, 11, day, 1, tzinfo=timezone.utc),
+                                     origin_station_id=village.id, origin_division_code=PINGSHUI,
+                                     direction=Direction.OUTBOUND, pieces=2)
+            # In and out on the same day: one parcel that day.
+            apply_scans(db_session, parcel, ("快件已到达【测试平水共配中心】", "绍兴市", Status.IN_TRANSIT),
+                        ("快件已从【平水分拨】发出，下一站【杭州转运中心】", "绍兴市", Status.IN_TRANSIT),
+                        now=datetime(2026, 11, day, 5, tzinfo=timezone.utc))
+    # Parcels of the township that never went through the centre, a cancelled one that did, and one
+    # that only names the centre as its next stop: none of them counts.
+    create_shipment(registered_at=datetime(2026, 11, 16, 2, tzinfo=timezone.utc), origin_division_code=PINGSHUI)
+    cancelled = create_shipment(origin_division_code=PINGSHUI, status=ShipmentStatus.CANCELLED)
+    apply_scans(db_session, cancelled, ("快件已到达【测试平水共配中心】", None, Status.IN_TRANSIT),
+                now=datetime(2026, 11, 16, 5, tzinfo=timezone.utc))
+    passing = create_shipment(origin_division_code=PINGSHUI)
+    apply_scans(db_session, passing, ("快件已从【平水镇网点】发出，下一站【测试平水共配中心】", None, Status.IN_TRANSIT),
+                now=datetime(2026, 11, 16, 5, tzinfo=timezone.utc))
     admin = auth(Role.ADMIN)
     days = [{"day": f"2026-11-{d}", "sorted_pieces": n} for d, n in ((13, 700), (14, 760), (16, 5000), (17, 8000))]
     posted = client.post(f"/api/v1/centres/{centre.id}/daily", json={"days": days}, headers=admin)
     assert posted.status_code == 200 and posted.json == {"recorded": 4}
-    # A day reported again replaces the first report.
-    client.post(f"/api/v1/centres/{centre.id}/daily", json={"days": [{"day": "2026-11-13", "sorted_pieces": 740}]},
-                headers=admin)
+    # The centre's own sorting equipment reports with its token; a day reported again replaces the first report.
+    operator = create_organisation(kind=OrganisationKind.OPERATOR)
+    sorter = {"Authorization": "Bearer " + access.create_token(db_session, operator, Role.MEMBER, "sorter",
+                                                                station_id=centre.id)}
+    again = client.post(f"/api/v1/centres/{centre.id}/daily",
+                        json={"days": [{"day": "2026-11-13", "sorted_pieces": 740}]}, headers=sorter)
+    assert again.status_code == 200, again.json
     assert db_session.scalar(select(func.sum(CentreDay.sorted_pieces)).where(CentreDay.station_id == centre.id)) == \
         740 + 760 + 5000 + 8000
     assert client.post(f"/api/v1/centres/{village.id}/daily", json={"days": days}, headers=admin).status_code == 404
     assert client.post(f"/api/v1/centres/{centre.id}/daily", json={"days": days}, headers=auth()).status_code == 403
+    # Another centre's token: 403, for this centre and for ids that are no centre at all.
+    other = create_station(level=StationLevel.TOWNSHIP, name="测试王坛共配中心", division_code="330603107")
+    other_sorter = {"Authorization": "Bearer " + access.create_token(db_session, operator, Role.MEMBER, "sorter2",
+                                                                      station_id=other.id)}
+    for target in (centre.id, village.id):
+        refused = client.post(f"/api/v1/centres/{target}/daily", json={"days": days}, headers=other_sorter)
+        assert refused.status_code == 403, refused.json
+    assert db_session.scalar(select(func.count()).select_from(CentreDay).where(CentreDay.station_id == other.id)) == 0
+    # A centre token is an operator member token for a centre only.
+    for org, role, station_id in ((operator, Role.MEMBER, village.id), (operator, Role.OFFICIAL, centre.id),
+                                  (create_organisation(), Role.MEMBER, centre.id)):
+        with pytest.raises(access.AccessError):
+            access.create_token(db_session, org, role, "x", station_id=station_id)
 
     figures = client.get(f"/api/v1/centres/{centre.id}/figures?date_from=2026-11-13&date_to={today}",
                          headers=auth(Role.OFFICIAL))
     assert figures.status_code == 200, figures.json
     body = figures.json
     by_day = {d["day"]: d for d in body["days"]}
-    # Raw recount of our parcels in the township, per Beijing day.
+    # Raw recount: pieces of our live parcels with an event at the centre, per Beijing day of the event.
     raw = {}
-    for s in db_session.scalars(select(Shipment).where(Shipment.origin_division_code == PINGSHUI)):
-        key = s.registered_at.astimezone(reports.BEIJING).date().isoformat()
-        raw[key] = raw.get(key, 0) + s.pieces
+    for s_ in db_session.scalars(select(Shipment).where(Shipment.status != ShipmentStatus.CANCELLED)):
+        days_seen = {e.occurred_at.astimezone(reports.BEIJING).date().isoformat() for e in s_.events
+                     if e.station_id == centre.id}
+        for key in days_seen:
+            raw[key] = raw.get(key, 0) + s_.pieces
     assert {k: v["ours"] for k, v in by_day.items() if v["ours"]} == raw == {"2026-11-14": 6, "2026-11-16": 4}
     assert body["ours_total"] == 10 and body["reported_total"] == 740 + 760 + 5000 + 8000
     assert by_day["2026-11-14"]["capacity"] == 1000 and by_day["2026-11-14"]["utilisation"] == "76.0"
