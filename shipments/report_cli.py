@@ -1,4 +1,5 @@
 """`flask report …`: volumes in the terminal, reconcile, refresh and rebuild the rollups."""
+import time
 import unicodedata
 
 import click
@@ -87,6 +88,15 @@ def rebuild():
     rows = reports.rebuild_rollups(db.session)
     db.session.commit()
     click.echo(f"rebuilt: {rows} bucket(s)")
+
+
+@report_cli.command("rebuild-progress")
+def rebuild_progress():
+    """Recount the program-progress rollups from report_days (backfill; the other rollups are left alone)."""
+    started = time.perf_counter()
+    rows = reports.rebuild_progress(db.session)
+    db.session.commit()
+    click.echo(f"rebuilt report_progress_days/_months: {rows} day bucket(s) in {time.perf_counter() - started:.1f} s")
 
 
 __all__ = ["report_cli"]

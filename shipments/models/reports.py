@@ -9,7 +9,7 @@ composite primary keys can be upserted on both databases.
 """
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipments.extensions import db
@@ -216,3 +216,46 @@ class ReportNetworkDay(_Measures, db.Model):
     township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     direction: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+# --- Program progress (migration 0013_perfrep) ------------------------------------
+# "Done" (完成) on the dashboard counts the pieces of parcels the carrier has
+# actually taken: every status except these (services/reports/common.py, taken_expr).
+NOT_TAKEN_STATUSES = ("pending", "info_received", "cancelled", "returning", "returned")
+
+
+class ReportProgressDay(_Measures, db.Model):
+    """Shipments per program × Beijing day × county × township × taken by the carrier (folded from report_deltas).
+
+    Program progress, the county map and the drill-down behind 完成 read
+    this and report_progress_months: whole months from the month table,
+    the days at a period's edges from here.
+    """
+
+    __tablename__ = "report_progress_days"
+    __table_args__ = (
+        Index("ix_report_progress_days_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: no program
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)  # '': unknown
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)  # '': unknown
+    taken: Mapped[bool] = mapped_column(Boolean, primary_key=True)  # status not in NOT_TAKEN_STATUSES
+
+
+class ReportProgressMonth(_Measures, db.Model):
+    """The same per Beijing month (the month's first day): a season of a program is a few thousand rows."""
+
+    __tablename__ = "report_progress_months"
+    __table_args__ = (
+        Index("ix_report_progress_months_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    taken: Mapped[bool] = mapped_column(Boolean, primary_key=True)

@@ -55,6 +55,12 @@ class Shipment(db.Model):
         Index("ix_shipments_trip", "program_id", text("(delivered_at - coalesce(picked_up_at, registered_at))"),
               postgresql_where=text("delivered_at IS NOT NULL"),
               info={"only": "postgresql"}).ddl_if(dialect="postgresql"),
+        # ... and of those that ended undelivered (returned, no news), longest first: few rows, which
+        # otherwise meant reading every undelivered parcel of the program.
+        Index("ix_shipments_ended_trip", "program_id",
+              text("(last_event_at - coalesce(picked_up_at, registered_at))"),
+              postgresql_where=text("delivered_at IS NULL AND status IN ('returned', 'expired')"),
+              info={"only": "postgresql"}).ddl_if(dialect="postgresql"),
         # The portal's alert list and count: only the few shipments with an alert.
         Index("ix_shipments_org_alert", "organisation_id", "tracking_alert_at",
               postgresql_where=text("tracking_alert IS NOT NULL"), sqlite_where=text("tracking_alert IS NOT NULL")),

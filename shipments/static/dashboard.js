@@ -85,7 +85,7 @@
     });
     map.on("click", function (event) {
       var c = byName[event.name];
-      if (c) { drill({ county: c.code, date_from: data.year + "-01-01", date_to: data.as_of, lang: data.lang }); }
+      if (c) { drill({ county: c.code, date_from: data.year + "-01-01", date_to: data.as_of, taken: 1, lang: data.lang }); }
     });
     done();
   });

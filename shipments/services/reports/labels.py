@@ -81,4 +81,7 @@ def describe_filters(session: Session | None, filters: ReportFilters, lang: str 
         else:
             name = dimension_labels(session, group, {value}, lang)[value]
         parts.append(labels.text(clause, lang, name=name))
+    if filters.taken is not None:
+        parts.append(labels.text(_l("taken by the carrier (done)") if filters.taken else
+                                 _l("not taken by the carrier"), lang))
     return labels.join(parts, lang, clauses=True)

@@ -4,47 +4,116 @@ Readers add the deltas not yet folded, so every figure is exact at any
 moment; the fold only keeps report_deltas short.
 """
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from shipments.models import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth, Shipment
+from shipments.models import ReportProgressDay, ReportProgressMonth
 from shipments.models import (
     ReportNetworkDay, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
 )
-from shipments.models.reports import DIMENSIONS, FINE_DIMENSIONS, MEASURES, QUALITY_KEYS, QUALITY_MEASURES
+from shipments.models.reports import (
+    DIMENSIONS, FINE_DIMENSIONS, MEASURES, NOT_TAKEN_STATUSES, QUALITY_KEYS, QUALITY_MEASURES,
+)
 from shipments.services.reports.common import (
-    _FILTER_COLUMNS, COUNTED, ReportFilters, _as_date, _is_pg, _period_expr, _raw_keys,
+    _FILTER_COLUMNS, COUNTED, ReportFilters, _as_date, _is_pg, _period_expr, _raw_keys, beijing_today, taken_expr,
 )
 from shipments.services.reports.quality_keys import quality_raw_select
 
 FOLD_LOCK_KEY = 6_042_004  # pg advisory lock serialising refresh_rollups
 # Grain -> rollup table; any name in DIMENSIONS is also a grain: report_program_dims for that dimension.
-GRAINS = {"fine": ReportDay, "day": ReportProgramDay, "month": ReportProgramMonth}
+GRAINS = {"fine": ReportDay, "day": ReportProgramDay, "month": ReportProgramMonth,
+          "progress": ReportProgressDay, "progress_month": ReportProgressMonth}
+MONTH_TABLES = (ReportProgramMonth, ReportProgressMonth)
+# month, progress_month: whole months from the month table, corrected at the period's edges by
+# signed day ranges of the day table (exact for any dates when grouped by month or coarser).
+EDGE_DAYS = {ReportProgramMonth: ReportProgramDay, ReportProgressMonth: ReportProgressDay}
 
 
-def _rollup_union(pg: bool, filters: ReportFilters, columns: tuple[str, ...], grain: str):
+def _month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def split_period(date_from: date | None, date_to: date | None, today: date
+                 ) -> tuple[tuple[date | None, date | None] | None, list[tuple[int, date, date]]]:
+    """The whole months to read (None: none) and signed day ranges correcting them to exactly [date_from, date_to].
+
+    At each edge the cheaper of two is taken: the edge month whole minus the
+    days outside the period, or the days inside it without the month. Days
+    after `today` cost nothing (no parcel is registered in the future), so a
+    period ending today reads its last month whole and subtracts nothing.
+    """
+    def cost(start: date, end: date) -> int:
+        return max(0, (min(end, today) - start).days + 1)
+
+    first = date_from.replace(day=1) if date_from is not None else None
+    last = date_to.replace(day=1) if date_to is not None else None
+    if first is not None and first == last:
+        outside = [(-1, first, date_from - timedelta(days=1)), (-1, date_to + timedelta(days=1), _month_end(last))]
+        outside = [r for r in outside if r[1] <= r[2]]
+        if sum(cost(a, b) for _, a, b in outside) < cost(date_from, date_to):
+            return (first, last), outside
+        return None, [(1, date_from, date_to)]
+    edges = []
+    if first is not None and date_from > first:
+        if cost(first, date_from - timedelta(days=1)) <= cost(date_from, _month_end(first)):
+            edges.append((-1, first, date_from - timedelta(days=1)))
+        else:
+            edges.append((1, date_from, _month_end(first)))
+            first = _month_end(first) + timedelta(days=1)
+    if last is not None and date_to < _month_end(last):
+        if cost(date_to + timedelta(days=1), _month_end(last)) <= cost(last, date_to):
+            edges.append((-1, date_to + timedelta(days=1), _month_end(last)))
+        else:
+            edges.append((1, last, date_to))
+            last = last - timedelta(days=1)
+            last = last.replace(day=1)
+    return (first, last), edges
+
+
+def _rollup_union(pg: bool, filters: ReportFilters, columns: tuple[str, ...], grain: str,
+                  today: date | None = None):
     """Rollup rows plus not-yet-folded deltas, filtered, as one subquery (the date column is labelled day)."""
+    rollup = GRAINS.get(grain, ReportProgramDim)
+    sources = [(rollup, 1, filters.date_from, filters.date_to)]
+    if rollup in EDGE_DAYS:
+        months, edges = split_period(filters.date_from, filters.date_to, today or beijing_today())
+        sources = ([(rollup, 1, *months)] if months else []) + [(EDGE_DAYS[rollup], sign, a, b)
+                                                                 for sign, a, b in edges]
+    sources.append((ReportDelta, 1, filters.date_from, filters.date_to))
     parts = []
-    for model in (GRAINS.get(grain, ReportProgramDim), ReportDelta):
-        day = model.month if model is ReportProgramMonth else model.day
+    for model, sign, date_from, date_to in sources:
+        day = model.month if model in MONTH_TABLES else model.day
 
         def column(name):
-            return model.value if model is ReportProgramDim and name == grain else getattr(model, name)
+            if model is ReportProgramDim and name == grain:
+                return model.value
+            if name == "taken" and model in (ReportDelta, ReportDay):
+                return taken_expr(model.status)
+            return getattr(model, name)
 
         conds = [model.dimension == grain] if model is ReportProgramDim else []
-        if filters.date_from is not None:
-            conds.append(day >= filters.date_from)
-        if filters.date_to is not None:
-            conds.append(day <= filters.date_to)
+        if date_from is not None:
+            conds.append(day >= date_from)
+        if date_to is not None:
+            conds.append(day <= date_to)
         for name, column_name in _FILTER_COLUMNS.items():
-            if getattr(filters, name) is not None:
-                conds.append(column(column_name) == getattr(filters, name))
-        if grain == "month" and model is ReportDelta:
+            value = getattr(filters, name)
+            if value is None:
+                continue
+            if name == "taken":
+                conds.append(column("taken") if value else ~column("taken"))
+            else:
+                conds.append(column(column_name) == value)
+        if grain in ("month", "progress_month") and model not in MONTH_TABLES:
             day = _period_expr(pg, day, "month")
         cols = [day.label("day")] + [column(c).label(c) for c in columns if c != "day"]
-        parts.append(select(*cols, model.shipments, model.pieces, model.value_fen).where(*conds))
+        measures = [model.shipments, model.pieces, model.value_fen]
+        if sign < 0:
+            measures = [(-m).label(m.key) for m in measures]
+        parts.append(select(*cols, *measures).where(*conds))
     return union_all(*parts).subquery("u")
 
 
@@ -81,6 +150,14 @@ def _month_fold_exprs(pg: bool) -> tuple[str, ...]:
 
 
 _DIM_KEYS = ("dimension", "program_id", "day", "county_code", "value")
+_PROGRESS_KEYS = ("program_id", "day", "county_code", "township_code", "taken")
+_PROGRESS_MONTH_KEYS = ("program_id", "month", "county_code", "township_code", "taken")
+_TAKEN_SQL = "status NOT IN (" + ", ".join(f"'{s}'" for s in NOT_TAKEN_STATUSES) + ")"
+
+
+def _progress_fold_exprs(pg: bool, month: bool) -> tuple[str, ...]:
+    day = _month_fold_exprs(pg)[1] if month else "day"
+    return ("program_id", day, "county_code", "township_code", _TAKEN_SQL)
 
 
 def _dims_source(source: str) -> str:
@@ -100,6 +177,7 @@ def refresh_rollups(session: Session) -> int:
     if _is_pg(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
         columns = ", ".join(FINE_DIMENSIONS) + ", " + _MEASURE_SQL
+        progress_days, progress_months = _progress_fold_exprs(True, False), _progress_fold_exprs(True, True)
         # One statement, one snapshot: exactly the deltas deleted are added,
         # even while other transactions append and commit new ones.
         result = session.execute(text(
@@ -108,7 +186,9 @@ def refresh_rollups(session: Session) -> int:
             f"coarse AS ({_fold_sql('report_program_days', _COARSE_KEYS, 'moved')}), "
             f"months AS ({_fold_sql('report_program_months', _MONTH_KEYS, 'moved', _month_fold_exprs(True))}), "
             f"dims AS ({_fold_sql('report_program_dims', _DIM_KEYS, _dims_source('moved'))}), "
-            f"network AS ({_fold_sql('report_network_days', _NETWORK_KEYS, 'moved')}) "
+            f"network AS ({_fold_sql('report_network_days', _NETWORK_KEYS, 'moved')}), "
+            f"progress AS ({_fold_sql('report_progress_days', _PROGRESS_KEYS, 'moved', progress_days)}), "
+            f"progress_months AS ({_fold_sql('report_progress_months', _PROGRESS_MONTH_KEYS, 'moved', progress_months)}) "
             f"SELECT count(*) FROM moved"))
         folded = result.scalar_one()
         quality_columns = ", ".join(QUALITY_KEYS + QUALITY_MEASURES)
@@ -126,6 +206,10 @@ def refresh_rollups(session: Session) -> int:
                                        _month_fold_exprs(False))))
         session.execute(text(_fold_sql("report_program_dims", _DIM_KEYS, _dims_source("report_deltas"))))
         session.execute(text(_fold_sql("report_network_days", _NETWORK_KEYS, "report_deltas")))
+        session.execute(text(_fold_sql("report_progress_days", _PROGRESS_KEYS, "report_deltas",
+                                       _progress_fold_exprs(False, False))))
+        session.execute(text(_fold_sql("report_progress_months", _PROGRESS_MONTH_KEYS, "report_deltas",
+                                       _progress_fold_exprs(False, True))))
         folded = session.execute(delete(ReportDelta)).rowcount
         session.execute(text(_fold_sql("report_quality_days", QUALITY_KEYS, "report_quality_deltas",
                                        measures=QUALITY_MEASURES)))
@@ -136,7 +220,7 @@ def refresh_rollups(session: Session) -> int:
     session.execute(delete(ReportProgramDay).where(ReportProgramDay.shipments == 0))
     session.execute(delete(ReportProgramMonth).where(ReportProgramMonth.shipments == 0))
     session.execute(delete(ReportProgramDim).where(ReportProgramDim.shipments == 0))
-    for model in (ReportNetworkDay, ReportQualityDay, ReportQualityMonth):
+    for model in (ReportNetworkDay, ReportQualityDay, ReportQualityMonth, ReportProgressDay, ReportProgressMonth):
         session.execute(delete(model).where(model.shipments == 0))
     return folded
 
@@ -146,7 +230,7 @@ def rebuild_rollups(session: Session) -> int:
     if _is_pg(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
     for model in (ReportDelta, ReportDay, ReportProgramDay, ReportProgramMonth, ReportProgramDim, ReportNetworkDay,
-                  ReportQualityDelta, ReportQualityDay, ReportQualityMonth):
+                  ReportQualityDelta, ReportQualityDay, ReportQualityMonth, ReportProgressDay, ReportProgressMonth):
         session.execute(delete(model))
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
@@ -177,6 +261,7 @@ def rebuild_rollups(session: Session) -> int:
     session.execute(ReportNetworkDay.__table__.insert().from_select(
         list(_NETWORK_KEYS) + list(MEASURES),
         select(*network_keys, *(func.sum(getattr(ReportDay, m)) for m in MEASURES)).group_by(*network_keys)))
+    rebuild_progress(session)
     quality = quality_raw_select(pg)
     session.execute(ReportQualityDay.__table__.insert().from_select(list(QUALITY_KEYS + QUALITY_MEASURES), quality))
     month = _period_expr(pg, ReportQualityDay.day, "month")
@@ -196,6 +281,26 @@ class Difference:
     raw: tuple[int, ...]
 
 
+def rebuild_progress(session: Session) -> int:
+    """Recount report_progress_days and _months from report_days (which holds status and township); return rows."""
+    pg = _is_pg(session)
+    if pg:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
+    session.execute(delete(ReportProgressDay))
+    session.execute(delete(ReportProgressMonth))
+    taken = taken_expr(ReportDay.status)
+    day_keys = [ReportDay.program_id, ReportDay.day, ReportDay.county_code, ReportDay.township_code, taken]
+    session.execute(ReportProgressDay.__table__.insert().from_select(
+        list(_PROGRESS_KEYS) + list(MEASURES),
+        select(*day_keys, *(func.sum(getattr(ReportDay, m)) for m in MEASURES)).group_by(*day_keys)))
+    d = ReportProgressDay
+    month_keys = [d.program_id, _period_expr(pg, d.day, "month"), d.county_code, d.township_code, d.taken]
+    session.execute(ReportProgressMonth.__table__.insert().from_select(
+        list(_PROGRESS_MONTH_KEYS) + list(MEASURES),
+        select(*month_keys, *(func.sum(getattr(d, m)) for m in MEASURES)).group_by(*month_keys)))
+    return session.scalar(select(func.count()).select_from(ReportProgressDay))
+
+
 def reconcile(session: Session) -> list[Difference]:
     """Recount every rollup bucket from raw rows; return the buckets that differ."""
     pg = _is_pg(session)
@@ -203,7 +308,9 @@ def reconcile(session: Session) -> list[Difference]:
     differences = []
     raw_keys = dict(keys, month=_period_expr(pg, keys["day"], "month"))
     checks = [("report_days", FINE_DIMENSIONS, "fine"), ("report_program_days", _COARSE_KEYS, "day"),
-              ("report_program_months", _MONTH_KEYS, "month")]
+              ("report_program_months", _MONTH_KEYS, "month"),
+              ("report_progress_days", _PROGRESS_KEYS, "progress"),
+              ("report_progress_months", _PROGRESS_MONTH_KEYS, "progress_month")]
     checks += [("report_program_dims", ("program_id", "day", "county_code", d), d) for d in DIMENSIONS]
     for name, key_names, grain in checks:
         columns = tuple("day" if k == "month" else k for k in key_names)
