@@ -6,7 +6,7 @@ from shipments.models.organisations import ApiToken, Organisation, User
 from shipments.models.programs import Program, program_organisations
 from shipments.models.reports import (
     ReportDay, ReportDelta, ReportNetworkDay, ReportProgramDay, ReportProgramDim, ReportProgramMonth, ReportProgressDay,
-    ReportProgressMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
+    ReportProgressMonth, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
 )
 from shipments.models.shipments import Shipment, TrackingEvent
 from shipments.models.trace import ImportBatch, PollLog, PollLogDay, ShipmentChange
@@ -17,6 +17,7 @@ __all__ = [
     "PollLogDay", "Route", "RouteStop", "StationAction", "station_attendants", "Organisation", "Program", "Province",
     "ReportDay", "ReportDelta", "ReportProgramDay",
     "ReportProgramDim", "ReportProgramMonth", "ReportProgressDay", "ReportProgressMonth", "ReportNetworkDay",
-    "ReportQualityDay", "ReportQualityDelta", "ReportQualityMonth", "Shipment", "ShipmentChange", "Station",
+    "ReportQualityCarrierMonth", "ReportQualityDay", "ReportQualityDelta", "ReportQualityMonth", "Shipment",
+    "ShipmentChange", "Station",
     "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]

@@ -168,8 +168,26 @@ class ReportQualityDay(_QualityMeasures, db.Model):
     pickup_day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
-class ReportQualityMonth(_QualityMeasures, db.Model):
-    """The same per Beijing month (without the pickup day): year-long quality figures read a few rows per month."""
+# The histogram as one column per bucket (migration 0013_perfrep_quality): a key's
+# histogram is one row instead of one row per bucket, on both databases.
+HOUR_BUCKETS = tuple(low for low, _ in hours_bucket_bounds())
+HIST_COLUMNS = tuple(f"h{low:03d}" for low in HOUR_BUCKETS)
+
+
+class _Histogram:
+    """Picked-up-and-delivered shipments per transit-hour bucket: column hNNN holds the bucket from NNN hours."""
+
+
+for _column in HIST_COLUMNS:
+    setattr(_Histogram, _column, mapped_column(BigInteger, nullable=False, default=0))
+
+
+class ReportQualityMonth(_QualityMeasures, _Histogram, db.Model):
+    """Quality counts and the transit-hour histogram per Beijing month × program × carrier × destination province.
+
+    One row per key (the histogram in columns): a year of every program is
+    at most 12 × programs × carriers × provinces rows, whatever the volume.
+    """
 
     __tablename__ = "report_quality_months"
     __table_args__ = (
@@ -181,7 +199,20 @@ class ReportQualityMonth(_QualityMeasures, db.Model):
     program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
     province_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class ReportQualityCarrierMonth(_QualityMeasures, _Histogram, db.Model):
+    """The same without the province: the dashboard's quality by program × carrier reads a few rows a month."""
+
+    __tablename__ = "report_quality_carrier_months"
+    __table_args__ = (
+        Index("ix_report_quality_carrier_months_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class ReportQualityDelta(_QualityMeasures, db.Model):

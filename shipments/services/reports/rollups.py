@@ -6,16 +6,17 @@ moment; the fold only keeps report_deltas short.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, literal_column, select, text, union_all
+from sqlalchemy import case, delete, func, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from shipments.models import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth, Shipment
 from shipments.models import ReportProgressDay, ReportProgressMonth
 from shipments.models import (
-    ReportNetworkDay, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
+    ReportNetworkDay, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
 )
 from shipments.models.reports import (
-    DIMENSIONS, FINE_DIMENSIONS, MEASURES, NOT_TAKEN_STATUSES, QUALITY_KEYS, QUALITY_MEASURES,
+    DIMENSIONS, FINE_DIMENSIONS, HIST_COLUMNS, HOUR_BUCKETS, MEASURES, NOT_TAKEN_STATUSES, QUALITY_KEYS,
+    QUALITY_MEASURES,
 )
 from shipments.services.reports.common import (
     _FILTER_COLUMNS, COUNTED, ReportFilters, _as_date, _is_pg, _period_expr, _raw_keys, beijing_today, taken_expr,
@@ -132,12 +133,23 @@ def _fold_sql(table: str, keys: tuple[str, ...], source: str, exprs: tuple[str, 
 
 
 _NETWORK_KEYS = ("day", "county_code", "township_code", "station_id", "direction")
-_QUALITY_MONTH_KEYS = ("month", "program_id", "carrier", "province_code", "hours")
+# The quality month rollups: one row per key, the transit-hour histogram in columns (HIST_COLUMNS).
+_QUALITY_HIST_TABLES = {"report_quality_months": ("month", "program_id", "carrier", "province_code"),
+                        "report_quality_carrier_months": ("month", "program_id", "carrier")}
 
 
-def _quality_month_exprs(pg: bool) -> tuple[str, ...]:
+def _quality_hist_fold_sql(pg: bool, table: str, source: str) -> str:
+    """Upsert the quality buckets of `source` (one row per bucket) into a histogram-column month table."""
+    keys = _QUALITY_HIST_TABLES[table]
     month = "CAST(date_trunc('month', day) AS date)" if pg else "date(day, 'start of month')"
-    return (month, "program_id", "carrier", "province_code", "hours")
+    exprs = (month,) + keys[1:]
+    names = QUALITY_MEASURES + HIST_COLUMNS
+    sums = [f"sum({m})" for m in QUALITY_MEASURES]
+    sums += [f"sum(CASE WHEN hours = {bucket} THEN shipments ELSE 0 END)" for bucket in HOUR_BUCKETS]
+    return (f"INSERT INTO {table} ({', '.join(keys + names)}) "
+            f"SELECT {', '.join(exprs)}, {', '.join(sums)} FROM {source} WHERE 1 = 1 GROUP BY {', '.join(exprs)} "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in names))
 
 
 _COARSE_KEYS = ("program_id", "day", "county_code")
@@ -195,7 +207,8 @@ def refresh_rollups(session: Session) -> int:
         folded += session.execute(text(
             f"WITH moved AS (DELETE FROM report_quality_deltas RETURNING {quality_columns}), "
             f"days AS ({_fold_sql('report_quality_days', QUALITY_KEYS, 'moved', measures=QUALITY_MEASURES)}), "
-            f"months AS ({_fold_sql('report_quality_months', _QUALITY_MONTH_KEYS, 'moved', _quality_month_exprs(True), QUALITY_MEASURES)}) "
+            f"months AS ({_quality_hist_fold_sql(True, 'report_quality_months', 'moved')}), "
+            f"carrier_months AS ({_quality_hist_fold_sql(True, 'report_quality_carrier_months', 'moved')}) "
             f"SELECT count(*) FROM moved")).scalar_one()
     else:
         # SQLite has one writer at a time: after the first INSERT takes the
@@ -213,14 +226,15 @@ def refresh_rollups(session: Session) -> int:
         folded = session.execute(delete(ReportDelta)).rowcount
         session.execute(text(_fold_sql("report_quality_days", QUALITY_KEYS, "report_quality_deltas",
                                        measures=QUALITY_MEASURES)))
-        session.execute(text(_fold_sql("report_quality_months", _QUALITY_MONTH_KEYS, "report_quality_deltas",
-                                       _quality_month_exprs(False), QUALITY_MEASURES)))
+        for table in _QUALITY_HIST_TABLES:
+            session.execute(text(_quality_hist_fold_sql(False, table, "report_quality_deltas")))
         folded += session.execute(delete(ReportQualityDelta)).rowcount
     session.execute(delete(ReportDay).where(ReportDay.shipments == 0))
     session.execute(delete(ReportProgramDay).where(ReportProgramDay.shipments == 0))
     session.execute(delete(ReportProgramMonth).where(ReportProgramMonth.shipments == 0))
     session.execute(delete(ReportProgramDim).where(ReportProgramDim.shipments == 0))
-    for model in (ReportNetworkDay, ReportQualityDay, ReportQualityMonth, ReportProgressDay, ReportProgressMonth):
+    for model in (ReportNetworkDay, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth,
+                  ReportProgressDay, ReportProgressMonth):
         session.execute(delete(model).where(model.shipments == 0))
     return folded
 
@@ -230,7 +244,8 @@ def rebuild_rollups(session: Session) -> int:
     if _is_pg(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
     for model in (ReportDelta, ReportDay, ReportProgramDay, ReportProgramMonth, ReportProgramDim, ReportNetworkDay,
-                  ReportQualityDelta, ReportQualityDay, ReportQualityMonth, ReportProgressDay, ReportProgressMonth):
+                  ReportQualityDelta, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth, ReportProgressDay,
+                  ReportProgressMonth):
         session.execute(delete(model))
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
@@ -264,12 +279,8 @@ def rebuild_rollups(session: Session) -> int:
     rebuild_progress(session)
     quality = quality_raw_select(pg)
     session.execute(ReportQualityDay.__table__.insert().from_select(list(QUALITY_KEYS + QUALITY_MEASURES), quality))
-    month = _period_expr(pg, ReportQualityDay.day, "month")
-    month_keys = [month] + [getattr(ReportQualityDay, k) for k in _QUALITY_MONTH_KEYS[1:]]
-    session.execute(ReportQualityMonth.__table__.insert().from_select(
-        list(_QUALITY_MONTH_KEYS + QUALITY_MEASURES),
-        select(*month_keys, *(func.sum(getattr(ReportQualityDay, m)) for m in QUALITY_MEASURES))
-        .group_by(*month_keys)))
+    for table in _QUALITY_HIST_TABLES:
+        session.execute(text(_quality_hist_fold_sql(pg, table, "report_quality_days")))
     return session.scalar(select(func.count()).select_from(ReportDay))
 
 
@@ -339,28 +350,43 @@ def reconcile(session: Session) -> list[Difference]:
 
 
 def _reconcile_quality(session: Session, pg: bool) -> list[Difference]:
-    """report_quality_days and _months (plus the unfolded quality deltas) against a recount of the shipments."""
+    """The quality rollups (plus the unfolded quality deltas) against a recount of the shipments."""
     raw_q = quality_raw_select(pg).subquery("raw")
-    days, months, deltas = (ReportQualityDay.__table__, ReportQualityMonth.__table__,
-                            ReportQualityDelta.__table__)
+    days, deltas = ReportQualityDay.__table__, ReportQualityDelta.__table__
     measures = QUALITY_MEASURES
-    differences = []
-    for table, keys in ((days, QUALITY_KEYS), (months, _QUALITY_MONTH_KEYS)):
-        by_month = table is months
+    u = union_all(select(*(days.c[k] for k in QUALITY_KEYS), *(days.c[m] for m in measures)),
+                  select(*(deltas.c[k] for k in QUALITY_KEYS), *(deltas.c[m] for m in measures))).subquery("u")
+    group = [u.c[k] for k in QUALITY_KEYS]
+    rollup = _keyed(session.execute(select(*group, *(func.sum(u.c[m]) for m in measures)).group_by(*group)),
+                    len(measures))
+    raw_group = [raw_q.c[k] for k in QUALITY_KEYS]
+    raw = _keyed(session.execute(select(*raw_group, *(func.sum(raw_q.c[m]) for m in measures))
+                                 .group_by(*raw_group)), len(measures))
+    differences = _compare(days.name, rollup, raw)
+    # The month tables: their histogram columns against the raw buckets pivoted the same way.
+    for model in (ReportQualityMonth, ReportQualityCarrierMonth):
+        table, keys = model.__table__, _QUALITY_HIST_TABLES[model.__tablename__]
 
-        def project(source):
-            when = _period_expr(pg, source.c.day, "month") if by_month and source is not months else \
-                source.c[keys[0]]
-            return [when.label(keys[0])] + [source.c[k] for k in keys[1:]]
+        def pivoted(source, month, bucket_rows: bool):
+            columns = [month.label("month")] + [source.c[k] for k in keys[1:]]
+            values = [source.c[m] for m in measures]
+            values += ([case((source.c.hours == b, source.c.shipments), else_=0) for b in HOUR_BUCKETS]
+                       if bucket_rows else [source.c[h] for h in HIST_COLUMNS])
+            return columns, values
 
-        u = union_all(select(*project(table), *(table.c[m] for m in measures)),
-                      select(*project(deltas), *(deltas.c[m] for m in measures))).subquery("u")
+        parts = []
+        for source, bucket_rows in ((table, False), (deltas, True)):
+            month = source.c.month if source is table else _period_expr(pg, source.c.day, "month")
+            columns, values = pivoted(source, month, bucket_rows)
+            parts.append(select(*columns, *(v.label(n) for v, n in zip(values, measures + HIST_COLUMNS))))
+        u = union_all(*parts).subquery("u")
         group = [u.c[k] for k in keys]
-        rollup = _keyed(session.execute(select(*group, *(func.sum(u.c[m]) for m in measures)).group_by(*group)),
-                        len(measures))
-        raw_group = project(raw_q)
-        raw = _keyed(session.execute(select(*raw_group, *(func.sum(raw_q.c[m]) for m in measures))
-                                     .group_by(*raw_group)), len(measures))
+        names = measures + HIST_COLUMNS
+        rollup = _keyed(session.execute(select(*group, *(func.sum(u.c[n]) for n in names)).group_by(*group)),
+                        len(names))
+        columns, values = pivoted(raw_q, _period_expr(pg, raw_q.c.day, "month"), True)
+        raw = _keyed(session.execute(select(*columns, *(func.sum(v) for v in values)).group_by(*columns)),
+                     len(names))
         differences += _compare(table.name, rollup, raw)
     return differences
 
