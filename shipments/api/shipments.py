@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shipments import labels
 from shipments.api.auth import auth_required, current_caller
+from shipments.api.paging import keyset_page
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.shipments import (
@@ -73,9 +74,7 @@ class Shipments(MethodView):
         """List shipments, newest first, one page after `cursor`"""
         caller = current_caller()
         after = cursor_position(query)
-        limit = query["limit"]
-        rows = db.session.scalars(service.list_shipments(caller, query, after).limit(limit + 1)).all()
-        page = {"items": rows[:limit], "next_cursor": service.encode_cursor(rows[limit - 1]) if len(rows) > limit else None}
+        page = keyset_page(service.list_shipments(caller, query, after), query["limit"], service.encode_cursor)
         schema = ShipmentPageSchema() if caller.sees_personal_data else OfficialShipmentPageSchema()
         return dump(schema, page)
 
@@ -283,9 +282,5 @@ class ShipmentPolls(MethodView):
                                         .with_only_columns(Shipment.id))
         if shipment_id is None:
             abort(404, message="找不到该运单 (no such shipment)")
-        limit = query["limit"]
-        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, cursor_position(query)).limit(limit + 1)).all()
-        cursor = None
-        if len(rows) > limit:
-            cursor = service.encode_position(rows[limit - 1].sent_at, rows[limit - 1].id)
-        return {"items": rows[:limit], "next_cursor": cursor}
+        return keyset_page(poll_log.shipment_polls(shipment_id, cursor_position(query)), query["limit"],
+                           lambda row: service.encode_position(row.sent_at, row.id))

@@ -100,6 +100,7 @@ class Table:
     rows: Iterator[tuple[int, dict]]
     columns: dict[str, str]  # field key -> header as written in the file
     estimated_rows: int
+    blank: int = 0  # blank rows below the header that `rows` has passed over so far
 
 
 def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS, filename: str | None = None) -> Table:
@@ -110,7 +111,8 @@ def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS, filename: str |
         raise FileRejected("empty")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRejected("xls")
-    if head.startswith(b"PK\x03\x04"):
+    sheet = head.startswith(b"PK\x03\x04")
+    if sheet:
         cells, estimate = xlsx_cells(stream, max_rows + HEADER_SEARCH_ROWS)
     elif (filename or "").lower().endswith((".xlsx", ".xls")):
         raise FileRejected("not_spreadsheet")
@@ -118,7 +120,7 @@ def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS, filename: str |
         cells, estimate = csv_cells(stream)
     if estimate > max_rows + HEADER_SEARCH_ROWS:
         raise FileRejected("too_many_rows", max=max_rows)
-    return _with_header(cells, estimate)
+    return _with_header(cells, estimate, numbered_rows=sheet)
 
 
 # --------------------------------------------------------------------- XLSX
@@ -555,7 +557,7 @@ def _guess(sample: bytes) -> str:
 
 
 # ------------------------------------------------------------------ header
-def _with_header(cells: Iterator[tuple[int, list]], estimate: int) -> Table:
+def _with_header(cells: Iterator[tuple[int, list]], estimate: int, numbered_rows: bool = False) -> Table:
     searched = 0
     for row_no, row in cells:
         texts = [rules.header_key(c) for c in row]
@@ -569,7 +571,9 @@ def _with_header(cells: Iterator[tuple[int, list]], estimate: int) -> Table:
                 if key is not None and key not in index:
                     index[key] = i
             columns = {key: rules.clean_text(row[i]) for key, i in index.items()}
-            return Table(_data_rows(cells, index), columns, max(estimate - row_no, 0))
+            table = Table(iter(()), columns, max(estimate - row_no, 0))
+            table.rows = _data_rows(cells, index, table, row_no if numbered_rows else None)
+            return table
         if searched >= HEADER_SEARCH_ROWS:
             break
     if searched == 0:
@@ -577,11 +581,26 @@ def _with_header(cells: Iterator[tuple[int, list]], estimate: int) -> Table:
     raise FileRejected("no_number_column")
 
 
-def _data_rows(cells, index: dict[str, int]) -> Iterator[tuple[int, dict]]:
+def _data_rows(cells, index: dict[str, int], table: Table, header_row: int | None) -> Iterator[tuple[int, dict]]:
+    """The data rows below the header, counting the blank ones (no value in a known column) in table.blank.
+
+    Rows that hold nothing at all (an empty CSV line; in a sheet, row numbers it leaves out, given
+    header_row) are blank only when a later row holds something: a file's trailing newlines are not rows.
+    """
     pairs = list(index.items())
+    previous, empty = header_row, 0
     for row_no, row in cells:
+        if previous is not None:
+            empty += row_no - previous - 1
+            previous = row_no
+        if not row:
+            empty += 1
+            continue
+        table.blank += empty
+        empty = 0
         width = len(row)
         record = {key: row[i] for key, i in pairs if i < width}
         if all(v is None or v == "" or (isinstance(v, str) and not v.strip()) for v in record.values()):
-            continue  # blank rows are tolerated
+            table.blank += 1  # blank rows are tolerated, and counted apart from invalid ones
+            continue
         yield row_no, record
