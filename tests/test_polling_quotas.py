@@ -35,7 +35,7 @@ def hammer(quotas_list, provider, threads, calls):
 
     Returns the permits' times as the quota's window counted them: a timestamp taken by
     the test thread after the call returns would add the machine's scheduling delay
-    (under load, two permits 1.05 s apart could be stamped less than 1 s apart)."""
+    (under load, two permits more than a second apart could be stamped less than a second apart)."""
     stamps, lock = [], threading.Lock()
 
     def worker(quotas):
