@@ -55,6 +55,8 @@ STATION_KIND = {
     "co_distribution_centre": _l("Co-distribution centre"), "village_station": _l("Village station"),
     "passenger_freight_mail": _l("Passenger-freight-mail stop"),
 }
+ROUTE_KIND = {"passenger_freight_mail": _l("Passenger-freight-mail route (客货邮)"),
+              "common_prosperity": _l("Common-prosperity postal route (共富邮路)")}
 PROVIDER = {
     "kuaidi100": _l("Kuaidi100 (aggregator)"), "kdniao": _l("Kdniao (aggregator)"),
     "17track": _l("17TRACK (aggregator)"), "sandbox": _l("Demo carrier (simulated)"),

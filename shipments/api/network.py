@@ -11,6 +11,7 @@ from flask_smorest import Blueprint, abort
 from shipments.api.auth import auth_required, current_caller
 from shipments.db import utcnow
 from shipments.extensions import db
+from shipments.models import Route
 from shipments.models.enums import Role
 from shipments.schemas.network import (
     CensusReportSchema, CentreDaysInSchema, CentreDaysOutSchema, CentreFigureQuerySchema, CentreFiguresSchema,
@@ -104,6 +105,28 @@ class Routes(MethodView):
         try:
             route = routes.create_route(db.session, data["name"], data["kind"], data["county_code"],
                                         data["departures"], data["station_ids"], data.get("operator"))
+        except stations.StationError as exc:
+            _station_error(exc, 409 if "exists" in exc.message else 422)
+        db.session.commit()
+        return route
+
+
+@blp.route("/routes/<int(min=1, max=2147483647):route_id>")
+class RouteById(MethodView):
+    @auth_required(blp, Role.ADMIN)
+    @blp.arguments(RouteInSchema)
+    @blp.response(200, RouteSchema)
+    @blp.alt_response(404, description="No such route")
+    def put(self, data, route_id):
+        """Replace a route: name, kind, county, timetable and its stops in order (admins)"""
+        route = db.session.get(Route, route_id)
+        if route is None:
+            abort(404, message="没有这条线路 (no such route)")
+        try:
+            route = routes.save_route(db.session, route, name=data["name"], kind=data["kind"],
+                                      county_code=data["county_code"], departures=data["departures"],
+                                      stops=[(i, None) for i in data["station_ids"]], operator=data.get("operator"),
+                                      active=data.get("active", True))
         except stations.StationError as exc:
             _station_error(exc, 409 if "exists" in exc.message else 422)
         db.session.commit()

@@ -100,6 +100,7 @@ class RouteInSchema(Schema):
     departures = fields.List(fields.String(validate=validate.Length(max=5)), load_default=list)
     station_ids = fields.List(fields.Integer(validate=_ID), required=True, validate=validate.Length(min=1, max=60))
     operator = fields.String(validate=validate.Length(max=80))
+    active = fields.Boolean(load_default=True)
 
 
 class CentreDayInSchema(Schema):
