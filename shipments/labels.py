@@ -84,12 +84,22 @@ REGISTRATION_SOURCE = {"import": _l("file or bulk upload"), "form": _l("register
 POLL_OUTCOME = {"ok": _l("answered"), "not_found": _l("no data yet"), "invalid_number": _l("invalid number"),
                 "needs_phone": _l("needs the phone's last 4 digits"), "subscribed": _l("push subscribed"),
                 "refused": _l("subscription refused"), "error": _l("call failed")}
+# The edit history (services/history.py): the columns a registration's owner may change, and through what.
+CHANGE_FIELD = {
+    "phone_last4": _l("Phone's last 4 digits"), "program_id": _l("Program"), "channel": _l("Sales channel"),
+    "direction": _l("Direction"), "destination_province_code": _l("Destination province"),
+    "destination_city": _l("Destination city"), "pieces": _l("Pieces"), "order_ref": _l("Order reference"),
+    "status": _l("Status"), "cancel_reason": _l("Reason for cancelling"),
+}
+CHANGE_SOURCE = {"form": _l("portal form"), "api": _l("API"), "paste": _l("seller paste"),
+                 "import": _l("file or bulk upload")}
 UNKNOWN = _l("Unknown")
 TABLES = {
     "status": STATUS, "stop_reason": STOP_REASON, "channel": CHANNEL, "direction": DIRECTION, "role": ROLE,
     "kind": KIND, "tier": TIER, "product": PRODUCT, "station_level": STATION_LEVEL, "station_kind": STATION_KIND,
     "provider": PROVIDER, "subscription": SUBSCRIPTION, "substatus": SUBSTATUS, "tracking_alert": TRACKING_ALERT,
     "event_source": EVENT_SOURCE, "registration_source": REGISTRATION_SOURCE, "poll_outcome": POLL_OUTCOME,
+    "change_field": CHANGE_FIELD, "change_source": CHANGE_SOURCE,
 }
 
 

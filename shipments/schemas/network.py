@@ -159,6 +159,25 @@ class PollPageSchema(Schema):
     next_cursor = fields.String(allow_none=True, required=True)
 
 
+class ShipmentChangeSchema(Schema):
+    """One field changed after registration (绩效可追)."""
+
+    changed_at = fields.AwareDateTime(required=True)
+    field = fields.String(required=True, metadata={"description": "the column changed (phone_last4, program_id, "
+                                                                  "status, cancel_reason, …)"})
+    old = fields.String(allow_none=True, required=True, metadata={"description": "masked (***) for officials "
+                                                                               "where it is the recipient's data"})
+    new = fields.String(allow_none=True, required=True)
+    source = fields.String(required=True, metadata={"enum": ["form", "api", "paste", "import"]})
+    user = fields.String(allow_none=True, required=True, metadata={"description": "the username, for a login"})
+    token = fields.String(allow_none=True, required=True, metadata={"description": "label and prefix, for a token"})
+
+
+class ShipmentHistorySchema(Schema):
+    items = fields.List(fields.Nested(ShipmentChangeSchema), required=True,
+                        metadata={"description": "newest first, at most 200"})
+
+
 class PollQuerySchema(Schema):
     cursor = fields.String(validate=validate.Length(max=200))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
