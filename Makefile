@@ -44,6 +44,6 @@ poll: install
 # Web page translations: extract strings, update the catalogues, compile the .mo files (committed).
 .PHONY: translations
 translations: install-dev
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o shipments/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k _x:1c,2 --no-location --sort-output -o shipments/translations/messages.pot .
 	$(BIN)/pybabel update -i shipments/translations/messages.pot -d shipments/translations --width 120 --ignore-obsolete --no-fuzzy-matching
 	$(BIN)/pybabel compile -d shipments/translations --statistics

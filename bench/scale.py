@@ -392,6 +392,11 @@ def explain(size: int) -> None:
             ("official list, last 7 days", service.list_shipments(official, {"registered_from": week}).limit(51)),
             ("official list, search number", service.list_shipments(official, {"search": number}).limit(51)),
             ("official list, search order ref", service.list_shipments(official, {"search": f"DY{size // 2}"}).limit(51)),
+            ("official list, status=delivered, carrier=sf",
+             service.list_shipments(official, {"status": "delivered", "carrier": "sf"}).limit(51)),
+            *((f"official list, flag={flag}", service.list_shipments(official, {"flag": flag}).limit(51))
+              for flag in ("stalled", "expired", "pickup_overdue", "needs_phone")),
+            ("member list, flag=stalled", service.list_shipments(member, {"flag": "stalled"}).limit(51)),
             ("member list, newest first", service.list_shipments(member, {}).limit(51)),
             ("member list, status=delivered, carrier=sf",
              service.list_shipments(member, {"status": "delivered", "carrier": "sf"}).limit(51)),

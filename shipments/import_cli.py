@@ -29,12 +29,14 @@ def import_command(path, org_name, program_id, lang):
                 report = imports.import_rows(
                     db.session, table.rows, org.id, providers=provider_settings(current_app.config),
                     commit=db.session.commit, any_program=org.kind == OrganisationKind.OPERATOR,
-                    program_id=program_id, columns=table.columns, progress=bar.update, batch=batch)
+                    program_id=program_id, columns=table.columns, blank=lambda: table.blank, progress=bar.update,
+                    batch=batch)
         except imports.FileRejected as exc:
             db.session.rollback()
             raise click.ClickException(exc.text(lang)) from exc
     result = report.as_dict(lang)
-    for name in ("rows", "created", "duplicate_in_file", "already_registered", "registered_by_other_org", "invalid"):
+    for name in ("rows", "created", "duplicate_in_file", "already_registered", "registered_by_other_org", "invalid",
+                 "blank"):
         click.echo(f"{name}: {result[name]}")
     for problem in result["problems"]:
         click.echo(f"  row {problem['row']} {problem['column'] or problem['field']}: {problem['message']}", err=True)

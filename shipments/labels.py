@@ -6,6 +6,7 @@ its own language and an export in the language it was asked for.
 """
 from contextlib import nullcontext
 
+from flask import has_app_context
 from flask_babel import force_locale, get_locale, lazy_gettext as _l
 
 from integrations.carriers import CARRIERS
@@ -94,6 +95,9 @@ CHANGE_FIELD = {
 CHANGE_SOURCE = {"form": _l("portal form"), "api": _l("API"), "paste": _l("seller paste"),
                  "import": _l("file or bulk upload")}
 UNKNOWN = _l("Unknown")
+# How a list of names and a list of clauses are joined (、 and ； in Chinese).
+LIST_SEPARATOR = _l(", ")
+CLAUSE_SEPARATOR = _l("; ")
 TABLES = {
     "status": STATUS, "stop_reason": STOP_REASON, "channel": CHANNEL, "direction": DIRECTION, "role": ROLE,
     "kind": KIND, "tier": TIER, "product": PRODUCT, "station_level": STATION_LEVEL, "station_kind": STATION_KIND,
@@ -104,7 +108,26 @@ TABLES = {
 
 
 def _in(lang: str | None):
+    """Words in the given language ('zh'/'en' or a locale), else the page's.
+
+    Flask-Babel keeps its locale on the app context: without one, force_locale
+    does nothing and every message silently comes out in English, so say so.
+    """
+    if not has_app_context():
+        raise RuntimeError("messages need an app context (CLI commands and jobs run inside one)")
     return force_locale(LOCALES.get(lang, lang)) if lang else nullcontext()
+
+
+def text(message, lang: str | None = None, **params) -> str:
+    """A Flask-Babel message in the given language (else the page's), its %(name)s placeholders filled."""
+    with _in(lang):
+        words = str(message)
+    return words % params if params else words
+
+
+def join(items, lang: str | None = None, clauses: bool = False) -> str:
+    """Names (or, with clauses, whole clauses) joined as the language writes a list."""
+    return text(CLAUSE_SEPARATOR if clauses else LIST_SEPARATOR, lang).join(items)
 
 
 def is_zh(lang: str | None = None) -> bool:

@@ -31,7 +31,8 @@ MESSY_ROWS = [
     "SBX0000000007,sandbox,,9999,,,,,,",  # 14: unknown program
 ]
 EXPECTED_COUNTS = {"rows": 10, "created": 3, "needs_phone": 1, "updated": 0, "duplicate_in_file": 1,
-                   "already_registered": 1, "registered_by_other_org": 1, "invalid": 4}
+                   "already_registered": 1, "registered_by_other_org": 1, "invalid": 4,
+                   "blank": 1}  # row 8; row 2 is above the header, part of the title
 EXPECTED_PROBLEMS = [
     (6, "number", "运单号", "duplicate_in_file", "与第 4 行的运单号重复"),
     (7, "destination_province", "目的省份", "province_unknown", "未知的省份：火星"),
@@ -79,6 +80,46 @@ def test_messy_csv_gives_exactly_the_expected_report(client, db_session, org_wit
             second.destination_province_code) == ("5678", 2, "1299.00", Channel.KUAISHOU, "330000")
     again = upload(client, db_session, org_with_history, payload).json
     assert again["created"] == 0 and again["already_registered"] == 4
+
+
+# Blank rows in the middle and at the end (issue 12): counted apart, never invalid. An empty line
+# counts when a row follows it; the file's final newlines are not rows.
+BLANK_ROWS_CSV = "\n".join([
+    "运单号,快递公司,手机尾号",
+    "SBX0000000101,sandbox,1234",  # 2
+    ",,",  # 3: blank
+    "",  # 4: blank (an empty line, rows follow)
+    "SBX0000000102,sandbox,",  # 5
+    "  ,　,",  # 6: blank (spaces, a full-width one)
+    "bad!,,",  # 7: invalid
+    ",,",  # 8: blank
+    " , , ",  # 9: blank at the end
+    "", "",  # trailing newlines
+])
+
+
+def test_blank_rows_are_counted_apart_and_are_not_invalid(client, db_session, create_organisation):
+    report = upload(client, db_session, create_organisation(), BLANK_ROWS_CSV.encode("gbk")).json
+    assert {k: report[k] for k in ("rows", "created", "invalid", "blank")} == {
+        "rows": 3, "created": 2, "invalid": 1, "blank": 5}, report
+    assert [p["row"] for p in report["problems"]] == [7]
+
+
+def test_blank_rows_in_a_sheet_are_counted_where_excel_leaves_them_out(client, db_session, create_organisation):
+    workbook = Workbook()
+    sheet = workbook.active
+    for cells in (["订单导出"], [], ["运单号", "快递公司"],  # title and a blank row above the header: not counted
+                  ["SBX0000000111", "sandbox"],  # 4
+                  [None, None], [None, None],  # 5, 6: left out of the file by Excel: blank
+                  ["SBX0000000112", "sandbox"],  # 7
+                  [" ", "  "],  # 8: blank at the end (cells holding spaces)
+                  ["", None], [None, None]):  # 9, 10: hold nothing, after the last row: not rows
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    report = upload(client, db_session, create_organisation(), buffer.getvalue(), "s.xlsx").json
+    assert {k: report[k] for k in ("rows", "created", "invalid", "blank")} == {
+        "rows": 2, "created": 2, "invalid": 0, "blank": 3}, report
 
 
 def test_messages_follow_accept_language(client, db_session, org_with_history):
@@ -165,6 +206,28 @@ def test_flask_import_command(app, db_session, create_organisation, tmp_path):
     assert "created: 2" in result.output and "duplicate_in_file: 1" in result.output
     missing = app.test_cli_runner().invoke(args=["import", str(path), "--org", "没有这个机构"])
     assert missing.exit_code != 0
+
+
+def test_flask_import_command_reports_in_the_asked_language(app, db_session, create_organisation, tmp_path):
+    # The CLI has an app context but no request: Flask-Babel's force_locale must still pick the language.
+    org = create_organisation()
+    path = tmp_path / "s.csv"
+    path.write_bytes("\n".join(MESSY_ROWS[2:6]).encode())
+    chinese = app.test_cli_runner().invoke(args=["import", str(path), "--org", org.name])
+    assert "row 4 运单号: 与第 2 行的运单号重复" in chinese.output, chinese.output
+    english = app.test_cli_runner().invoke(args=["import", str(path), "--org", org.name, "--lang", "en"])
+    assert "row 4 运单号: same number as row 2" in english.output, english.output
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for lang, words in (("zh", "文件为空"), ("en", "the file is empty")):
+        result = app.test_cli_runner().invoke(args=["import", str(empty), "--org", org.name, "--lang", lang])
+        assert result.exit_code != 0 and words in result.output, result.output
+
+
+def test_messages_refuse_to_fall_back_to_english_without_an_app_context():
+    from shipments.services.shipments import message
+    with pytest.raises(RuntimeError, match="app context"):
+        message("required", "zh")
 
 
 # ------------------------------------------------------------- 100,000 rows

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from shipments.api.auth import auth_required, current_caller
-from shipments.api.network import keyset_page
+from shipments.api.paging import keyset_page
 from shipments.api.shipments import request_language
 from shipments.extensions import db
 from shipments.models import ImportJob
@@ -21,9 +21,7 @@ class ImportBatches(MethodView):
     @blp.response(200, ImportBatchPageSchema)
     def get(self, query):
         """List import batches, newest first, with their row reports (members: their own)"""
-        limit = query["limit"]
-        rows = db.session.scalars(imports.list_batches(current_caller(), query.get("after")).limit(limit + 1)).all()
-        return keyset_page(rows, limit)
+        return keyset_page(imports.list_batches(current_caller(), query.get("after")), query["limit"])
 
 
 @blp.route("/<int(min=1, max=2147483647):job_id>")

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from shipments.api.auth import auth_required, current_caller
+from shipments.api.paging import keyset_page
 from shipments.db import utcnow
 from shipments.extensions import db
 from shipments.models import Route
@@ -23,11 +24,6 @@ from shipments.services.network import figures, routes, stations
 blp = Blueprint("network_api", __name__, url_prefix="/api/v1", description="Network: stations, routes, centres (网络)")
 
 
-def keyset_page(rows: list, limit: int) -> dict:
-    """A page of at most `limit` rows fetched with limit + 1, and the id to pass as `after` for the next."""
-    return {"items": rows[:limit], "next_cursor": rows[limit - 1].id if len(rows) > limit else None}
-
-
 def _station_error(exc: stations.StationError, status: int = 422):
     db.session.rollback()
     abort(status, message=exc.message, errors={"json": {exc.field: [exc.message]}})
@@ -40,11 +36,8 @@ class Stations(MethodView):
     @blp.response(200, StationPageSchema)
     def get(self, query):
         """List stations by id (filter by level, county, township; page with `after`)"""
-        limit = query["limit"]
-        rows = db.session.scalars(stations.list_stations(
-            query.get("level"), query.get("county"), query.get("township"), query.get("after")
-        ).limit(limit + 1)).all()
-        page = keyset_page(rows, limit)
+        page = keyset_page(stations.list_stations(
+            query.get("level"), query.get("county"), query.get("township"), query.get("after")), query["limit"])
         if not current_caller().sees_everything:
             return current_app.json.response({"items": PublicStationSchema(many=True).dump(page["items"]),
                                               "next_cursor": page["next_cursor"]})
@@ -93,9 +86,7 @@ class Routes(MethodView):
     @blp.response(200, RoutePageSchema)
     def get(self, query):
         """List 客货邮 routes and 共富邮路 with their stops in order and timetable"""
-        limit = query["limit"]
-        rows = db.session.scalars(routes.list_routes(query.get("county"), query.get("after")).limit(limit + 1)).all()
-        return keyset_page(rows, limit)
+        return keyset_page(routes.list_routes(query.get("county"), query.get("after")), query["limit"])
 
     @auth_required(blp, Role.ADMIN)
     @blp.arguments(RouteInSchema)

@@ -6,10 +6,13 @@ import time
 
 from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
+from flask_babel import lazy_pgettext as _x
 from flask_smorest import Blueprint, abort
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from shipments import labels
 from shipments.api.auth import auth_required, current_caller
+from shipments.api.paging import keyset_page
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.shipments import (
@@ -28,6 +31,7 @@ blp = Blueprint("shipments", __name__, url_prefix="/api/v1/shipments", descripti
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WRITERS = (Role.ADMIN, Role.MEMBER)
+INVALID_INPUT = _x("api", "invalid input")  # the Chinese answer names both: 输入有误 (invalid input)
 
 
 def request_language() -> str:
@@ -70,9 +74,7 @@ class Shipments(MethodView):
         """List shipments, newest first, one page after `cursor`"""
         caller = current_caller()
         after = cursor_position(query)
-        limit = query["limit"]
-        rows = db.session.scalars(service.list_shipments(caller, query, after).limit(limit + 1)).all()
-        page = {"items": rows[:limit], "next_cursor": service.encode_cursor(rows[limit - 1]) if len(rows) > limit else None}
+        page = keyset_page(service.list_shipments(caller, query, after), query["limit"], service.encode_cursor)
         schema = ShipmentPageSchema() if caller.sees_personal_data else OfficialShipmentPageSchema()
         return dump(schema, page)
 
@@ -91,7 +93,7 @@ class Shipments(MethodView):
             abort(422, message=exc.problem.text(lang),
                   errors={"json": {"carrier": [exc.problem.text(lang)]}, "candidates": exc.candidates})
         except service.RowInvalid as exc:
-            abort(422, message="输入有误 (invalid input)" if lang == "zh" else "invalid input",
+            abort(422, message=labels.text(INVALID_INPUT, lang),
                   errors=problems_as_errors(exc.problems, lang))
         except service.NumberTaken:
             db.session.rollback()
@@ -249,7 +251,7 @@ class ShipmentByNumber(MethodView):
             service.update_shipment(db.session, current_caller(), shipment, data)
         except service.RowInvalid as exc:
             db.session.rollback()
-            abort(422, message="输入有误 (invalid input)" if lang == "zh" else "invalid input",
+            abort(422, message=labels.text(INVALID_INPUT, lang),
                   errors=problems_as_errors(exc.problems, lang))
         db.session.commit()
         return shipment
@@ -280,12 +282,8 @@ class ShipmentPolls(MethodView):
                                         .with_only_columns(Shipment.id))
         if shipment_id is None:
             abort(404, message="找不到该运单 (no such shipment)")
-        limit = query["limit"]
-        rows = db.session.scalars(poll_log.shipment_polls(shipment_id, cursor_position(query)).limit(limit + 1)).all()
-        cursor = None
-        if len(rows) > limit:
-            cursor = service.encode_position(rows[limit - 1].sent_at, rows[limit - 1].id)
-        return {"items": rows[:limit], "next_cursor": cursor}
+        return keyset_page(poll_log.shipment_polls(shipment_id, cursor_position(query)), query["limit"],
+                           lambda row: service.encode_position(row.sent_at, row.id))
 
 
 @blp.route("/<string(maxlength=16):carrier>/<string(maxlength=80):number>/history")

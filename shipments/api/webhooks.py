@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from shipments.api.auth import auth_required, current_caller
+from shipments.api.paging import keyset_page
 from shipments.db import utcnow
 from shipments.extensions import db
 from shipments.models import WebhookDelivery
@@ -146,10 +147,8 @@ class WebhookDeliveries(MethodView):
     def get(self, query, subscription_id):
         """The delivery log, newest first: time, event, HTTP status, duration, attempts"""
         subscription = _subscription(subscription_id)
-        limit = query["limit"]
-        rows = db.session.scalars(service.delivery_log(subscription.id, before_id=query.get("before"),
-                                                       state=query.get("state")).limit(limit + 1)).all()
-        return {"items": rows[:limit], "next_before": rows[limit - 1].id if len(rows) > limit else None}
+        return keyset_page(service.delivery_log(subscription.id, before_id=query.get("before"), state=query.get("state")),
+                           query["limit"], key="next_before")
 
 
 @blp.route("/<int(min=1, max=2147483647):subscription_id>/deliveries/redeliver-failed")

@@ -5,8 +5,8 @@ from shipments.models.network import CentreCapacity, CentreDay, Route, RouteStop
 from shipments.models.organisations import ApiToken, Organisation, User
 from shipments.models.programs import Program, program_organisations
 from shipments.models.reports import (
-    ReportDay, ReportDelta, ReportNetworkDay, ReportProgramDay, ReportProgramDim, ReportProgramMonth, ReportQualityDay,
-    ReportQualityDelta, ReportQualityMonth,
+    ReportDay, ReportDelta, ReportNetworkDay, ReportProgramDay, ReportProgramDim, ReportProgramMonth, ReportProgressDay,
+    ReportProgressMonth, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
 )
 from shipments.models.shipments import Shipment, TrackingEvent
 from shipments.models.trace import ImportBatch, PollLog, PollLogDay, ShipmentChange
@@ -16,7 +16,8 @@ __all__ = [
     "ApiToken", "CentreCapacity", "CentreDay", "Division", "Heartbeat", "ImportBatch", "ImportJob", "PollLog",
     "PollLogDay", "Route", "RouteStop", "StationAction", "station_attendants", "Organisation", "Program", "Province",
     "ReportDay", "ReportDelta", "ReportProgramDay",
-    "ReportProgramDim", "ReportProgramMonth", "ReportNetworkDay", "ReportQualityDay", "ReportQualityDelta",
-    "ReportQualityMonth", "Shipment", "ShipmentChange", "Station",
+    "ReportProgramDim", "ReportProgramMonth", "ReportProgressDay", "ReportProgressMonth", "ReportNetworkDay",
+    "ReportQualityCarrierMonth", "ReportQualityDay", "ReportQualityDelta", "ReportQualityMonth", "Shipment",
+    "ShipmentChange", "Station",
     "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]

@@ -9,7 +9,7 @@ composite primary keys can be upserted on both databases.
 """
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shipments.extensions import db
@@ -168,8 +168,26 @@ class ReportQualityDay(_QualityMeasures, db.Model):
     pickup_day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
-class ReportQualityMonth(_QualityMeasures, db.Model):
-    """The same per Beijing month (without the pickup day): year-long quality figures read a few rows per month."""
+# The histogram as one column per bucket (migration 0013_perfrep_quality): a key's
+# histogram is one row instead of one row per bucket, on both databases.
+HOUR_BUCKETS = tuple(low for low, _ in hours_bucket_bounds())
+HIST_COLUMNS = tuple(f"h{low:03d}" for low in HOUR_BUCKETS)
+
+
+class _Histogram:
+    """Picked-up-and-delivered shipments per transit-hour bucket: column hNNN holds the bucket from NNN hours."""
+
+
+for _column in HIST_COLUMNS:
+    setattr(_Histogram, _column, mapped_column(BigInteger, nullable=False, default=0))
+
+
+class ReportQualityMonth(_QualityMeasures, _Histogram, db.Model):
+    """Quality counts and the transit-hour histogram per Beijing month × program × carrier × destination province.
+
+    One row per key (the histogram in columns): a year of every program is
+    at most 12 × programs × carriers × provinces rows, whatever the volume.
+    """
 
     __tablename__ = "report_quality_months"
     __table_args__ = (
@@ -181,7 +199,20 @@ class ReportQualityMonth(_QualityMeasures, db.Model):
     program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
     province_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class ReportQualityCarrierMonth(_QualityMeasures, _Histogram, db.Model):
+    """The same without the province: the dashboard's quality by program × carrier reads a few rows a month."""
+
+    __tablename__ = "report_quality_carrier_months"
+    __table_args__ = (
+        Index("ix_report_quality_carrier_months_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class ReportQualityDelta(_QualityMeasures, db.Model):
@@ -216,3 +247,46 @@ class ReportNetworkDay(_Measures, db.Model):
     township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     direction: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+# --- Program progress (migration 0013_perfrep) ------------------------------------
+# "Done" (完成) on the dashboard counts the pieces of parcels the carrier has
+# actually taken: every status except these (services/reports/common.py, taken_expr).
+NOT_TAKEN_STATUSES = ("pending", "info_received", "cancelled", "returning", "returned")
+
+
+class ReportProgressDay(_Measures, db.Model):
+    """Shipments per program × Beijing day × county × township × taken by the carrier (folded from report_deltas).
+
+    Program progress, the county map and the drill-down behind 完成 read
+    this and report_progress_months: whole months from the month table,
+    the days at a period's edges from here.
+    """
+
+    __tablename__ = "report_progress_days"
+    __table_args__ = (
+        Index("ix_report_progress_days_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: no program
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)  # '': unknown
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)  # '': unknown
+    taken: Mapped[bool] = mapped_column(Boolean, primary_key=True)  # status not in NOT_TAKEN_STATUSES
+
+
+class ReportProgressMonth(_Measures, db.Model):
+    """The same per Beijing month (the month's first day): a season of a program is a few thousand rows."""
+
+    __tablename__ = "report_progress_months"
+    __table_args__ = (
+        Index("ix_report_progress_months_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    taken: Mapped[bool] = mapped_column(Boolean, primary_key=True)

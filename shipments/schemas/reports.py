@@ -25,6 +25,9 @@ class ReportFilterQuerySchema(Schema):
     direction = fields.String(validate=validate.OneOf([d.value for d in Direction]))
     channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
     province = fields.String(validate=validate.Regexp(r"^\d{6}$", error="a 6-digit province code"))
+    taken = fields.Boolean(metadata={"description": "true: only parcels the carrier has taken (not pending, "
+                                                    "info_received, cancelled, returning or returned): the "
+                                                    "dashboard's done (完成)"})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]),
                            metadata={"description": "json, or a csv/xlsx download (title, units, totals row)"})
     lang = fields.String(load_default="zh", validate=validate.OneOf(["zh", "en"]),
@@ -98,8 +101,10 @@ class ProgressSchema(Schema):
     season_days = fields.Integer(required=True)
     target = fields.Integer(required=True)
     prorated_target = fields.Integer(required=True)
-    pieces = fields.Integer(required=True)
-    shipments = fields.Integer(required=True)
+    pieces = fields.Integer(required=True, metadata={
+        "description": "Done (完成): pieces registered in the season up to as_of whose parcel the carrier has "
+                       "taken (not pending, info_received, cancelled, returning or returned)"})
+    shipments = fields.Integer(required=True, metadata={"description": "Waybills of those pieces"})
     percent_of_prorated = fields.Decimal(as_string=True, allow_none=True)
     projected_pieces = fields.Integer(allow_none=True)
     projected_percent = fields.Decimal(as_string=True, allow_none=True)

@@ -225,6 +225,8 @@ class ImportReportSchema(Schema):
     already_registered = fields.Integer(required=True)
     registered_by_other_org = fields.Integer(required=True)
     invalid = fields.Integer(required=True)
+    blank = fields.Integer(required=True, metadata={
+        "description": "a file's blank rows below its header: passed over, counted in neither rows nor invalid"})
     problems = fields.List(fields.Nested(ProblemSchema), required=True)
     problems_truncated = fields.Boolean(required=True)
 

@@ -9,24 +9,36 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from flask_babel import lazy_gettext as _l, lazy_pgettext as _x
+
 from shipments import labels
 from shipments.services import reports
 
+# Flask-Babel messages (English msgid, Chinese in messages.po), rendered in the export's language. Column
+# words carry the context "export": an official's table says 票数（票）where a page says 运单.
 WORDS = {
-    "period": ("统计期", "Period"), "shipments": ("票数（票）", "Shipments"), "pieces": ("件数（件）", "Pieces"),
-    "value": ("申报价值（元）", "Declared value (CNY)"), "total": ("合计", "Total"),
-    "program": ("寄递项目", "Program"), "county": ("区县", "County"), "township": ("乡镇（街道）", "Township"),
-    "station": ("村级站点", "Village station"), "carrier": ("快递企业", "Carrier"), "status": ("状态", "Status"),
-    "direction": ("方向", "Direction"), "channel": ("销售渠道", "Sales channel"),
-    "province": ("目的省份", "Destination province"),
-    "day": ("日", "day"), "week": ("周", "week"), "month": ("月", "month"), "season": ("季", "season"),
+    "period": _x("export", "Period"), "shipments": _x("export", "Shipments"), "pieces": _x("export", "Pieces"),
+    "value": _x("export", "Declared value (CNY)"), "total": _x("export", "Total"),
+    "program": _x("export", "Program"), "county": _x("export", "County"), "township": _x("export", "Township"),
+    "station": _x("export", "Village station"), "carrier": _x("export", "Carrier"), "status": _x("export", "Status"),
+    "direction": _x("export", "Direction"), "channel": _x("export", "Sales channel"),
+    "province": _x("export", "Destination province"),
 }
-PERIOD_NAMES = {"day": ("按日", "by day"), "week": ("按周", "by week"), "month": ("按月", "by month"),
-                "season": ("按季", "by season")}
+PERIOD_NAMES = {"day": _l("by day"), "week": _l("by week"), "month": _l("by month"), "season": _l("by season")}
+BELOW_60 = _l("below 60%")
+WAYBILLS = _l("%(count)s waybills")
 
 
-def word(key: str, lang: str) -> str:
-    return WORDS[key][0 if lang == "zh" else 1]
+def word(key: str, lang: str | None) -> str:
+    return labels.text(WORDS[key], lang)
+
+
+def words(messages, lang: str | None) -> list[str]:
+    return [labels.text(m, lang) for m in messages]
+
+
+def _name(program, zh: bool) -> str:
+    return program.name if zh else program.name_en
 
 
 @dataclass
@@ -48,70 +60,78 @@ def volume_headers(report: reports.VolumeReport, lang: str = "zh") -> list[str]:
 
 def volume_table(report: reports.VolumeReport, lang: str = "zh", filter_note: str | None = None) -> Table:
     """A labelled volume report as an export table."""
-    zh = lang == "zh"
-    groups = "、".join(word(g, lang) for g in report.group_by) if zh else ", ".join(word(g, lang) for g in report.group_by)
-    title = (f"寄递量统计（{PERIOD_NAMES[report.period][0]}{'，按' + groups if groups else ''}）" if zh else
-             f"Shipment volumes {PERIOD_NAMES[report.period][1]}{', by ' + groups if groups else ''}")
-    note = _filter_note(filter_note or report.filters, lang) + ("；单位：票、件、元；时间为北京时间" if zh else
-                                                  "; units: shipments, pieces, yuan (CNY); Beijing time")
+    period = labels.text(PERIOD_NAMES[report.period], lang)
+    if report.group_by:
+        groups = labels.join((word(g, lang) for g in report.group_by), lang)
+        title = labels.text(_l("Shipment volumes %(period)s, by %(groups)s"), lang, period=period, groups=groups)
+    else:
+        title = labels.text(_l("Shipment volumes %(period)s"), lang, period=period)
+    note = labels.join([_filter_note(filter_note or report.filters, lang),
+                        labels.text(_l("units: shipments, pieces, yuan (CNY); Beijing time"), lang)], lang, clauses=True)
     rows = [[r.period, *r.labels, r.shipments, r.pieces, r.value] for r in report.rows]
     t = report.totals
     totals = [word("total", lang), *[""] * len(report.group_by), t["shipments"], t["pieces"], t["value"]]
     return Table(title, note, volume_headers(report, lang), rows, totals, f"volumes-{report.period}")
 
 
+PROGRESS_HEADERS = (
+    _x("export", "Program"), _x("export", "Tier"), _x("export", "Target (pieces)"), _x("export", "Season"),
+    _x("export", "Days elapsed"), _x("export", "Prorated target (pieces)"), _x("export", "Pieces to date"),
+    _x("export", "Of prorated (%)"), _x("export", "Projected (pieces)"), _x("export", "Projected of target (%)"),
+    _x("export", "Flag"),
+)
+
+
 def progress_table(items: list[reports.Progress], lang: str = "zh") -> Table:
     """Program progress cards as an export table."""
-    zh = lang == "zh"
-    headers = (["寄递项目", "档次", "目标（件）", "季节", "已过天数", "按进度目标（件）", "累计完成（件）", "完成进度（%）",
-                "预计全期（件）", "预计完成率（%）", "预警"] if zh else
-               ["Program", "Tier", "Target (pieces)", "Season", "Days elapsed", "Prorated target (pieces)",
-                "Pieces to date", "Of prorated (%)", "Projected (pieces)", "Projected of target (%)", "Flag"])
-    rows = [[p.program.name if zh else p.program.name_en, labels.label(p.tier, "tier", lang), p.target,
+    zh = labels.is_zh(lang)
+    below = labels.text(BELOW_60, lang)
+    rows = [[_name(p.program, zh), labels.label(p.tier, "tier", lang), p.target,
              f"{p.season_start:%Y-%m-%d}~{p.season_end:%Y-%m-%d}", f"{p.elapsed_days}/{p.season_days}",
              p.prorated_target, p.pieces, p.percent_of_prorated, p.projected_pieces, p.projected_percent,
-             ("低于60%" if zh else "below 60%") if p.flagged else ""] for p in items]
+             below if p.flagged else ""] for p in items]
     totals = [word("total", lang), "", sum(p.target for p in items), "", "", sum(p.prorated_target for p in items),
               sum(p.pieces for p in items), "", "", "", ""]
     as_of = items[0].as_of if items else reports.beijing_today()
-    title = f"寄递项目进度（截至 {as_of:%Y-%m-%d}）" if zh else f"Program progress as of {as_of:%Y-%m-%d}"
-    note = ("按进度目标 = 目标 × 季节内已过天数 / 季节天数；完成 = 季节内登记的件数（不论状态）；低于按进度目标60%预警；"
-            "单位：件" if zh else
-            "Prorated target = target × elapsed season days / season days; done = pieces registered in the season "
-            "(any status); flagged below 60 %; unit: pieces")
+    title = labels.text(_l("Program progress as of %(date)s"), lang, date=f"{as_of:%Y-%m-%d}")
+    notes = [labels.text(_l("Prorated target = target × elapsed season days / season days; done = pieces registered "
+                            "in the season (any status); flagged below 60 %; unit: pieces"), lang)]
     scales = {p.program.target_scale for p in items if p.program.target_scale > 1}
     if scales:
-        note += (f"；演示数据：目标按 1:{max(scales)} 缩放，件数为实际统计" if zh else
-                 f"; demo data: targets scaled 1:{max(scales)}, pieces counted as they are")
-    return Table(title, note, headers, rows, totals, "progress")
+        notes.append(labels.text(_l("demo data: targets scaled 1:%(scale)s, pieces counted as they are"), lang,
+                                 scale=max(scales)))
+    return Table(title, labels.join(notes, lang, clauses=True), words(PROGRESS_HEADERS, lang), rows, totals,
+                 "progress")
+
+
+SHORTFALL_HEADERS = (_x("export", "Level"), _x("export", "County/township"), _x("export", "Pieces to date"),
+                     _x("export", "Prorated target (pieces)"), _x("export", "Of prorated (%)"), _x("export", "Flag"))
 
 
 def shortfall_table(progress: reports.Progress, lang: str = "zh") -> Table:
     """One program's shortfall by county and township."""
-    zh = lang == "zh"
-    headers = (["层级", "区县/乡镇", "累计完成（件）", "按进度目标（件）", "完成进度（%）", "预警"] if zh else
-               ["Level", "County/township", "Pieces to date", "Prorated target (pieces)", "Of prorated (%)", "Flag"])
+    below = labels.text(BELOW_60, lang)
     rows = []
     for level, items in ((word("county", lang), progress.counties), (word("township", lang), progress.townships)):
-        rows += [[level, s.name, s.pieces, s.prorated_target, s.percent,
-                  ("低于60%" if zh else "below 60%") if s.flagged else ""] for s in items]
-    name = progress.program.name if zh else progress.program.name_en
-    title = f"{name} 分区县、乡镇进度" if zh else f"{name}: shortfall by county and township"
-    note = ("乡镇目标按各乡镇村级站点数分摊；单位：件" if zh else
-            "Township targets are shared by village stations; unit: pieces")
-    return Table(title, note, headers, rows, None, f"shortfall-{progress.program.id}")
+        rows += [[level, s.name, s.pieces, s.prorated_target, s.percent, below if s.flagged else ""] for s in items]
+    name = _name(progress.program, labels.is_zh(lang))
+    title = labels.text(_l("%(name)s: shortfall by county and township"), lang, name=name)
+    note = labels.text(_l("Township targets are shared by village stations; unit: pieces"), lang)
+    return Table(title, note, words(SHORTFALL_HEADERS, lang), rows, None, f"shortfall-{progress.program.id}")
+
+
+QUALITY_HEADERS = (
+    _x("export", "Program"), _x("export", "Carrier"), _x("export", "Destination province"), _x("export", "Shipments"),
+    _x("export", "Picked up within 24 h"), _x("export", "Pickup rate (%)"), _x("export", "No pickup scan"),
+    _x("export", "Next-day on time"), _x("export", "Next-day late"), _x("export", "Next-day rate (%)"),
+    _x("export", "Transit p50 (h)"), _x("export", "Transit p90 (h)"), _x("export", "Exception rate (%)"),
+    _x("export", "Return rate (%)"),
+)
 
 
 def quality_table(rows: list[reports.QualityRow], lang: str = "zh",
                   filters: "reports.ReportFilters | str | None" = None) -> Table:
     """Delivery quality per program × carrier × destination province."""
-    zh = lang == "zh"
-    headers = (["寄递项目", "快递企业", "目的省份", "票数（票）", "24小时揽收（票）", "揽收率（%）", "未揽收（票）",
-                "次日递达（票）", "次日未达（票）", "次日递率（%）", "运输时长中位数（小时）", "运输时长P90（小时）",
-                "异常率（%）", "退回率（%）"] if zh else
-               ["Program", "Carrier", "Destination province", "Shipments", "Picked up within 24 h", "Pickup rate (%)",
-                "No pickup scan", "Next-day on time", "Next-day late", "Next-day rate (%)", "Transit p50 (h)",
-                "Transit p90 (h)", "Exception rate (%)", "Return rate (%)"])
     body = [[*r.labels, r.shipments, r.picked_within_24h, r.pickup_rate, r.no_pickup, r.next_day_on_time,
              r.next_day_late, r.next_day_rate, r.transit_p50_hours, r.transit_p90_hours, r.exception_rate,
              r.return_rate] for r in rows]
@@ -121,95 +141,102 @@ def quality_table(rows: list[reports.QualityRow], lang: str = "zh",
     totals = [word("total", lang), "", "", n, picked, reports._percent(picked, n), sum(r.no_pickup for r in rows),
               on_time, late, reports._percent(on_time, on_time + late), "", "",
               reports._percent(sum(r.exceptions for r in rows), n), reports._percent(sum(r.returns for r in rows), n)]
-    title = "寄递服务质量（项目×快递企业×目的省份）" if zh else "Delivery quality by program × carrier × province"
-    note = _filter_note(filters, lang) + ("；" if zh else "; ") + ("揽收率=登记后24小时内揽收/票数；次日递率=揽收次日24时前签收或到站/（按时+逾期），揽收当日不计，"
-            "未揽收单列；单位：票、%、小时；时间为北京时间" if zh else
-            "Pickup rate = picked up within 24 h of registration / shipments; next-day rate = delivered or at a "
-            "station before the end of the day after pickup (pickup day excluded) / (on time + late); "
-            "no-pickup shipments counted apart; units: waybills, %, hours; Beijing time")
-    return Table(title, note, headers, body, totals, "quality")
+    title = labels.text(_l("Delivery quality by program × carrier × province"), lang)
+    note = labels.join([_filter_note(filters, lang), labels.text(_l(
+        "Pickup rate = picked up within 24 h of registration / shipments; next-day rate = delivered or at a "
+        "station before the end of the day after pickup (pickup day excluded) / (on time + late); "
+        "no-pickup shipments counted apart; units: waybills, %, hours; Beijing time"), lang)], lang, clauses=True)
+    return Table(title, note, words(QUALITY_HEADERS, lang), body, totals, "quality")
+
+
+LATE_HEADERS = (_x("export", "Carrier"), _x("export", "Tracking number"), _x("export", "Program"),
+                _x("export", "Status"), _x("export", "Registered"), _x("export", "Picked up"),
+                _x("export", "Delivered"), _x("export", "Hours taken"), _x("export", "Deadline (h)"))
 
 
 def late_table(rows, lang: str = "zh", filters: "reports.ReportFilters | str | None" = None) -> Table:
     """Perishables past their program's deadline (no recipient data)."""
-    zh = lang == "zh"
-    headers = (["快递企业", "运单号", "寄递项目", "状态", "登记时间", "揽收时间", "签收时间", "历时（小时）", "时限（小时）"]
-               if zh else ["Carrier", "Tracking number", "Program", "Status", "Registered", "Picked up",
-                           "Delivered", "Hours taken", "Deadline (h)"])
-    body = [[labels.carrier_name(s.carrier, lang), s.tracking_number, (s.program.name if zh else s.program.name_en),
+    zh = labels.is_zh(lang)
+    body = [[labels.carrier_name(s.carrier, lang), s.tracking_number, _name(s.program, zh),
              labels.label(s.status, "status", lang),
              _bj(s.registered_at), _bj(s.picked_up_at), _bj(s.delivered_at), round(float(hours), 1),
              s.program.deadline_hours] for s, hours in rows]
-    title = "生鲜超时件清单" if zh else "Perishables past their deadline"
-    note = _filter_note(filters, lang) + ("；历时自揽收（无揽收扫描时自登记）起至签收、退回或当前；单位：小时；时间为北京时间"
-                                          if zh else "; hours from pickup (registration when no pickup scan) to "
-                                          "delivery, return or now; unit: hours; Beijing time")
+    title = labels.text(_l("Perishables past their deadline"), lang)
+    note = labels.join([_filter_note(filters, lang), labels.text(_l(
+        "hours from pickup (registration when no pickup scan) to delivery, return or now; unit: hours; "
+        "Beijing time"), lang)], lang, clauses=True)
     totals = [word("total", lang), len(body), "", "", "", "", "", "", ""]
-    return Table(title, note, headers, body, totals, "late-perishables")
+    return Table(title, note, words(LATE_HEADERS, lang), body, totals, "late-perishables")
+
+
+SHIPMENTS_HEADERS = (_x("export", "Tracking number"), _x("export", "Carrier"), _x("export", "Program"),
+                     _x("export", "Status"), _x("export", "Pieces"), _x("export", "Registered"),
+                     _x("export", "Picked up"), _x("export", "Delivered"))
 
 
 def shipments_table(rows, lang: str = "zh", filters: "reports.ReportFilters | str | None" = None) -> Table:
     """The shipments behind a figure (no recipient data), with their count and pieces totalled."""
-    zh = lang == "zh"
-    headers = (["运单号", "快递企业", "寄递项目", "状态", "件数（件）", "登记时间", "揽收时间", "签收时间"] if zh else
-               ["Tracking number", "Carrier", "Program", "Status", "Pieces", "Registered", "Picked up", "Delivered"])
+    zh = labels.is_zh(lang)
+    no_program = labels.text(reports.NO_PROGRAM, lang)
     body = [[s.tracking_number, labels.carrier_name(s.carrier, lang),
-             (s.program.name if zh else s.program.name_en) if s.program else reports.NO_PROGRAM[0 if zh else 1],
+             _name(s.program, zh) if s.program else no_program,
              labels.label(s.status, "status", lang), s.pieces, _bj(s.registered_at), _bj(s.picked_up_at),
              _bj(s.delivered_at)] for s in rows]
-    totals = [word("total", lang), f"{len(body)} 票" if zh else f"{len(body)} waybills", "", "",
+    totals = [word("total", lang), labels.text(WAYBILLS, lang, count=len(body)), "", "",
               sum(s.pieces for s in rows), "", "", ""]
-    title = "图表背后的运单" if zh else "Shipments behind the figure"
-    note = _filter_note(filters, lang) + ("；单位：票、件；时间为北京时间；不含收件人信息" if zh else
-                                          "; units: waybills, pieces; Beijing time; no recipient data")
-    return Table(title, note, headers, body, totals, "shipments")
+    title = labels.text(_x("export", "Shipments behind the figure"), lang)
+    note = labels.join([_filter_note(filters, lang), labels.text(
+        _l("units: waybills, pieces; Beijing time; no recipient data"), lang)], lang, clauses=True)
+    return Table(title, note, words(SHIPMENTS_HEADERS, lang), body, totals, "shipments")
+
+
+SELLER_HEADERS = (_x("export", "Livestream session"), _x("export", "Tracking number"), _x("export", "Carrier"),
+                  _x("export", "Order number"), _x("export", "Group"), _x("export", "Status"), _x("export", "Late"),
+                  _x("export", "Pickup overdue"), _x("export", "Registered"), _x("export", "Last event"))
 
 
 def seller_table(batches, group_names: dict[str, str], lang: str = "zh") -> Table:
     """A seller's livestream sessions, parcel by parcel, with the count per group as totals."""
-    zh = lang == "zh"
-    headers = (["直播场次", "运单号", "快递企业", "订单号", "分组", "状态", "超时", "超时未揽收", "登记时间",
-                "最新动态时间"] if zh else
-               ["Livestream session", "Tracking number", "Carrier", "Order number", "Group", "Status", "Late",
-                "Pickup overdue", "Registered", "Last event"])
-    yes = "是" if zh else "yes"
+    yes = labels.text(_x("export", "yes"), lang)
+    no_session = labels.text(_l("(no session)"), lang)
     body = []
     for batch in batches:
         for row in batch.rows:
             s = row.shipment
-            body.append([batch.label or ("（未分场次）" if zh else "(no session)"), s.tracking_number,
+            body.append([batch.label or no_session, s.tracking_number,
                          labels.carrier_name(s.carrier, lang), s.order_ref or "", group_names[row.group],
                          labels.label(s.status, "status", lang), yes if row.late else "",
                          yes if row.pickup_overdue else "", _bj(s.registered_at), _bj(s.last_event_at)])
     late = sum(1 for b in batches for r in b.rows if r.late)
     overdue = sum(1 for b in batches for r in b.rows if r.pickup_overdue)
-    totals = [word("total", lang), f"{len(body)} 票" if zh else f"{len(body)} waybills", "", "", "", "", late,
+    totals = [word("total", lang), labels.text(WAYBILLS, lang, count=len(body)), "", "", "", "", late,
               overdue, "", ""]
-    names = "、".join(b.label or "—" for b in batches) if zh else ", ".join(b.label or "—" for b in batches)
-    title = f"直播场次包裹：{names}" if zh else f"Livestream parcels: {names}"
-    note = ("单位：票；时间为北京时间；合计行的“超时”“超时未揽收”为票数" if zh else
-            "Unit: waybills; Beijing time; the totals row counts late and pickup-overdue waybills")
-    return Table(title, note, headers, body, totals, "seller-parcels")
+    names = labels.join((b.label or "—" for b in batches), lang)
+    title = labels.text(_l("Livestream parcels: %(names)s"), lang, names=names)
+    note = labels.text(_l("Unit: waybills; Beijing time; the totals row counts late and pickup-overdue waybills"), lang)
+    return Table(title, note, words(SELLER_HEADERS, lang), body, totals, "seller-parcels")
+
+
+NETWORK_HEADERS = (_x("export", "Township"), _x("export", "Inbound (shipments)"), _x("export", "Outbound (shipments)"),
+                   _x("export", "Inbound (pieces)"), _x("export", "Outbound (pieces)"))
 
 
 def network_table(network: reports.NetworkReport, lang: str = "zh",
                   filters: "reports.ReportFilters | str | None" = None) -> Table:
     """Inbound vs outbound per township, with coverage in the note."""
-    zh = lang == "zh"
-    headers = (["乡镇（街道）", "进村（票）", "出村（票）", "进村（件）", "出村（件）"] if zh else
-               ["Township", "Inbound (shipments)", "Outbound (shipments)", "Inbound (pieces)", "Outbound (pieces)"])
     body = [[t["name"], t["inbound"], t["outbound"], t["inbound_pieces"], t["outbound_pieces"]]
             for t in network.townships]
     totals = [word("total", lang), *(sum(t[k] for t in network.townships)
                                      for k in ("inbound", "outbound", "inbound_pieces", "outbound_pieces"))]
     coverage = network.coverage if network.coverage is not None else "-"
-    title = "村级寄递网络（进出村）" if zh else "Village network: inbound vs outbound"
-    note = _filter_note(filters, lang) + ("；" if zh else "; ") + (f"村级站点覆盖率 {coverage}%（{network.active_village_stations}/{network.village_stations}）；"
-            f"14天无寄递站点 {len(network.silent_stations)} 个" if zh else
-            f"Village-station coverage {coverage} % ({network.active_village_stations}/{network.village_stations}); "
-            f"{len(network.silent_stations)} station(s) silent for 14 days")
-    note += "；单位：票、件" if zh else "; units: waybills, pieces"
-    return Table(title, note, headers, body, totals, "network")
+    title = labels.text(_l("Village network: inbound vs outbound"), lang)
+    note = labels.join([
+        _filter_note(filters, lang),
+        labels.text(_l("Village-station coverage %(coverage)s %% (%(active)s/%(stations)s); %(silent)s station(s) "
+                       "silent for 14 days"), lang, coverage=coverage, active=network.active_village_stations,
+                    stations=network.village_stations, silent=len(network.silent_stations)),
+        labels.text(_l("units: waybills, pieces"), lang)], lang, clauses=True)
+    return Table(title, note, words(NETWORK_HEADERS, lang), body, totals, "network")
 
 
 def _bj(moment):

@@ -108,7 +108,8 @@ def run_job(session: Session, job: ImportJob, where: Path, *, providers: dict, c
         report = imports.import_rows(
             session, rows, job.organisation_id, providers=providers, commit=commit,
             any_program=bool(options.get("any_program")), program_id=options.get("program_id"),
-            columns=table.columns, chunk_rows=chunk_rows, resume=resume, on_chunk=on_chunk, batch=batch,
+            columns=table.columns, blank=lambda: table.blank, chunk_rows=chunk_rows, resume=resume,
+            on_chunk=on_chunk, batch=batch,
             # Stop before a chunk that would end past the deadline (chunks take about as long as the last).
             stop=(lambda: time.monotonic() + pace["chunk"] >= deadline) if deadline is not None else None)
     if report.finished:

@@ -2,6 +2,7 @@
 
 Counts (ImportReport): every row is exactly one of created, updated,
 duplicate_in_file, already_registered, registered_by_other_org or invalid;
+`blank` counts a file's blank rows below its header apart (they are not rows);
 `needs_phone` counts the created SF/ZTO rows that wait for phone digits, and
 `updated` the rows already ours that this upload gave those digits.
 
@@ -52,6 +53,7 @@ class ImportReport:
     already_registered: int = 0
     registered_by_other_org: int = 0
     invalid: int = 0
+    blank: int = 0  # blank rows of a file, passed over (not in `rows`)
     problems: list[tuple[int, str, str, str, dict]] = field(default_factory=list)  # row, field, column, code, params
     problems_truncated: bool = False
     finished: bool = True  # False when `stop` ended the import early (a background job continues it)
@@ -81,7 +83,7 @@ class ImportReport:
             "rows": self.rows, "created": self.created, "needs_phone": self.needs_phone, "updated": self.updated,
             "duplicate_in_file": self.duplicate_in_file,
             "already_registered": self.already_registered, "registered_by_other_org": self.registered_by_other_org,
-            "invalid": self.invalid, "problems_truncated": self.problems_truncated,
+            "invalid": self.invalid, "blank": self.blank, "problems_truncated": self.problems_truncated,
             "problems": [{"row": row, "field": key, "column": column, "code": code,
                           "message": rules.message(code, lang, **params)}
                          for row, key, column, code, params in sorted(self.problems, key=lambda p: p[0])],
@@ -101,7 +103,8 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
                 columns: dict[str, str] | None = None, progress: Callable[[int], None] | None = None,
                 chunk_rows: int = CHUNK_ROWS, batch: ImportBatch | None = None,
                 resume: ImportReport | None = None, on_chunk: Callable[[ImportReport], None] | None = None,
-                stop: Callable[[], bool] | None = None, change_source: str = "import") -> ImportReport:
+                stop: Callable[[], bool] | None = None, blank: Callable[[], int] | None = None,
+                change_source: str = "import") -> ImportReport:
     """Register rows (row number, dict keyed by field key) for an organisation, chunk by chunk.
 
     `commit` is called after each chunk; `columns` maps field keys to the
@@ -110,6 +113,7 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
     its state in the same transaction as the chunk), `stop` (asked after each
     chunk; True ends the import early with `finished` False) and, to carry on,
     `resume`: the kept report, whose `rows` first rows are only re-read.
+    `blank` tells how many blank rows the file's reader has passed over so far (`lambda: table.blank`).
     With a `batch` (start_batch) every new shipment records the batch and its
     row, and the batch keeps the report. Digits added to rows already ours go
     to the edit history as `change_source` (import, or paste for the seller's).
@@ -126,6 +130,8 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
 
     def flush() -> None:
         nonlocal done
+        if blank is not None:
+            report.blank = blank()  # a resumed import re-reads the file from the top: the reader's count is whole
         if chunk:
             _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns,
                          change_source)
@@ -175,6 +181,8 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
             flush()
             if stop is not None and stop():
                 report.finished = next(rows, None) is None
+                if blank is not None:
+                    report.blank = blank()
                 return report
     flush()
     report.finished = True

@@ -19,7 +19,10 @@ from sqlalchemy.orm import Session, object_session
 
 from integrations.carriers import CARRIERS
 from integrations.detect import detect
+from flask_babel import lazy_gettext as _l
+
 from integrations.numbers import is_s10_shaped, normalise_number, s10_valid
+from shipments import labels
 from shipments.db import utcnow
 from shipments.models import Division, ImportBatch, Organisation, Program, Province, Shipment, TrackingEvent
 from shipments.models.enums import (
@@ -31,50 +34,68 @@ from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
 # ---------------------------------------------------------------- messages
-# code -> (zh, en); {placeholders} filled from the problem's params.
+# code -> message (Flask-Babel: English msgid, Chinese in messages.po); %(placeholders)s come from the
+# problem's params, which hold codes and numbers, never words (see _words).
 MESSAGES = {
-    "required": ("必填", "is required"),
-    "number_format": ("运单号只能包含字母和数字，长度 6–40", "must be 6–40 letters and digits"),
-    "number_check_digit": ("运单号校验位错误（UPU S10）", "has a wrong UPU S10 check digit"),
-    "carrier_unknown": ("未知的快递公司：{value}", "unknown carrier: {value}"),
-    "carrier_undetected": ("运单号不符合任何快递公司的格式：请检查是否完整，或填写快递公司",
-                           "the number fits no carrier's format: check it is complete, or give the carrier"),
-    "carrier_ambiguous": ("无法确定快递公司，可能是：{candidates_zh}，请填写快递公司",
-                          "carrier is ambiguous ({candidates_en}): give it"),
-    "number_shape": ("{carrier_zh}单号应为 {shape_zh}；{number} 不符合", "{carrier_en} numbers are {shape_en}; {number} is not"),
-    "number_order_ref": ("{number} 像是{platform_zh}订单号，不是运单号：请填写快递面单上的运单号{expect_zh}",
-                         "{number} looks like a {platform_en} order number, not a tracking number: give the number "
-                         "on the parcel label{expect_en}"),
-    "number_concatenated": ("像是两个运单号连在一起（{first} 和 {second}）：每行只填一个",
-                            "looks like two numbers run together ({first} and {second}): one per row"),
-    "phone_format": ("手机尾号应为 4 位数字", "must be the last 4 digits of the phone"),
-    "program_unknown": ("未知的项目：{value}", "unknown program: {value}"),
-    "program_not_joined": ("本机构未参加该项目：{value}", "your organisation is not in this program: {value}"),
-    "channel_unknown": ("未知的渠道：{value}", "unknown channel: {value}"),
-    "direction_unknown": ("方向应为 出村 或 进村", "must be outbound (出村) or inbound (进村)"),
-    "province_unknown": ("未知的省份：{value}", "unknown province: {value}"),
-    "division_unknown": ("未知的绍兴区县或乡镇：{value}", "unknown Shaoxing county or township: {value}"),
-    "integer": ("应为整数", "must be a whole number"),
-    "pieces_range": ("件数应为 1–{max} 的整数", "must be a whole number from 1 to {max}"),
-    "decimal": ("应为数字", "must be a number"),
-    "weight_range": ("重量应为 0–{max} 公斤的数字，最多 3 位小数", "must be a number from 0 to {max} kg, at most 3 decimals"),
-    "value_range": ("申报价值应为 0–{max} 元的数字，最多 2 位小数",
-                    "must be a number from 0 to {max} yuan, at most 2 decimals"),
-    "too_long": ("过长（最多 {max} 个字符）", "is too long (at most {max} characters)"),
-    "control_chars": ("含有不可见的控制字符", "contains control characters"),
-    "duplicate_in_file": ("与第 {first} 行的运单号重复", "same number as row {first}"),
-    "registered_by_other_org": ("该运单号已由其他机构登记", "this number is registered by another organisation"),
-    "not_an_object": ("应为对象", "must be an object"),
-    "type": ("类型错误", "has the wrong type"),
+    "required": _l("is required"),
+    "number_format": _l("must be 6–40 letters and digits"),
+    "number_check_digit": _l("has a wrong UPU S10 check digit"),
+    "carrier_unknown": _l("unknown carrier: %(value)s"),
+    "carrier_undetected": _l("the number fits no carrier's format: check it is complete, or give the carrier"),
+    "carrier_ambiguous": _l("carrier is ambiguous (%(candidates)s): give it"),
+    "number_shape": _l("%(carrier)s numbers are %(shape)s; %(number)s is not"),
+    "number_order_ref": _l("%(number)s looks like a %(platform)s order number, not a tracking number: give the "
+                           "number on the parcel label%(expect)s"),
+    "number_concatenated": _l("looks like two numbers run together (%(first)s and %(second)s): one per row"),
+    "phone_format": _l("must be the last 4 digits of the phone"),
+    "program_unknown": _l("unknown program: %(value)s"),
+    "program_not_joined": _l("your organisation is not in this program: %(value)s"),
+    "channel_unknown": _l("unknown channel: %(value)s"),
+    "direction_unknown": _l("must be outbound (出村) or inbound (进村)"),
+    "province_unknown": _l("unknown province: %(value)s"),
+    "division_unknown": _l("unknown Shaoxing county or township: %(value)s"),
+    "integer": _l("must be a whole number"),
+    "pieces_range": _l("must be a whole number from 1 to %(max)s"),
+    "decimal": _l("must be a number"),
+    "weight_range": _l("must be a number from 0 to %(max)s kg, at most 3 decimals"),
+    "value_range": _l("must be a number from 0 to %(max)s yuan, at most 2 decimals"),
+    "too_long": _l("is too long (at most %(max)s characters)"),
+    "control_chars": _l("contains control characters"),
+    "duplicate_in_file": _l("same number as row %(first)s"),
+    "registered_by_other_org": _l("this number is registered by another organisation"),
+    "not_an_object": _l("must be an object"),
+    "type": _l("has the wrong type"),
 }
+CANDIDATE = _l("%(carrier)s %(confidence)s")
+EXPECTED_SHAPE = _l(" (%(carrier)s numbers are %(shape)s)")
+PLATFORMS = {"douyin": _l("Douyin"), "pinduoduo": _l("Pinduoduo"), "platform": _l("shop platform")}
 
 LANGUAGES = ("zh", "en")
 
 
-def message(code: str, lang: str = "zh", **params) -> str:
-    """The text of a problem code in a language (zh or en)."""
-    zh, en = MESSAGES[code]
-    return (en if lang == "en" else zh).format(**params)
+def _words(params: dict, lang: str | None) -> dict:
+    """A problem's params with its codes put in words of the language."""
+    zh = labels.is_zh(lang)
+    # Reports kept before these messages moved to Flask-Babel hold both languages' words (carrier_zh, …).
+    words = {k[:-3]: v for k, v in params.items() if k[-3:] == ("_zh" if zh else "_en")}
+    words.update((k, v) for k, v in params.items() if k[-3:] not in ("_zh", "_en"))
+    code = params.get("carrier_code")
+    if code is not None:
+        words["carrier"] = labels.carrier_name(code, lang)
+        words["shape"] = CARRIERS[code].shape_zh if zh else CARRIERS[code].shape_en
+    if isinstance(params.get("candidates"), list):
+        words["candidates"] = labels.join(
+            (labels.text(CANDIDATE, lang, carrier=labels.carrier_name(c, lang), confidence=_percent(confidence))
+             for c, confidence in params["candidates"]), lang)
+    if "platform_key" in params:
+        words["platform"] = labels.text(PLATFORMS[params["platform_key"]], lang)
+        words["expect"] = labels.text(EXPECTED_SHAPE, lang, **words) if code is not None else ""
+    return words
+
+
+def message(code: str, lang: str | None = "zh", **params) -> str:
+    """The text of a problem code in a language (zh or en; None: the page's)."""
+    return labels.text(MESSAGES[code], lang, **_words(params, lang))
 
 
 class Invalid(ValueError):
@@ -371,9 +392,7 @@ def resolve_carrier(number: str) -> str:
     runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
     if best.confidence >= ConfidentDetection and runner_up <= best.confidence / 2:
         return best.carrier
-    raise Invalid("carrier_ambiguous",
-                  candidates_zh="、".join(f"{CARRIERS[c.carrier].name_zh}（{_percent(c.confidence)}）" for c in candidates),
-                  candidates_en=", ".join(f"{CARRIERS[c.carrier].name_en} {_percent(c.confidence)}" for c in candidates))
+    raise Invalid("carrier_ambiguous", candidates=[[c.carrier, c.confidence] for c in candidates])
 
 
 def detection_candidates(number: str) -> list[dict]:
@@ -385,9 +404,9 @@ def detection_candidates(number: str) -> list[dict]:
 # Douyin 19 digits from 6, Pinduoduo yymmdd + 15 digits (its dash dropped),
 # Taobao/Tmall and Kuaishou 16–19 digits.
 _ORDER_REFS = (
-    (re.compile(r"^6\d{18}$"), "抖音", "Douyin"),
-    (re.compile(r"^\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{15}$"), "拼多多", "Pinduoduo"),
-    (re.compile(r"^\d{18,19}$"), "电商平台", "shop platform"),
+    (re.compile(r"^6\d{18}$"), "douyin"),
+    (re.compile(r"^\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{15}$"), "pinduoduo"),
+    (re.compile(r"^\d{18,19}$"), "platform"),
 )
 # Letter prefixes that name a carrier even when the rest is wrong (a truncated YT2700).
 _PREFIXES = tuple(sorted(((p, code) for code, p in (("yto", "YT"), ("sf", "SF"), ("jtexpress", "JT"),
@@ -400,9 +419,7 @@ def _fits_any(number: str) -> bool:
 
 
 def _shape(carrier: str, number: str) -> Invalid:
-    c = CARRIERS[carrier]
-    return Invalid("number_shape", carrier_zh=c.name_zh, carrier_en=c.name_en, shape_zh=c.shape_zh,
-                   shape_en=c.shape_en, number=number)
+    return Invalid("number_shape", carrier_code=carrier, number=number)
 
 
 def number_hint(number: str, carrier: str | None = None) -> Invalid | None:
@@ -416,14 +433,10 @@ def number_hint(number: str, carrier: str | None = None) -> Invalid | None:
         if _fits_any(first) and _fits_any(second):
             return Invalid("number_concatenated", first=first, second=second)
     if not _fits_any(number):
-        for pattern, zh, en in _ORDER_REFS:
+        for pattern, platform in _ORDER_REFS:
             if pattern.match(number):
-                expect = {"expect_zh": "", "expect_en": ""}
-                if carrier is not None:
-                    c = CARRIERS[carrier]
-                    expect = {"expect_zh": f"（{c.name_zh}单号应为 {c.shape_zh}）",
-                              "expect_en": f" ({c.name_en} numbers are {c.shape_en})"}
-                return Invalid("number_order_ref", number=number, platform_zh=zh, platform_en=en, **expect)
+                expect = {} if carrier is None else {"carrier_code": carrier}
+                return Invalid("number_order_ref", number=number, platform_key=platform, **expect)
     if carrier is not None:
         return _shape(carrier, number)
     prefixed = next((code for prefix, code in _PREFIXES if number.startswith(prefix)), None)

@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from typing import IO, Iterator
 from xml.parsers import expat
 
+from flask_babel import lazy_gettext as _l
+
+from shipments import labels
 from shipments.services import shipments as rules
 
 MAX_FILE_ROWS = 100_000
@@ -47,32 +50,26 @@ MAX_SHARED_STRINGS = 2_000_000
 MAX_SHARED_STRING_BYTES = 32 * 1024 * 1024
 _READ = 1 << 16
 
+# code -> message (Flask-Babel: English msgid, Chinese in messages.po), %(placeholders)s from the params.
 FILE_MESSAGES = {
-    "empty": ("文件为空", "the file is empty"),
-    "no_number_column": ("找不到“运单号”列（前 10 行内需有表头，如：运单号、快递公司、手机尾号）",
-                         "no tracking-number column found (a header such as 运单号/number is needed in the first 10 rows)"),
-    "too_many_rows": ("文件超过 {max} 行，请拆分后上传", "the file has more than {max} rows: split it"),
-    "unreadable": ("无法读取文件：请上传 CSV（UTF-8 或 GBK）或 Excel（.xlsx）文件",
-                   "unreadable file: upload CSV (UTF-8 or GBK) or Excel (.xlsx)"),
-    "too_many_items": ("一次最多 {max} 条", "at most {max} items at once"),
-    "too_many_columns": ("表格超过 {max} 列（单元格 {cell}），请只保留运单相关的列",
-                         "the sheet is wider than {max} columns (cell {cell}): keep only the shipment columns"),
-    "cell_too_large": ("第 {row} 行有超过 {max} 个字符的单元格", "row {row} has a cell longer than {max} characters"),
-    "line_too_long": ("第 {row} 行超过 {max} 个字符", "line {row} is longer than {max} characters"),
-    "too_large_unpacked": ("Excel 文件解压后过大（超过 {max} MB），请拆分或另存为 CSV",
-                           "the Excel file unpacks to more than {max} MB: split it or save it as CSV"),
-    "zip_bomb": ("Excel 文件压缩比异常（{part}），已拒绝", "the Excel file has an implausible compression ratio ({part})"),
-    "too_many_strings": ("Excel 文件的文字内容过多（超过 {max} 项），请拆分后上传",
-                         "the Excel file holds too much text (more than {max} strings): split it"),
-    "xls": ("不支持旧版 .xls 文件：请在 Excel 中另存为 .xlsx 或 CSV", "old .xls files are not supported: save as .xlsx or CSV"),
-    "not_xlsx": ("不是 Excel（.xlsx）表格：请另存为 .xlsx 或 CSV", "not an Excel (.xlsx) workbook: save as .xlsx or CSV"),
-    "not_spreadsheet": ("文件名是 Excel（.xlsx/.xls），内容却不是 Excel 表格：请在 Excel 中另存为 .xlsx 或 CSV 后再上传",
-                        "the file is named as Excel (.xlsx/.xls) but is not a spreadsheet: save it as .xlsx or CSV "
-                        "from Excel and upload again"),
-    "encoding": ("无法识别文件编码（看起来像 {guess}）：请另存为 UTF-8 或 GBK 编码的 CSV",
-                 "cannot read the file's encoding (it looks like {guess}): save it as CSV in UTF-8 or GBK"),
-    "replacement_characters": ("文件中有乱码字符（�），请检查编码后另存为 UTF-8 CSV",
-                               "the file contains replacement characters (�): save it again as UTF-8 CSV"),
+    "empty": _l("the file is empty"),
+    "no_number_column": _l("no tracking-number column found (a header such as 运单号/number is needed in the first "
+                           "10 rows)"),
+    "too_many_rows": _l("the file has more than %(max)s rows: split it"),
+    "unreadable": _l("unreadable file: upload CSV (UTF-8 or GBK) or Excel (.xlsx)"),
+    "too_many_items": _l("at most %(max)s items at once"),
+    "too_many_columns": _l("the sheet is wider than %(max)s columns (cell %(cell)s): keep only the shipment columns"),
+    "cell_too_large": _l("row %(row)s has a cell longer than %(max)s characters"),
+    "line_too_long": _l("line %(row)s is longer than %(max)s characters"),
+    "too_large_unpacked": _l("the Excel file unpacks to more than %(max)s MB: split it or save it as CSV"),
+    "zip_bomb": _l("the Excel file has an implausible compression ratio (%(part)s)"),
+    "too_many_strings": _l("the Excel file holds too much text (more than %(max)s strings): split it"),
+    "xls": _l("old .xls files are not supported: save as .xlsx or CSV"),
+    "not_xlsx": _l("not an Excel (.xlsx) workbook: save as .xlsx or CSV"),
+    "not_spreadsheet": _l("the file is named as Excel (.xlsx/.xls) but is not a spreadsheet: save it as .xlsx or "
+                          "CSV from Excel and upload again"),
+    "encoding": _l("cannot read the file's encoding (it looks like %(guess)s): save it as CSV in UTF-8 or GBK"),
+    "replacement_characters": _l("the file contains replacement characters (�): save it again as UTF-8 CSV"),
 }
 TOO_LARGE = {"too_many_rows", "too_many_items", "too_many_columns", "too_large_unpacked", "zip_bomb",
              "too_many_strings", "cell_too_large", "line_too_long"}
@@ -91,9 +88,9 @@ class FileRejected(ValueError):
         """413 for files over a size limit, 422 for files we cannot read."""
         return 413 if self.code in TOO_LARGE else 422
 
-    def text(self, lang: str = "zh") -> str:
-        zh, en = FILE_MESSAGES[self.code]
-        return (en if lang == "en" else zh).format(**self.params)
+    def text(self, lang: str | None = "zh") -> str:
+        """What is wrong with the file, in a language (zh or en; None: the page's)."""
+        return labels.text(FILE_MESSAGES[self.code], lang, **self.params)
 
 
 @dataclass
@@ -103,6 +100,7 @@ class Table:
     rows: Iterator[tuple[int, dict]]
     columns: dict[str, str]  # field key -> header as written in the file
     estimated_rows: int
+    blank: int = 0  # blank rows below the header that `rows` has passed over so far
 
 
 def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS, filename: str | None = None) -> Table:
@@ -113,7 +111,8 @@ def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS, filename: str |
         raise FileRejected("empty")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise FileRejected("xls")
-    if head.startswith(b"PK\x03\x04"):
+    sheet = head.startswith(b"PK\x03\x04")
+    if sheet:
         cells, estimate = xlsx_cells(stream, max_rows + HEADER_SEARCH_ROWS)
     elif (filename or "").lower().endswith((".xlsx", ".xls")):
         raise FileRejected("not_spreadsheet")
@@ -121,7 +120,7 @@ def open_table(stream: IO[bytes], max_rows: int = MAX_FILE_ROWS, filename: str |
         cells, estimate = csv_cells(stream)
     if estimate > max_rows + HEADER_SEARCH_ROWS:
         raise FileRejected("too_many_rows", max=max_rows)
-    return _with_header(cells, estimate)
+    return _with_header(cells, estimate, numbered_rows=sheet)
 
 
 # --------------------------------------------------------------------- XLSX
@@ -558,7 +557,7 @@ def _guess(sample: bytes) -> str:
 
 
 # ------------------------------------------------------------------ header
-def _with_header(cells: Iterator[tuple[int, list]], estimate: int) -> Table:
+def _with_header(cells: Iterator[tuple[int, list]], estimate: int, numbered_rows: bool = False) -> Table:
     searched = 0
     for row_no, row in cells:
         texts = [rules.header_key(c) for c in row]
@@ -572,7 +571,9 @@ def _with_header(cells: Iterator[tuple[int, list]], estimate: int) -> Table:
                 if key is not None and key not in index:
                     index[key] = i
             columns = {key: rules.clean_text(row[i]) for key, i in index.items()}
-            return Table(_data_rows(cells, index), columns, max(estimate - row_no, 0))
+            table = Table(iter(()), columns, max(estimate - row_no, 0))
+            table.rows = _data_rows(cells, index, table, row_no if numbered_rows else None)
+            return table
         if searched >= HEADER_SEARCH_ROWS:
             break
     if searched == 0:
@@ -580,11 +581,26 @@ def _with_header(cells: Iterator[tuple[int, list]], estimate: int) -> Table:
     raise FileRejected("no_number_column")
 
 
-def _data_rows(cells, index: dict[str, int]) -> Iterator[tuple[int, dict]]:
+def _data_rows(cells, index: dict[str, int], table: Table, header_row: int | None) -> Iterator[tuple[int, dict]]:
+    """The data rows below the header, counting the blank ones (no value in a known column) in table.blank.
+
+    Rows that hold nothing at all (an empty CSV line; in a sheet, row numbers it leaves out, given
+    header_row) are blank only when a later row holds something: a file's trailing newlines are not rows.
+    """
     pairs = list(index.items())
+    previous, empty = header_row, 0
     for row_no, row in cells:
+        if previous is not None:
+            empty += row_no - previous - 1
+            previous = row_no
+        if not row:
+            empty += 1
+            continue
+        table.blank += empty
+        empty = 0
         width = len(row)
         record = {key: row[i] for key, i in pairs if i < width}
         if all(v is None or v == "" or (isinstance(v, str) and not v.strip()) for v in record.values()):
-            continue  # blank rows are tolerated
+            table.blank += 1  # blank rows are tolerated, and counted apart from invalid ones
+            continue
         yield row_no, record

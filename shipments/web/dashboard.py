@@ -112,7 +112,7 @@ def export(report, fmt):
         county = caller.county_code or args.get("county")
         program_list = [p for p in db.session.scalars(programs.list_programs(as_of.year, county=county))
                         if args.get("program_id") in (None, p.id)]
-        table = exports.progress_table([reports.program_progress(db.session, p, as_of) for p in program_list], lang)
+        table = exports.progress_table(reports.programs_progress(db.session, program_list, as_of), lang)
     else:
         args = _load(ReportFilterQuerySchema())
         filters = reports.filters_for(caller, args)

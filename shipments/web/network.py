@@ -7,9 +7,11 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import lazy_gettext as _l, lazy_pgettext as _x
 from flask_login import current_user
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shipments import labels
 from shipments.extensions import db
 from shipments.models import ImportBatch
 from shipments.models.enums import Role
@@ -85,24 +87,25 @@ def assessment(fmt):
     return response
 
 
-def assessment_table(view, lang: str) -> exports.Table:
-    zh = lang == "zh"
-    headers = (["区县/乡镇", "村级站点", "有寄递站点", "覆盖率%", "邮快合作站点", "邮快合作覆盖率%", "14天无寄递站点",
-                "客货邮线路", "进村（票）", "出村（票）", "寄递件数", "去年同期件数", "同比增长%", "生鲜次日达率%"] if zh else
-               ["County/township", "Village stations", "Active stations", "Coverage %", "邮快合作 stations",
-                "邮快合作 coverage %", "Silent 14 days", "Routes", "Inbound (shipments)", "Outbound (shipments)",
-                "Pieces", "Pieces last year", "Growth %", "Perishables next-day %"])
+ASSESSMENT_HEADERS = (
+    _x("assessment", "County/township"), _x("assessment", "Village stations"), _x("assessment", "Active stations"),
+    _x("assessment", "Coverage %"), _x("assessment", "邮快合作 stations"), _x("assessment", "邮快合作 coverage %"),
+    _x("assessment", "Silent 14 days"), _x("assessment", "Routes"), _x("assessment", "Inbound (shipments)"),
+    _x("assessment", "Outbound (shipments)"), _x("assessment", "Pieces"), _x("assessment", "Pieces last year"),
+    _x("assessment", "Growth %"), _x("assessment", "Perishables next-day %"),
+)
 
+
+def assessment_table(view, lang: str) -> exports.Table:
     def row(a, name):
         return [name, a.village_stations, a.active_stations, a.coverage, a.post_express, a.post_express_coverage,
                 len(a.silent), a.routes, a.inbound, a.outbound, a.pieces, a.pieces_last_year, a.growth, a.next_day_rate]
     total = view.total
-    title = "快递进村考核清单" if zh else "Express-to-village assessment"
-    note = (f"{view.date_from}～{view.date_to}（北京时间）；覆盖率=期间内有寄递的村级站点/全部村级站点；同比为去年同期"
-            if zh else f"{view.date_from} to {view.date_to} (Beijing); coverage = village stations with a parcel "
-                       "in the period / all; growth on the same days last year")
-    return exports.Table(title, note, headers, [row(a, a.name) for a in view.areas],
-                         row(total, "合计" if zh else "Total")[:1] + row(total, "")[1:], "assessment")
+    title = labels.text(_l("Express-to-village assessment"), lang)
+    note = labels.text(_l("%(start)s to %(end)s (Beijing); coverage = village stations with a parcel in the period / "
+                          "all; growth on the same days last year"), lang, start=view.date_from, end=view.date_to)
+    return exports.Table(title, note, exports.words(ASSESSMENT_HEADERS, lang), [row(a, a.name) for a in view.areas],
+                         row(total, exports.word("total", lang))[:1] + row(total, "")[1:], "assessment")
 
 
 @bp.get("/shipment/<carrier>/<number>")

@@ -297,7 +297,8 @@ def preview_import(path, meta: dict):
         try:
             return imports.import_rows(
                 db.session, rows, who.organisation_id, providers=providers, commit=lambda: None,
-                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns)
+                any_program=who.role == Role.ADMIN, program_id=meta.get("program_id"), columns=table.columns,
+                blank=lambda: table.blank)
         finally:
             savepoint.rollback()
 

@@ -8,11 +8,14 @@ import time
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
+from shipments import labels
 from shipments.services import imports, shipments as shipment_service
 from shipments.services.exports import inert
 
 KEEP_SECONDS = 24 * 3600
+SUMMARY = _l("%(rows)s rows read, %(blank)s blank rows passed over; %(problems)s rows with errors below")
 _TOKEN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -69,7 +72,7 @@ def report_meta(report) -> dict:
         "rows": report.rows, "created": report.created, "needs_phone": report.needs_phone,
         "updated": report.updated, "duplicate_in_file": report.duplicate_in_file,
         "already_registered": report.already_registered, "registered_by_other_org": report.registered_by_other_org,
-        "invalid": report.invalid, "problems_truncated": report.problems_truncated,
+        "invalid": report.invalid, "blank": report.blank, "problems_truncated": report.problems_truncated,
         "problems": [list(p) for p in report.problems],
     }
 
@@ -98,14 +101,17 @@ def errors_csv(stored: dict, lang: str, headers: list[str], upload: Path | None 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     row_word, column_word, problem_word = headers
+    # A title line above the header: the reader skips it when the fixed file comes back.
+    writer.writerow([labels.text(SUMMARY, lang, rows=stored["rows"], blank=stored.get("blank", 0),
+                                 problems=len(problems))])
     writer.writerow([row_word, *columns.values(), column_word, problem_word])
     for row_no in sorted(problems):
         found = problems[row_no]
         values = originals.get(row_no, {})
         writer.writerow([inert(v) for v in (
             row_no, *(values.get(key, "") for key in columns),
-            "、".join(dict.fromkeys(p["column"] or p["field"] for p in found)),
-            "；".join(p["message"] for p in found))])
+            labels.join(dict.fromkeys(p["column"] or p["field"] for p in found), lang),
+            labels.join((p["message"] for p in found), lang, clauses=True))])
     return "\ufeff".encode("utf-8") + out.getvalue().encode("utf-8")
 
 

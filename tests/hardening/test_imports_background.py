@@ -14,8 +14,10 @@ from shipments.services import access, import_jobs, imports, reports
 from shipments.services.carriers import provider_settings
 
 ROWS = 23
-CSV = ("运单号,快递公司,件数\n" + "".join(f"SBX00000090{i:02d},sandbox,{1 + i % 3}\n" for i in range(ROWS))
-       + "SBX0000009000,sandbox,1\nbad,sandbox,1\n").encode()  # a duplicate of row 2, an invalid number
+CSV = ("运单号,快递公司,件数\n" + "".join(f"SBX00000090{i:02d},sandbox,{1 + i % 3}\n" + (",,\n" if i == 14 else "")
+                                    for i in range(ROWS))
+       + "SBX0000009000,sandbox,1\nbad,sandbox,1\n,,\n").encode()  # a duplicate of row 2, an invalid number;
+BLANK = 2  # blank rows: one in the second chunk, one at the end
 
 
 def post(client, token, payload=CSV):
@@ -38,8 +40,8 @@ def test_small_import_answers_200_with_the_report(client, db_session, member_tok
     org, token = member_token
     response = post(client, token)
     assert response.status_code == 200
-    assert {k: response.json[k] for k in ("rows", "created", "duplicate_in_file", "invalid")} == {
-        "rows": ROWS + 2, "created": ROWS, "duplicate_in_file": 1, "invalid": 1}
+    assert {k: response.json[k] for k in ("rows", "created", "duplicate_in_file", "invalid", "blank")} == {
+        "rows": ROWS + 2, "created": ROWS, "duplicate_in_file": 1, "invalid": 1, "blank": BLANK}
     assert db_session.scalar(select(ImportJob.status).where(ImportJob.organisation_id == org.id)) == "done"
 
 
@@ -65,8 +67,9 @@ def test_a_slow_import_answers_202_and_finishes_in_the_background(app, client, d
     done = client.get(f"/api/v1/imports/{job_id}", headers={"Authorization": "Bearer " + token}).json
     assert done["status"] == "done" and done["progress"]["percent"] == 100
     # The same report the synchronous answer carries (rows counted once, the duplicate found across chunks).
-    assert {k: done["report"][k] for k in ("rows", "created", "duplicate_in_file", "invalid")} == {
-        "rows": ROWS + 2, "created": ROWS, "duplicate_in_file": 1, "invalid": 1}
+    # The blank count is whole too, though the carrying-on import read the file again from the top.
+    assert {k: done["report"][k] for k in ("rows", "created", "duplicate_in_file", "invalid", "blank")} == {
+        "rows": ROWS + 2, "created": ROWS, "duplicate_in_file": 1, "invalid": 1, "blank": BLANK}
     assert sorted(p["code"] for p in done["report"]["problems"]) == ["duplicate_in_file", "number_format"]
     assert stored(db_session, org) == ROWS
     assert list(tmp_path.glob("*.upload")) == []  # the kept file is gone once done

@@ -5,7 +5,9 @@ from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import update
 
+from shipments.models import Shipment
 from shipments.models.enums import OrganisationKind, Role
 from shipments.services import access, reports
 
@@ -77,10 +79,21 @@ def test_bad_query_names_the_field(client, world):
     assert "date_from" in response.get_json()["errors"]["query"]
 
 
-def test_progress_api(client, world):
-    body = get(client, f"/api/v1/programs/{world['program'].id}/progress", world["tokens"]["official"],
-               as_of="2026-12-31").get_json()
-    assert body["pieces"] == 7 and body["prorated_target"] == 100_000 and body["tier"] == "十万件"
+def test_progress_api_counts_the_pieces_the_carrier_has_taken(client, world, db_session, create_shipment):
+    program = world["program"]
+    url, token = f"/api/v1/programs/{program.id}/progress", world["tokens"]["official"]
+    body = get(client, url, token, as_of="2026-12-31").get_json()
+    # world's 7 parcels are registered and waiting for pickup: none done yet.
+    assert body["pieces"] == 0 and body["prorated_target"] == 100_000 and body["tier"] == "十万件"
+    when = datetime(2026, 3, 2, 9, tzinfo=BJ)
+    for status in ("in_transit", "available_for_pickup", "delivered", "exception", "expired"):
+        create_shipment(program=program, status=status, pieces=2, registered_at=when)
+    for status in ("pending", "info_received", "cancelled", "returning", "returned"):
+        create_shipment(program=program, status=status, pieces=3, registered_at=when)
+    db_session.execute(update(Shipment).where(Shipment.program_id == program.id, Shipment.pieces == 1)
+                       .values(status="delivered"))
+    body = get(client, url, token, as_of="2026-12-31").get_json()
+    assert body["pieces"] == 7 + 5 * 2
     assert get(client, "/api/v1/programs/999999/progress", world["tokens"]["official"]).status_code == 404
 
 

@@ -119,3 +119,24 @@ def test_dashboard_filters_by_program_and_county(client, login, figures, create_
     html = client.get("/dashboard?as_of=2026-06-30&county=330624").get_data(as_text=True)
     assert f'data-program="{other.id}"' in html and f'data-program="{figures.id}"' not in html
     assert client.get("/dashboard?county=abc").status_code == 400
+
+
+def test_done_counts_parcels_the_carrier_has_taken_and_its_drill_down_lists_them(client, login, figures,
+                                                                                create_shipment):
+    # figures: three parcels picked up but still "pending" in the fixture → not done.
+    when = datetime(2026, 6, 10, 9, tzinfo=BJ)
+    for status in ("in_transit", "delivered", "exception"):
+        create_shipment(program=figures, status=status, pieces=2, registered_at=when)
+    for status in ("pending", "info_received", "cancelled", "returning", "returned"):
+        create_shipment(program=figures, status=status, pieces=5, registered_at=when)
+    login(Role.OFFICIAL)
+    html = client.get(f"/dashboard?as_of=2026-06-30&program_id={figures.id}").get_data(as_text=True)
+    assert "已被快递揽收" in html  # the definition is stated on the page
+    card = html[html.index(f'data-program="{figures.id}"'):]
+    done = re.search(r"完成 ([\d,]+) 件（([\d,]+) 票）", card)
+    assert (done.group(1), done.group(2)) == ("6", "3")
+    href = re.search(r'<h3><a href="([^"]+)"', card).group(1).replace("&amp;", "&")
+    assert "taken=" in href
+    listing = client.get(href).get_data(as_text=True)
+    assert re.search(r'id="total">([\d,]+)<', listing).group(1) == done.group(2)
+    assert listing.count('href="/dashboard/network/shipment/') == 3

@@ -43,10 +43,18 @@ def test_progress_counts_beijing_days_in_the_season_and_projects_the_pace(
         db_session, bayberry, create_shipment, network):
     township_a, township_b, _ = network["townships"]
     # 2026-06-01 00:30 Beijing is in the season; 2026-05-31 23:30 Beijing is not.
-    create_shipment(program=bayberry, pieces=3, registered_at=bj(2026, 6, 1, 0, 30), origin_division_code=township_a)
-    create_shipment(program=bayberry, pieces=50, registered_at=bj(2026, 5, 31, 23, 30), origin_division_code=township_a)
-    create_shipment(program=bayberry, pieces=7, registered_at=bj(2026, 6, 15, 23, 59), origin_division_code=township_b)
-    create_shipment(program=bayberry, pieces=90, registered_at=bj(2026, 6, 16, 0, 0), origin_division_code=township_b)
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=bayberry, pieces=3,
+                    registered_at=bj(2026, 6, 1, 0, 30), origin_division_code=township_a)
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=bayberry, pieces=50,
+                    registered_at=bj(2026, 5, 31, 23, 30), origin_division_code=township_a)
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=bayberry, pieces=7,
+                    registered_at=bj(2026, 6, 15, 23, 59), origin_division_code=township_b)
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=bayberry, pieces=90,
+                    registered_at=bj(2026, 6, 16, 0, 0), origin_division_code=township_b)
+    # Done counts parcels the carrier has taken: not those waiting for pickup, cancelled or sent back.
+    for status in ("pending", "info_received", "cancelled", "returning", "returned"):
+        create_shipment(status=status, program=bayberry, pieces=40, registered_at=bj(2026, 6, 2, 9),
+                        origin_division_code=township_a)
     progress = reports.program_progress(db_session, bayberry, date(2026, 6, 15))
     assert (progress.pieces, progress.shipments) == (10, 2)
     assert progress.projected_pieces == round(10 * 61 / 15)
@@ -62,8 +70,10 @@ def test_progress_counts_beijing_days_in_the_season_and_projects_the_pace(
 def test_township_below_sixty_percent_is_flagged_and_above_is_not(db_session, create_program, create_shipment, network):
     program = create_program(target_pieces=300, county_code="330681")  # all year: 100 per township by year end
     township_a, township_b, _ = network["townships"]
-    create_shipment(program=program, pieces=60, registered_at=bj(2026, 3, 1, 9), origin_division_code=township_a)
-    create_shipment(program=program, pieces=59, registered_at=bj(2026, 3, 1, 9), origin_division_code=township_b)
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=program, pieces=60,
+                    registered_at=bj(2026, 3, 1, 9), origin_division_code=township_a)
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=program, pieces=59,
+                    registered_at=bj(2026, 3, 1, 9), origin_division_code=township_b)
     progress = reports.program_progress(db_session, program, date(2026, 12, 31))
     shares = {t.code: t for t in progress.townships}
     assert shares[township_a].prorated_target == 100 and not shares[township_a].flagged
@@ -154,8 +164,8 @@ def test_county_map_is_pieces_over_prorated_targets_of_the_countys_programs(db_s
                                                                            create_shipment):
     tea = create_program(county_code="330624", target_pieces=1000, season_start_month=3, season_end_month=5)
     other = create_program(county_code="330624", target_pieces=920)  # all year
-    create_shipment(program=tea, pieces=100, registered_at=bj(2026, 3, 10, 9))
-    create_shipment(program=other, pieces=8, registered_at=bj(2026, 1, 10, 9))
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=tea, pieces=100, registered_at=bj(2026, 3, 10, 9))
+    create_shipment(status=ShipmentStatus.IN_TRANSIT, program=other, pieces=8, registered_at=bj(2026, 1, 10, 9))
     counties = reports.county_progress(db_session, 2026, date(2026, 3, 31))
     # tea: 1000 × 31/92 = 337; other: 920 × 90/365 = 227 → 108 / 564
     assert counties["330624"]["prorated_target"] == 337 + 227

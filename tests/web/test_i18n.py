@@ -45,14 +45,17 @@ def test_user_locale_applies_without_a_cookie(client, create_user):
 
 
 def test_every_marked_string_is_translated_to_chinese():
+    with_context = ((1, "c"), 2)  # lazy_pgettext("export", "Shipments"): a word an export says its own way
     extracted = {
-        message for _, _, message, _, _ in extract_from_dir(
+        (message, context) for _, _, message, _, context in extract_from_dir(
             str(ROOT), method_map=[("shipments/**.py", "python"), ("templates/**.html", "jinja2")],
-            keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None})
+            keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None,
+                      "lazy_pgettext": with_context, "_x": with_context})
     }
+    assert ("Shipments", "export") in extracted
     with open(f"{CATALOGUE}.po", "rb") as f:
         catalogue = read_po(f)
-    untranslated = [m for m in extracted if not (catalogue.get(m) and catalogue.get(m).string)]
+    untranslated = [m for m in extracted if not (catalogue.get(*m) and catalogue.get(*m).string)]
     assert untranslated == [], "run `make translations` and translate these"
     assert not [m.id for m in catalogue if m.id and m.fuzzy]
 

@@ -102,7 +102,8 @@ UPLOAD = ("运单号,快递公司,手机尾号,订单号\n"
           "SF1000000000009,,,A2\n"
           "bad!,,,A3\n"
           "SBX1000000001,,,A4\n"
-          "SBX1000000002,sandbox,,A5\n")
+          "SBX1000000002,sandbox,,A5\n"
+          ",,,\n")  # a blank row at the end
 
 
 def upload(client, body: str, name="orders.csv", label=""):
@@ -118,6 +119,7 @@ def test_upload_preview_lists_row_errors_and_writes_nothing(member_client, membe
     rows = re.findall(r'<tr class="row-error"><td class="num">(\d+)</td><td>([^<]*)</td>', page)
     assert rows == [("4", "运单号"), ("5", "运单号")]  # the SF row without digits is accepted
     assert "与第 2 行的运单号重复" in page
+    assert re.search(r'data-testid="count-blank">1<', page) and re.search(r'data-testid="count-invalid">1<', page)
     assert count_shipments(db_session, organisation_id=member.organisation_id) == 0
 
 
@@ -126,10 +128,15 @@ def test_error_report_downloads_as_csv(member_client):
     report = member_client.get(location + "/errors.csv")
     assert report.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(report.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["共读取 5 行，跳过空行 1 行；以下 2 行有问题"]  # a title line the reader skips
     # The original columns between the row number and the problem: fix the rows and upload them again.
-    assert rows[0] == ["行号", "运单号", "快递公司", "手机尾号", "订单号", "列", "问题"]
-    assert [r[0] for r in rows[1:]] == ["4", "5"] and "运单号" in rows[1][-2]
-    assert rows[1][1:5] == ["bad!", "", "", "A3"]
+    assert rows[1] == ["行号", "运单号", "快递公司", "手机尾号", "订单号", "列", "问题"]
+    assert [r[0] for r in rows[2:]] == ["4", "5"] and "运单号" in rows[2][-2]
+    assert rows[2][1:5] == ["bad!", "", "", "A3"]
+    again = member_client.post("/portal/upload", data={
+        "file": (io.BytesIO(report.get_data()), "fixed.csv"), "program_id": "", "batch_label": "",
+        "csrf_token": csrf_token(member_client, "/portal/upload")}, content_type="multipart/form-data")
+    assert again.status_code == 303  # the error file goes back in as it is
 
 
 def test_confirm_imports_the_valid_rows_once_with_the_label(member_client, member, db_session):

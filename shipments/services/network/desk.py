@@ -15,12 +15,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select, union
 from sqlalchemy.orm import Session, joinedload
 
 from integrations.models import COLLECTED, Status, TrackEvent, build_result
 from integrations.carriers import CARRIERS
 from integrations.numbers import normalise_number
+from shipments import labels
 from shipments.models import Shipment, Station, StationAction, TrackingEvent
 from shipments.models.enums import (
     TERMINAL_STATUSES, Direction, EventSource, RegistrationSource, ShipmentStatus, StationActionKind,
@@ -43,28 +45,29 @@ MAX_AHEAD = timedelta(minutes=10)
 class DeskError(ValueError):
     """An action the desk refuses (field, code); nothing was recorded."""
 
-    MESSAGES = {
-        "key": ("操作编号无效", "invalid idempotency key"),
-        "number": ("找不到该运单", "no such parcel"),
-        "ambiguous": ("多家快递公司有此单号，请选择快递公司", "several carriers have this number: choose one"),
-        "other_station": ("该快件不属于本站", "this parcel is addressed to another station"),
-        "phone_last4": ("手机尾号不符，不能交付", "the phone's last 4 digits do not match: not handed over"),
-        "no_phone": ("该快件未登记手机尾号，不能核验", "no phone digits on record for this parcel"),
-        "done": ("该快件已签收", "this parcel was already delivered"),
-        "time": ("操作时间不合理（手机时钟？）", "implausible action time (the phone's clock?)"),
-        "invalid": ("输入有误", "invalid input"),
+    MESSAGES = {  # Flask-Babel messages (English msgid, Chinese in messages.po)
+        "key": _l("invalid idempotency key"),
+        "number": _l("no such parcel"),
+        "ambiguous": _l("several carriers have this number: choose one"),
+        "other_station": _l("this parcel is addressed to another station"),
+        "phone_last4": _l("the phone's last 4 digits do not match: not handed over"),
+        "no_phone": _l("no phone digits on record for this parcel"),
+        "done": _l("this parcel was already delivered"),
+        "time": _l("implausible action time (the phone's clock?)"),
+        "invalid": _l("invalid input"),
     }
 
-    def __init__(self, field_name: str, code: str, detail: str = ""):
+    def __init__(self, field_name: str, code: str, detail: str | shipment_rules.Problem = ""):
         super().__init__(code)
         self.field = field_name
         self.code = code
-        self.detail = detail
+        self.detail = detail  # the number, or the registration rule that refused it
 
-    def text(self, lang: str = "zh") -> str:
-        zh, en = self.MESSAGES[self.code]
-        base = en if lang == "en" else zh
-        return f"{base}: {self.detail}" if self.detail else base
+    def text(self, lang: str | None = "zh") -> str:
+        """What was refused, in a language (zh or en; None: the page's)."""
+        base = labels.text(self.MESSAGES[self.code], lang)
+        detail = self.detail.text(lang) if isinstance(self.detail, shipment_rules.Problem) else self.detail
+        return f"{base}: {detail}" if detail else base
 
 
 @dataclass
@@ -188,9 +191,9 @@ def _register_outbound(session, station, caller, number, carrier, phone_last4, p
             extra={"origin_station_id": station.id, "direction": Direction.OUTBOUND})
     except shipment_rules.RowInvalid as exc:
         problem = exc.problems[0]
-        raise DeskError(problem.field, "invalid", problem.text("zh")) from None
+        raise DeskError(problem.field, "invalid", problem) from None
     except shipment_rules.CarrierUndecided:
         raise DeskError("carrier", "ambiguous") from None
     except shipment_rules.NumberTaken:
-        raise DeskError("number", "invalid", shipment_rules.message("registered_by_other_org")) from None
+        raise DeskError("number", "invalid", shipment_rules.Problem("number", "registered_by_other_org")) from None
     return shipment

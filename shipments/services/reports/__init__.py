@@ -16,6 +16,10 @@ Definitions (pinned by tests/test_reports_definitions.py):
   township = the nine-digit code when it is a township.
 - Volume counts every registered shipment whatever its status, except
   cancelled registrations (the rollup triggers skip them the same way).
+- Program progress ("done", 完成) counts only parcels the carrier has
+  taken: status not pending, info_received, cancelled, returning or
+  returned (rollups report_progress_days/_months; the drill-down behind it
+  passes taken=1, so its total is the figure).
 
 Volumes come from the rollup tables (models/reports.py) plus the deltas not
 yet folded, so they are exact at any moment; `*_raw` functions recount the
@@ -27,7 +31,8 @@ from shipments.services.reports.common import (  # noqa: F401
     day_start, filters_for, matching_shipments, period_start,
 )
 from shipments.services.reports.rollups import (  # noqa: F401
-    FOLD_LOCK_KEY, GRAINS, Difference, _rollup_union, rebuild_rollups, reconcile, refresh_rollups,
+    FOLD_LOCK_KEY, GRAINS, Difference, _rollup_union, rebuild_progress, rebuild_rollups, reconcile, refresh_rollups,
+    split_period,
 )
 from shipments.services.reports.volumes import (  # noqa: F401
     VolumeReport, VolumeRow, _grain, volume_report, volume_report_from, volume_report_raw,
@@ -39,7 +44,8 @@ from shipments.services.reports.labels import (  # noqa: F401
     NO_PROGRAM, UNKNOWN, describe_filters, dimension_labels, label_quality, label_report,
 )
 from shipments.services.reports.progress import (  # noqa: F401
-    SHORTFALL_RATIO, Progress, Shortfall, county_progress, program_progress, prorate, season_window,
+    SHORTFALL_RATIO, Progress, Shortfall, county_progress, program_progress, programs_progress, prorate,
+    season_window,
     township_shares,
 )
 from shipments.services.reports.network import SILENT_DAYS, NetworkReport, network_report  # noqa: F401

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from shipments.models import Shipment, Station
 from shipments.models.enums import Direction, ShipmentStatus
+from shipments.models.reports import NOT_TAKEN_STATUSES
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PERIODS = ("day", "week", "month", "season")
@@ -47,19 +48,26 @@ class ReportFilters:
     channel: str | None = None
     province: str | None = None
     organisation_id: int | None = None  # set for members: their own organisation only
+    taken: bool | None = None  # True: only parcels the carrier has taken (the dashboard's 完成)
 
     @property
     def needs_fine_grain(self) -> bool:
         return any(getattr(self, name) is not None for name in (
-            "township", "station_id", "carrier", "status", "direction", "channel", "province", "organisation_id"))
+            "township", "station_id", "carrier", "status", "direction", "channel", "province", "organisation_id",
+            "taken"))
 
 
 # Filter name -> rollup column
 _FILTER_COLUMNS = {
     "program_id": "program_id", "county": "county_code", "township": "township_code", "station_id": "station_id",
     "carrier": "carrier", "status": "status", "direction": "direction", "channel": "channel",
-    "province": "province_code", "organisation_id": "organisation_id",
+    "province": "province_code", "organisation_id": "organisation_id", "taken": "taken",
 }
+
+
+def taken_expr(status):
+    """SQL: the parcel has been taken by the carrier (完成 counts these; the rollups' `taken` key)."""
+    return status.not_in(NOT_TAKEN_STATUSES)
 
 
 # --- Time -------------------------------------------------------------------
@@ -140,6 +148,7 @@ def _raw_keys(pg: bool):
         "direction": type_coerce(Shipment.direction, Shipment.carrier.type),
         "channel": type_coerce(Shipment.channel, Shipment.carrier.type),
         "province_code": func.coalesce(Shipment.destination_province_code, ""),
+        "taken": taken_expr(type_coerce(Shipment.status, Shipment.carrier.type)),
     }
     return keys, fen, st, st.id == local_station
 
@@ -161,6 +170,9 @@ def _raw_where(keys: dict, filters: ReportFilters) -> list:
     for name, column in _FILTER_COLUMNS.items():
         value = getattr(filters, name)
         if value is None:
+            continue
+        if name == "taken":
+            conds.append(keys["taken"] if value else ~keys["taken"])
             continue
         conds.append(direct[name] == value if name in direct else keys[column] == value)
     return conds

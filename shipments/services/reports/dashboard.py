@@ -9,7 +9,7 @@ from shipments.models import Program
 from shipments.services.reports.common import BEIJING, ReportFilters, day_start
 from shipments.services.reports.labels import _division_names, label_quality, label_report
 from shipments.services.reports.network import network_report
-from shipments.services.reports.progress import county_progress, program_progress
+from shipments.services.reports.progress import county_progress, programs_progress
 from shipments.services.reports.quality import late_perishables, quality_report
 from shipments.services.reports.volumes import volume_report
 
@@ -24,7 +24,7 @@ def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh"
     if county is not None:
         query = query.where(Program.county_code == county)
     program_list = session.scalars(query.order_by(Program.target_pieces.desc(), Program.id)).all()
-    progress = [program_progress(session, p, as_of) for p in program_list]
+    progress = programs_progress(session, program_list, as_of)
     year_filters = ReportFilters(date_from=date(year, 1, 1), date_to=min(as_of, date(year, 12, 31)),
                                  program_id=program_id, county=county)
     monthly = label_report(session, volume_report(session, "month", ("program",), year_filters), lang)

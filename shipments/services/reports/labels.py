@@ -1,4 +1,5 @@
 """Display names for report keys (programs, divisions, stations, provinces, carriers, enum words)."""
+from flask_babel import lazy_gettext as _l, lazy_pgettext as _x
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,8 +10,15 @@ from shipments.services.reports.quality import QualityRow
 from shipments.services.reports.volumes import VolumeReport
 
 
-UNKNOWN = ("未知", "Unknown")
-NO_PROGRAM = ("无项目", "No program")
+UNKNOWN = labels.UNKNOWN
+NO_PROGRAM = _x("report", "No program")  # a report row (无项目); the form choice "No program" reads 不属于项目
+# One clause per filter a report may have (Flask-Babel messages).
+FILTER_CLAUSES = {
+    "program_id": _l("program: %(name)s"), "county": _l("county: %(name)s"), "township": _l("township: %(name)s"),
+    "station_id": _l("station: %(name)s"), "province": _l("destination province: %(name)s"),
+    "carrier": _l("carrier: %(name)s"), "status": _l("status: %(name)s"), "direction": _l("direction: %(name)s"),
+    "channel": _l("sales channel: %(name)s"),
+}
 
 
 def _division_names(session: Session, lang: str = "zh") -> dict[str, str]:
@@ -34,7 +42,7 @@ def dimension_labels(session: Session, grouping: str, keys, lang: str = "zh") ->
         names = dict(session.execute(select(Province.code, Province.name if zh else Province.name_en)).all())
     else:  # carrier, status, direction, channel: the one label function (shipments/labels.py)
         names = {k: labels.label(k, grouping, lang) for k in keys if k not in ("", None)}
-    unknown = (NO_PROGRAM if grouping == "program" else UNKNOWN)[0 if zh else 1]
+    unknown = labels.text(NO_PROGRAM if grouping == "program" else UNKNOWN, lang)
     return {k: names.get(k, unknown if k in ("", 0, None) else str(k)) for k in keys}
 
 
@@ -59,16 +67,11 @@ def label_quality(session: Session, rows: list[QualityRow], lang: str = "zh") ->
 
 def describe_filters(session: Session | None, filters: ReportFilters, lang: str = "zh") -> str:
     """The filters of a report in words, names not codes (for an export's note and the page above it)."""
-    zh = lang == "zh"
-    start = filters.date_from.isoformat() if filters.date_from else ("最早" if zh else "start")
-    end = filters.date_to.isoformat() if filters.date_to else ("至今" if zh else "today")
-    parts = [f"登记日期：{start} ~ {end}" if zh else f"Registered {start} to {end}"]
-    words = {"program_id": ("项目", "program"), "county": ("区县", "county"), "township": ("乡镇", "township"),
-             "station_id": ("站点", "station"), "province": ("目的省份", "destination province"),
-             "carrier": ("快递企业", "carrier"), "status": ("状态", "status"), "direction": ("方向", "direction"),
-             "channel": ("销售渠道", "sales channel")}
+    start = filters.date_from.isoformat() if filters.date_from else labels.text(_l("start"), lang)
+    end = filters.date_to.isoformat() if filters.date_to else labels.text(_l("today"), lang)
+    parts = [labels.text(_l("Registered %(start)s to %(end)s"), lang, start=start, end=end)]
     grouping = {"program_id": "program", "station_id": "station"}
-    for key, (word_zh, word_en) in words.items():
+    for key, clause in FILTER_CLAUSES.items():
         value = getattr(filters, key, None)
         if value in (None, ""):
             continue
@@ -77,5 +80,8 @@ def describe_filters(session: Session | None, filters: ReportFilters, lang: str 
             name = str(value)
         else:
             name = dimension_labels(session, group, {value}, lang)[value]
-        parts.append(f"{word_zh}：{name}" if zh else f"{word_en}: {name}")
-    return ("；" if zh else "; ").join(parts)
+        parts.append(labels.text(clause, lang, name=name))
+    if filters.taken is not None:
+        parts.append(labels.text(_l("taken by the carrier (done)") if filters.taken else
+                                 _l("not taken by the carrier"), lang))
+    return labels.join(parts, lang, clauses=True)

@@ -13,12 +13,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from shipments.models import Program, ReportQualityDay, ReportQualityDelta, ReportQualityMonth, Shipment
-from shipments.models.reports import HOURS_NONE, QUALITY_MEASURES, hours_bucket_bounds
+from shipments.models import (
+    Program, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth, Shipment,
+)
+from shipments.models.reports import HIST_COLUMNS, HOUR_BUCKETS, QUALITY_MEASURES, hours_bucket_bounds
 from shipments.models.enums import ShipmentStatus
 from shipments.services.reports.common import (
     BEIJING, PICKUP_HOURS, ReportFilters, _hours, _is_pg, _percent, _raw_keys, _raw_where, beijing_today,
 )
+from shipments.services.reports.rollups import _month_end, split_period
 
 @dataclass
 class QualityRow:
@@ -64,8 +67,11 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
                    by_province: bool = True) -> list[QualityRow]:
     """Delivery quality per program × carrier (× destination province), over shipments registered in the filters.
 
-    From report_quality_months for whole months in the period and
-    report_quality_days for the days at its edges, plus the unfolded deltas.
+    From the month rollups (report_quality_months by province,
+    report_quality_carrier_months without it) for the months of the period,
+    corrected at its edges by signed day ranges of report_quality_days
+    (rollups.split_period), plus the unfolded deltas. Each key's histogram
+    is one row, so the read depends on the number of keys, not of parcels.
     Percentiles are exact to the transit-hour bucket (2 h up to 96 h): the
     continuous percentile over the buckets' middles.
     """
@@ -76,124 +82,81 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
         return quality_report_raw(session, filters, now, by_province)
     pg = _is_pg(session)
     cutoff = beijing_today(now) - timedelta(days=1)  # pickups from this day on are still within their window
-    u = _quality_union(pg, filters, cutoff)
+    u = _quality_union(pg, filters, cutoff, by_province)
     group = [u.c.program_id, u.c.carrier] + ([u.c.province_code] if by_province else [])
-    pending = func.sum(u.c.pending)
-    counts = session.execute(select(*group, *(func.sum(u.c[m]) for m in QUALITY_MEASURES), pending)
-                             .group_by(*group).having(func.sum(u.c.shipments) != 0).order_by(*group)).all()
-    percentiles = _bucket_percentiles(session, u, group)
+    # Summed as integers: sum(bigint) accumulates in numeric (and comes back as Decimal), several
+    # times slower over ~70 columns; a month bucket's counts fit an int4 by far.
+    stmt = (select(*group, *(func.sum(cast(u.c[c], Integer)) for c in QUALITY_MEASURES + ("pending",) + HIST_COLUMNS))
+            .group_by(*group).having(func.sum(u.c.shipments) != 0).order_by(*group))
     rows = []
-    for row in counts:
-        key = tuple(row[:len(group)])
+    width = len(group)
+    for row in session.execute(stmt):
+        key = tuple(row[:width])
         (shipments, picked_24h, no_pickup, on_time, late, unarrived, exceptions, returns,
-         still_pending) = (int(v or 0) for v in row[len(group):])
-        p50, p90 = percentiles.get(key, (None, None))
+         still_pending) = (int(v or 0) for v in row[width:width + len(QUALITY_MEASURES) + 1])
+        histogram = [(bucket, int(n)) for bucket, n in zip(HOUR_BUCKETS, row[width + len(QUALITY_MEASURES) + 1:])
+                     if n]
         program_id, carrier = key[0], key[1]
         province = (key[2] or None) if by_province else None
         rows.append(QualityRow(program_id or None, carrier, province, shipments, picked_24h, no_pickup, on_time,
                                late + unarrived - still_pending, still_pending, exceptions, returns,
-                               _round_hours(p50), _round_hours(p90)))
+                               _round_hours(_histogram_percentile(histogram, 0.5)),
+                               _round_hours(_histogram_percentile(histogram, 0.9))))
     return rows
 
 
-def _month_bounds(filters: ReportFilters) -> tuple[date | None, date | None]:
-    """The first and last day of the whole months inside the filter's period (None: open)."""
-    start = filters.date_from
-    if start is not None and start.day != 1:
-        start = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    end = filters.date_to
-    if end is not None and (end + timedelta(days=1)).day != 1:
-        end = end.replace(day=1) - timedelta(days=1)
-    return start, end
-
-
-def _quality_union(pg: bool, filters: ReportFilters, cutoff: date):
-    """Quality buckets in the period: whole months from the month table, edge days from the day table, deltas.
+def _quality_union(pg: bool, filters: ReportFilters, cutoff: date, by_province: bool):
+    """Quality counts and histogram columns in the period: month rollup, signed edge days, deltas.
 
     Each part also says how many of its unarrived parcels are still within
-    their next-day window (picked up on or after `cutoff`): the month table
+    their next-day window (picked up on or after `cutoff`): the month tables
     cannot, so those come from the day table's partial pickup-day index.
     """
-    months_from, months_to = _month_bounds(filters)
-    whole_months = months_from is None or months_to is None or months_from <= months_to
+    months, edges = split_period(filters.date_from, filters.date_to, beijing_today())
+    month_model = ReportQualityMonth if by_province or filters.province is not None else ReportQualityCarrierMonth
+    zero = literal(0)
 
-    def part(model, conds, pending, measures=QUALITY_MEASURES):
+    def keyed(model, conds):
         if filters.program_id is not None:
             conds.append(model.program_id == filters.program_id)
         if filters.carrier is not None:
             conds.append(model.carrier == filters.carrier)
         if filters.province is not None:
             conds.append(model.province_code == filters.province)
-        values = [getattr(model, m) if m in measures else literal(0).label(m) for m in QUALITY_MEASURES]
-        return select(model.program_id, model.carrier, model.province_code, model.hours, *values,
-                      pending.label("pending")).where(*conds)
+        province = model.province_code if hasattr(model, "province_code") else literal("")
+        return [model.program_id, model.carrier, province.label("province_code")], conds
 
-    def in_period(column, start=filters.date_from, end=filters.date_to):
-        return [c for c in (start is not None and column >= start, end is not None and column <= end) if c is not False]
+    def signed(value, sign):
+        return value if sign > 0 else -value
 
-    def pending_of(model):
-        return case((model.pickup_day >= cutoff, model.unarrived), else_=0)
+    def from_buckets(model, conds, sign=1, pending=None, measures=True):
+        """Rows with one bucket each (`hours`): the histogram columns pivoted."""
+        keys, conds = keyed(model, conds)
+        counts = [signed(getattr(model, m), sign).label(m) if measures else zero.label(m) for m in QUALITY_MEASURES]
+        hist = [signed(case((model.hours == b, model.shipments), else_=0), sign).label(h) if measures
+                else zero.label(h) for b, h in zip(HOUR_BUCKETS, HIST_COLUMNS)]
+        pending = signed(case((model.pickup_day >= cutoff, model.unarrived), else_=0), sign) if pending is None \
+            else pending
+        return select(*keys, *counts, pending.label("pending"), *hist).where(*conds)
+
+    def in_period(column, start, end):
+        return [c for c in (start is not None and column >= start, end is not None and column <= end)
+                if c is not False]
 
     delta, day = ReportQualityDelta, ReportQualityDay
-    parts = [part(delta, in_period(delta.day), pending_of(delta))]
-    if not whole_months:
-        parts.append(part(day, in_period(day.day), pending_of(day)))
-        return union_all(*parts).subquery("q")
-    month = ReportQualityMonth
-    parts.append(part(month, in_period(month.month, months_from, months_to and months_to.replace(day=1)), literal(0)))
-    edges = []
-    if months_from is not None and filters.date_from is not None and filters.date_from < months_from:
-        edges.append(and_(day.day >= filters.date_from, day.day < months_from))
-    if months_to is not None and filters.date_to is not None and filters.date_to > months_to:
-        edges.append(and_(day.day > months_to, day.day <= filters.date_to))
-    if edges:
-        parts.append(part(day, [or_(*edges)], pending_of(day)))
-    # Inside the whole months: only the pending share, from the last pickup days (partial index).
-    parts.append(part(day, [day.unarrived != 0, day.pickup_day >= cutoff,
-                            *in_period(day.day, months_from, months_to)], day.unarrived, measures=()))
+    parts = [from_buckets(delta, in_period(delta.day, filters.date_from, filters.date_to))]
+    if months is not None:
+        first, last = months
+        keys, conds = keyed(month_model, in_period(month_model.month, first, last))
+        parts.append(select(*keys, *(getattr(month_model, m) for m in QUALITY_MEASURES), zero.label("pending"),
+                            *(getattr(month_model, h) for h in HIST_COLUMNS)).where(*conds))
+        # Inside those months: only the pending share, from the last pickup days (partial index).
+        last_day = None if last is None else _month_end(last)
+        parts.append(from_buckets(day, [day.unarrived != 0, day.pickup_day >= cutoff,
+                                        *in_period(day.day, first, last_day)], pending=day.unarrived, measures=False))
+    for sign, start, end in edges:
+        parts.append(from_buckets(day, in_period(day.day, start, end), sign))
     return union_all(*parts).subquery("q")
-
-
-def _bucket_percentiles(session: Session, u, group) -> dict[tuple, tuple[float | None, float | None]]:
-    """p50 and p90 transit hours per group from the histogram buckets (continuous, over the buckets' middles).
-
-    The database finds, per group, the buckets holding the two ranks each
-    percentile interpolates between (running sums over the buckets), so only
-    one row per group travels.
-    """
-    pg = _is_pg(session)
-    buckets = (select(*group, u.c.hours, func.sum(u.c.shipments).label("n")).where(u.c.hours != HOURS_NONE)
-               .group_by(*group, u.c.hours).having(func.sum(u.c.shipments) > 0).subquery("h"))
-    keys = [buckets.c[c.name] for c in group]
-    running = select(*keys, buckets.c.hours,
-                     func.sum(buckets.c.n).over(partition_by=keys, order_by=buckets.c.hours).label("cum"),
-                     func.sum(buckets.c.n).over(partition_by=keys).label("total")).subquery("c")
-    c_keys = [running.c[c.name] for c in group]
-    total = running.c.total
-
-    def floor(x):
-        return func.floor(x) if pg else cast(x, Integer)  # x ≥ 0; PostgreSQL's CAST rounds
-
-    def rank_bucket(fraction: float, upper: bool):
-        position = (total - 1) * fraction
-        rank = floor(position)
-        if upper:
-            rank = rank + case((position > floor(position), 1), else_=0)
-        return func.min(running.c.hours).filter(running.c.cum > rank)
-
-    stmt = select(*c_keys, total, rank_bucket(0.5, False), rank_bucket(0.5, True), rank_bucket(0.9, False),
-                  rank_bucket(0.9, True)).group_by(*c_keys, total)
-    out = {}
-    for row in session.execute(stmt):
-        key, (n, lo50, hi50, lo90, hi90) = tuple(row[:len(group)]), row[len(group):]
-        out[key] = (_interpolate(int(n), 0.5, lo50, hi50), _interpolate(int(n), 0.9, lo90, hi90))
-    return out
-
-
-def _interpolate(total: int, fraction: float, low_bucket: int, high_bucket: int) -> float:
-    position = fraction * (total - 1)
-    low, high = _BUCKET_MIDDLE.get(low_bucket, low_bucket), _BUCKET_MIDDLE.get(high_bucket, high_bucket)
-    return low + (high - low) * (position - math.floor(position))
 
 
 def _histogram_percentile(buckets: list[tuple[int, int]], fraction: float) -> float | None:

@@ -1,6 +1,6 @@
 """Volumes: shipments, pieces and declared value per period and grouping, from the rollups."""
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -55,11 +55,14 @@ def _grain(period: str, group_by: tuple[str, ...], filters: ReportFilters) -> st
     columns = ({GROUPINGS[g] for g in group_by if g not in COARSE_GROUPINGS}
                | {column for name, column in _FILTER_COLUMNS.items()
                   if name not in ("program_id", "county") and getattr(filters, name) is not None})
+    by_month = period in ("month", "season")  # month tables, the edge days corrected from the day tables
+    if "taken" in columns:
+        if columns <= {"taken", "township_code"}:
+            return "progress_month" if by_month else "progress"
+        return "fine"
     if columns:
         return columns.pop() if len(columns) == 1 and columns <= set(DIMENSIONS) else "fine"
-    month_aligned = ((filters.date_from is None or filters.date_from.day == 1)
-                     and (filters.date_to is None or (filters.date_to + timedelta(days=1)).day == 1))
-    return "month" if period in ("month", "season") and month_aligned else "day"
+    return "month" if by_month else "day"
 
 
 def volume_report(session: Session, period: str = "day", group_by=(), filters: ReportFilters | None = None
