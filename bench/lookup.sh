@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One shipment with its ~10 events, by random keys over the parcels bench/scale.py built
 # (1,000,000 shipments / 10,000,000 events by default), and the public track API, each beside two
-# ceilings in the same run and under the same gunicorn settings: a constant-JSON route of the same
+# ceilings in the same run and under the same gunicorn settings (README's production command: 4 sync
+# workers) and with Redis as production has it (rate limits): a constant-JSON route of the same
 # app (/livez, no database) and a bare Flask app. wrk -t2 -c32. Targets: detail ≥ 0.5 × the same-app
 # route and ≥ 0.3 × the bare app, p99 ≤ 3 × the same-app route; track API ≥ 0.5 × the same-app route.
 #   bench/lookup.sh              (needs: python bench/scale.py build --size 1000000; wrk: apt-get install -y wrk)
 #   RUNS=5 SIZE=10000000 bench/lookup.sh
+#   BENCH_REDIS_URL=redis://127.0.0.1:6379/4 PORT=5400 bench/lookup.sh   (defaults: redis db 0, port 18230)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-$PWD/.venv/bin/python}
@@ -15,10 +17,10 @@ RUNS=${RUNS:-5}
 DURATION=${DURATION:-10s}
 PORT=${PORT:-18230}
 BARE_PORT=$((PORT + 1))
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-4}  # README: gunicorn -w 4 (sync) in production
 if (( SIZE % 1000000 == 0 )); then DB=yx_bench_scale_$((SIZE / 1000000))m; else DB=yx_bench_scale_$((SIZE / 1000))k; fi
 export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:5432/${DB}" FLASK_APP=wsgi SECRET_KEY=bench SCHEDULER_IN_PROCESS=0
-unset REDIS_URL
+export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/0}  # the public lookups' rate limits live there
 token=$("$BIN/flask" tokens create --org 绍兴市邮政管理局 --role official --name lookup-bench)
 
 "$BIN/gunicorn" -w "$WORKERS" -b "127.0.0.1:${PORT}" --log-level warning --chdir "$PWD" bench.bench_wsgi:app &
@@ -51,7 +53,8 @@ PY
 
 # warm-up (caches, connections)
 run warmup "http://127.0.0.1:${PORT}" detail >/dev/null
-echo "database ${DB}; gunicorn -w ${WORKERS} sync (both apps); wrk -t2 -c32 -d${DURATION}; ${RUNS} runs"
+run warmup "http://127.0.0.1:${PORT}" track >/dev/null
+echo "database ${DB}; gunicorn -w ${WORKERS} sync (both apps); rate limits in ${REDIS_URL}; wrk -t2 -c32 -d${DURATION}; ${RUNS} runs"
 printf '%-4s %10s %10s %10s %10s %9s %9s %9s %9s %9s\n' run "bare r/s" "livez r/s" "detail r/s" "track r/s" \
   "det/livez" "det/bare" "p99 ×" "trk/livez" "p99 ms"
 for i in $(seq 1 "$RUNS"); do
@@ -76,3 +79,4 @@ for name, c in cols.items():
     print(f"{name:30} median {statistics.median(v):.2f}  range {min(v):.2f}–{max(v):.2f}")
 PY
 rm -f /tmp/lookup_runs.$$
+echo "load: $(uptime | sed 's/.*load average/load average/')"

@@ -39,7 +39,7 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def scenario(name, provider, quota, duration, database_url, *, processes=1, redis_url=None, threads=8):
+def scenario(name, provider, quota, duration, database_url, *, processes=1, redis_url=None, threads=8, slack=None):
     if provider == "kuaidi100":
         fake = k100.Kuaidi100Fake(latency=LATENCY, lock_after=10**6)
         batch, carrier, numbers_of = 1, "yto", (lambda i: f"YT9{i:012d}")
@@ -61,6 +61,8 @@ def scenario(name, provider, quota, duration, database_url, *, processes=1, redi
                       **settings, "POLL_RATE": {provider: quota}, "POLL_CYCLE_SECONDS": duration * 4 + 30,
                       "POLL_THREADS": threads, "POLL_HTTP_TIMEOUT": 5, "REDIS_URL": redis_url,
                       "QUOTA_NAMESPACE": f"bench-{os.getpid()}-{time.time_ns()}"}
+            if slack is not None:
+                config["POLL_RATE_SLACK"] = slack
             cpu_before = children_cpu()
             idle = finish(start_poll_process({**config, "POLL_RATE": {provider: quota}, "DATABASE_URL": db_url,
                                               "KUAIDI100_KEY": None, "SEVENTEENTRACK_TOKEN": None}))
@@ -143,6 +145,8 @@ def main():
     parser.add_argument("--duration", type=float, default=15, help="seconds of work per scenario at the quota")
     parser.add_argument("--cpu-hog", type=int, default=0, help="busy-loop processes running during every scenario")
     parser.add_argument("--runs", type=int, default=1, help="repeat every scenario (median and range printed)")
+    parser.add_argument("--slack", type=float, default=None,
+                        help="POLL_RATE_SLACK for the poller (default: the app's, shipments/config.py)")
     args = parser.parse_args()
     runs = [
         ("kuaidi100, one number per request", "kuaidi100", 20, {}),
@@ -154,8 +158,11 @@ def main():
             parser.error("--redis-url needs --database-url (several processes)")
         runs.append(("kuaidi100, 2 processes, shared Redis quota", "kuaidi100", 20,
                      {"processes": 2, "redis_url": args.redis_url}))
+    from shipments.config import DEFAULTS
+
+    slack = DEFAULTS["POLL_RATE_SLACK"] if args.slack is None else args.slack
     print(f"database: {'PostgreSQL' if args.database_url else 'SQLite'}; carrier latency {LATENCY * 1000:.0f} ms;"
-          f" {args.duration:g} s of work per run; CPU hogs: {args.cpu_hog}; runs: {args.runs}")
+          f" {args.duration:g} s of work per run; CPU hogs: {args.cpu_hog}; runs: {args.runs}; POLL_RATE_SLACK {slack:g}")
     hogs = start_hogs(args.cpu_hog)
     header = (f"{'scenario':44} {'Q':>4} {'procs':>5} {'polled':>7} {'req/s':>7} {'ratio':>6} {'peak/1s':>8}"
               f" {'ship/s':>7} {'CPU s/1000':>10}  verdict")
@@ -164,7 +171,7 @@ def main():
     summary = {}
     for _ in range(args.runs):
         for name, provider, quota, extra in runs:
-            row = scenario(name, provider, quota, args.duration, args.database_url, **extra)
+            row = scenario(name, provider, quota, args.duration, args.database_url, slack=args.slack, **extra)
             rows.append(row)
             summary.setdefault((name, quota), []).append(row)
             print(f"{row['scenario']:44} {row['Q']:>4} {row['processes']:>5} {row['polled']:>7} {row['rate']:>7.2f}"
@@ -181,7 +188,7 @@ def main():
             print(f"{name:44} {quota:>4} {statistics.median(ratios):6.3f} ({min(ratios):.3f}–{max(ratios):.3f})"
                   f" {statistics.median(peaks):4.0f} (max {max(peaks)})  "
                   f"{sum(r['verdict'] == 'PASS' for r in done)}/{len(done)} PASS")
-    ideal = calibration(20, args.duration, 0.05)
+    ideal = calibration(20, args.duration, slack)
     print(f"{'ceiling: ideal paced client, no DB (jitter only)':44} {20:>4} {'-':>5} {'-':>7} {ideal['rate']:>7.2f}"
           f" {ideal['rate'] / 20:>6.3f} {ideal['peak']:>8}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")

@@ -224,8 +224,9 @@ def build(size: int, chunk: int) -> None:
 # --- Run -----------------------------------------------------------------------
 
 def start_gunicorn(db: str, port: int, app: str = "bench.bench_wsgi:app") -> subprocess.Popen:
+    # Plain HTTP on loopback: say so, or the session cookie is Secure and the official's login never sticks.
     env = {**os.environ, "DATABASE_URL": PG + db, "SECRET_KEY": "bench", "SCHEDULER_IN_PROCESS": "0",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", app], env=env, cwd=ROOT, start_new_session=True)

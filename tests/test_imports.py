@@ -82,6 +82,26 @@ def test_messy_csv_gives_exactly_the_expected_report(client, db_session, org_wit
     assert again["created"] == 0 and again["already_registered"] == 4
 
 
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 5000])
+def test_duplicates_across_chunks_counted_like_within_one(app, db_session, org_with_history, chunk_rows):
+    """With a batch, a number repeated in a later chunk is found through the database (the first
+    occurrence carries the batch and its row): the report is the same whatever the chunk size."""
+    lines = MESSY_ROWS + ["SBX0000000002,,,,,,,,,",  # 15: duplicate of row 5 (registered by this file)
+                          "SBX0000000005,,,,,,,,,",  # 16: duplicate of row 10 (ours before this file)
+                          "SBX0000000004,,,,,,,,,"]  # 17: duplicate of row 9 (another organisation's)
+    table = imports.open_table(io.BytesIO("\n".join(lines).encode()))
+    batch = imports.start_batch(db_session, org_with_history.id, "dups.csv")
+    with app.test_request_context():
+        report = imports.import_rows(db_session, table.rows, org_with_history.id, providers={},
+                                     commit=db_session.flush, columns=table.columns, chunk_rows=chunk_rows,
+                                     batch=batch, blank=lambda: table.blank).as_dict("zh")
+    expected = {**EXPECTED_COUNTS, "rows": 13, "duplicate_in_file": 4}
+    assert {k: report[k] for k in expected} == expected
+    duplicates = [(p["row"], p["message"]) for p in report["problems"] if p["code"] == "duplicate_in_file"]
+    assert duplicates == [(6, "与第 4 行的运单号重复"), (15, "与第 5 行的运单号重复"), (16, "与第 10 行的运单号重复"),
+                          (17, "与第 9 行的运单号重复")]
+
+
 # Blank rows in the middle and at the end (issue 12): counted apart, never invalid. An empty line
 # counts when a row follows it; the file's final newlines are not rows.
 BLANK_ROWS_CSV = "\n".join([

@@ -58,3 +58,65 @@ def test_limiter_checks_only_routes_with_limits(app):
               for _ in range(2)]
     assert limits[0] is not None  # the public lookup is still limited (tests/test_public.py: 429s)
     assert "X-RateLimit-Limit" not in client.get("/livez").headers
+
+
+@pytest.fixture
+def redis_limits(monkeypatch):
+    """The running app's limiter on a real Redis (TEST_REDIS_URL), counting the round trips made to it."""
+    import os
+    import uuid
+
+    import redis
+    from limits.storage import RedisStorage
+
+    sent = []
+
+    class Counting(redis.Connection):
+        def send_packed_command(self, command, check_health=True):
+            sent.append(command)
+            return super().send_packed_command(command, check_health)
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/2")
+    pool = redis.ConnectionPool.from_url(url, connection_class=Counting, socket_connect_timeout=1)
+    try:
+        redis.Redis(connection_pool=pool).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable")
+    # Keys of this test only (limiter.reset() would clear every test's).
+    storage = RedisStorage(url, connection_pool=pool, key_prefix=f"test-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setattr(limiter, "_storage", storage)
+    monkeypatch.setattr(limiter, "_storage_dead", False)
+    sent.clear()
+    yield storage, sent
+    storage.reset()
+
+
+def test_public_lookup_limits_take_one_redis_round_trip(app, client, create_shipment, redis_limits, monkeypatch):
+    """Found: one round trip for all three windows; a miss: one more (the per-number count), and the limits hold."""
+    if not limiter.enabled:
+        pytest.skip("another app in this process switched the (global) limiter off")
+    from limits import parse
+    from limits.strategies import FixedWindowRateLimiter
+
+    storage, sent = redis_limits
+    monkeypatch.setitem(app.config, "TRACK_RATE_LIMIT", "5 per minute;50 per hour")
+    monkeypatch.setitem(app.config, "TRACK_NUMBER_RATE_LIMIT", "2 per hour")
+    shipment = create_shipment(phone_last4="1357")
+    url = f"/api/v1/track/{shipment.tracking_number}"
+    client.get(url, query_string={"phone_last4": "1357"})  # the script is loaded on first use
+    sent.clear()
+    found = client.get(url, query_string={"phone_last4": "1357"})
+    assert found.status_code == 200 and len(sent) == 1
+    assert found.headers["X-RateLimit-Limit"] == "5" and found.headers["X-RateLimit-Remaining"] == "3"
+    sent.clear()
+    assert client.get(url, query_string={"phone_last4": "0000"}).status_code == 404 and len(sent) == 2
+    assert client.get(url, query_string={"phone_last4": "0000"}).status_code == 404
+    # The windows are the limits library's own: its fixed-window strategy reads the same counts.
+    stats = FixedWindowRateLimiter(storage).get_window_stats(parse("2 per hour"), "track-number", "127.0.0.1",
+                                                             shipment.tracking_number)
+    assert stats.remaining == 0
+    third = client.get(url, query_string={"phone_last4": "0000"})  # two misses for this number: refused
+    assert third.status_code == 429 and third.is_json and int(third.headers["Retry-After"]) > 0
+    assert client.get(url, query_string={"phone_last4": "1357"}).status_code == 429  # 5 a minute for this client
+    other = client.get(url, query_string={"phone_last4": "1357"}, environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert other.status_code == 200

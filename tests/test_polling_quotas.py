@@ -31,14 +31,19 @@ def peak(times, window=1.0):
 
 
 def hammer(quotas_list, provider, threads, calls):
-    """Take slots from several limiter instances (as several processes would) in parallel."""
+    """Take slots from several limiter instances (as several processes would) in parallel.
+
+    Returns the permits' times as the quota's window counted them: a timestamp taken by
+    the test thread after the call returns would add the machine's scheduling delay
+    (under load, two permits 1.05 s apart could be stamped less than 1 s apart)."""
     stamps, lock = [], threading.Lock()
 
     def worker(quotas):
         for _ in range(calls):
-            assert quotas.acquire(provider)
+            granted = quotas.permit(provider)
+            assert granted
             with lock:
-                stamps.append(time.monotonic())
+                stamps.append(granted)
     pool = [threading.Thread(target=worker, args=(quotas_list[i % len(quotas_list)],)) for i in range(threads)]
     for thread in pool:
         thread.start()

@@ -147,8 +147,8 @@ class WebhookDeliveries(MethodView):
     def get(self, query, subscription_id):
         """The delivery log, newest first: time, event, HTTP status, duration, attempts"""
         subscription = _subscription(subscription_id)
-        return keyset_page(service.delivery_log(subscription.id, before_id=query.get("before"), state=query.get("state")),
-                           query["limit"], key="next_before")
+        log = service.delivery_log(subscription.id, before_id=query.get("before"), state=query.get("state"))
+        return keyset_page(log, query["limit"], key="next_before")
 
 
 @blp.route("/<int(min=1, max=2147483647):subscription_id>/deliveries/redeliver-failed")

@@ -7,6 +7,7 @@ from shipments.models.programs import Program, program_organisations
 from shipments.models.reports import (
     ReportDay, ReportDelta, ReportNetworkDay, ReportProgramDay, ReportProgramDim, ReportProgramMonth, ReportProgressDay,
     ReportProgressMonth, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
+    ReportQualityYear,
 )
 from shipments.models.shipments import Shipment, TrackingEvent
 from shipments.models.trace import ImportBatch, PollLog, PollLogDay, ShipmentChange
@@ -17,7 +18,7 @@ __all__ = [
     "PollLogDay", "Route", "RouteStop", "StationAction", "station_attendants", "Organisation", "Program", "Province",
     "ReportDay", "ReportDelta", "ReportProgramDay",
     "ReportProgramDim", "ReportProgramMonth", "ReportProgressDay", "ReportProgressMonth", "ReportNetworkDay",
-    "ReportQualityCarrierMonth", "ReportQualityDay", "ReportQualityDelta", "ReportQualityMonth", "Shipment",
+    "ReportQualityCarrierMonth", "ReportQualityDay", "ReportQualityDelta", "ReportQualityMonth", "ReportQualityYear", "Shipment",
     "ShipmentChange", "Station",
     "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",
 ]

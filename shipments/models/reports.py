@@ -215,6 +215,25 @@ class ReportQualityCarrierMonth(_QualityMeasures, _Histogram, db.Model):
     carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
+class ReportQualityYear(_QualityMeasures, _Histogram, db.Model):
+    """The same per Beijing year × program × carrier × province (migration 0013_perfrep_years).
+
+    A report with no date filter (the quality API's default: every
+    province, all time) reads one row per key and year here.
+    """
+
+    __tablename__ = "report_quality_years"
+    __table_args__ = (
+        Index("ix_report_quality_years_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    year: Mapped[date] = mapped_column(Date, primary_key=True)  # the year's first day
+    program_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(16), primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+
+
 class ReportQualityDelta(_QualityMeasures, db.Model):
     """A signed change to the quality rollups, appended by the shipments triggers, folded every minute."""
 

@@ -135,6 +135,29 @@ class QualityRowSchema(Schema):
     return_rate = fields.Decimal(as_string=True, allow_none=True)
 
 
+def dump_quality_rows(rows) -> list[dict]:
+    """QualityRowSchema(many=True).dump(rows), field for field, built directly.
+
+    The all-province report is ~7,000 rows (the key space, whatever the
+    volume) and marshmallow spent about a second on them; a test checks
+    that both give the same answer.
+    """
+    def rate(value):
+        return None if value is None else format(value, "f")
+
+    def hours(value):
+        return None if value is None else float(value)
+
+    return [{"program_id": r.program_id, "carrier": r.carrier, "province_code": r.province_code,
+             "labels": [str(label) for label in r.labels], "shipments": r.shipments,
+             "picked_within_24h": r.picked_within_24h, "pickup_rate": rate(r.pickup_rate), "no_pickup": r.no_pickup,
+             "next_day_on_time": r.next_day_on_time, "next_day_late": r.next_day_late,
+             "next_day_pending": r.next_day_pending, "next_day_rate": rate(r.next_day_rate),
+             "transit_p50_hours": hours(r.transit_p50_hours), "transit_p90_hours": hours(r.transit_p90_hours),
+             "exceptions": r.exceptions, "exception_rate": rate(r.exception_rate), "returns": r.returns,
+             "return_rate": rate(r.return_rate)} for r in rows]
+
+
 class LateShipmentSchema(Schema):
     carrier = fields.Function(lambda r: r[0].carrier, required=True)
     tracking_number = fields.Function(lambda r: r[0].tracking_number, required=True)

@@ -66,8 +66,8 @@ def volume_table(report: reports.VolumeReport, lang: str = "zh", filter_note: st
         title = labels.text(_l("Shipment volumes %(period)s, by %(groups)s"), lang, period=period, groups=groups)
     else:
         title = labels.text(_l("Shipment volumes %(period)s"), lang, period=period)
-    note = labels.join([_filter_note(filter_note or report.filters, lang),
-                        labels.text(_l("units: shipments, pieces, yuan (CNY); Beijing time"), lang)], lang, clauses=True)
+    units = labels.text(_l("units: shipments, pieces, yuan (CNY); Beijing time"), lang)
+    note = labels.join([_filter_note(filter_note or report.filters, lang), units], lang, clauses=True)
     rows = [[r.period, *r.labels, r.shipments, r.pieces, r.value] for r in report.rows]
     t = report.totals
     totals = [word("total", lang), *[""] * len(report.group_by), t["shipments"], t["pieces"], t["value"]]

@@ -10,9 +10,13 @@ Rows stream through in chunks: each chunk is cleaned with the rules of
 services/shipments.py, written with one multi-row INSERT … ON CONFLICT DO
 NOTHING, and committed by the caller's `commit` (services never commit
 themselves), so a crash never half-writes a chunk and uploading the same
-file again creates nothing. Memory stays flat apart from the set of keys
-seen so far, which the duplicate-in-file check needs (bounded by the
-100,000-row limit).
+file again creates nothing. Memory stays flat: with an import batch (every
+upload has one) a number repeated in another chunk of the file is found by
+the database, where the first occurrence already carries this batch and its
+row number, so only the current chunk's keys are held, plus the few keys this
+upload found registered before it. (Holding every key seen, as before, was
+≈ 20 MB of a 100,000-row upload's ≈ 31 MB.) Without a batch (the portal's
+preview) or when resuming a kept import, every key is held as before.
 """
 import codecs
 import csv
@@ -20,7 +24,7 @@ import io
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -122,7 +126,11 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
     statement = _insert_statement(session.get_bind().dialect.name)
     report = resume or ImportReport()
     skip = report.rows if resume else 0
+    # Keys → the row that first had them: the current chunk's (every key when `hold_all`), and
+    # keys found registered before this upload (`held`); see the module docstring.
+    hold_all = batch is None or resume is not None
     seen: dict[tuple[str, str], int] = {}
+    held: dict[tuple[str, str], int] = {}
     columns = columns or {}
     provider_of: dict[tuple[str, bool], str] = {}
     chunk: list[tuple[int, dict]] = []
@@ -134,8 +142,10 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
             report.blank = blank()  # a resumed import re-reads the file from the top: the reader's count is whole
         if chunk:
             _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns,
-                         change_source)
+                         batch_id=None if hold_all else batch.id, held=held, change_source=change_source)
             chunk.clear()
+            if not hold_all:
+                seen.clear()
         if on_chunk:
             on_chunk(report)
         commit()
@@ -165,7 +175,7 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
                 report.add_problem(row_no, p.field, columns.get(p.field, p.field), p.code, p.params)
         else:
             key = (values["carrier"], values["tracking_number"])
-            first = seen.get(key)
+            first = seen.get(key) or held.get(key)
             if first is not None:
                 report.duplicate_in_file += 1
                 report.add_problem(row_no, "number", columns.get("number", "number"), "duplicate_in_file",
@@ -219,8 +229,12 @@ def list_batches(caller, after_id: int | None = None) -> Select:
     return query.order_by(ImportBatch.id.desc())
 
 
-def _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns,
-                 change_source="import") -> None:
+def _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns, *,
+                 batch_id: int | None = None, held: dict | None = None,
+                 change_source: str = "import") -> None:
+    """Write one chunk and count its rows. With `batch_id`, a row whose number this batch already
+    registered (an earlier chunk) is a duplicate in the file; keys registered before this upload
+    go into `held` (key → row), so that later chunks count their repeats as duplicates too."""
     now = utcnow()
     params = []
     for _, values in chunk:
@@ -230,9 +244,9 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
         if provider is None:
             provider = provider_of[(carrier, international)] = choose_provider(carrier, number, providers)
         params.append(rules.new_shipment_columns(values, organisation_id, provider, now))
-    owners = lacking_phone = None
+    existing = lacking_phone = None
     if session.get_bind().dialect.name == "postgresql":
-        inserted, owners, lacking_phone = _insert_postgresql(session, params)
+        inserted, existing, lacking_phone = _insert_postgresql(session, params)
     else:
         inserted = {(c, n) for c, n in session.execute(statement, params)}
     report.created += len(inserted)
@@ -244,8 +258,25 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
     if not rest:
         return
     keys = [(values["carrier"], values["tracking_number"]) for _, values in rest]
-    if owners is None:
-        owners = rules.owners_of(session, keys)
+    if existing is None:
+        existing = _existing(session, keys)
+    if batch_id is not None:
+        # Numbers an earlier chunk of this file registered: duplicates of that row.
+        again = []
+        for row_no, values in rest:
+            key = (values["carrier"], values["tracking_number"])
+            _, key_batch, first = existing.get(key, (None, None, None))
+            if key_batch == batch_id and first is not None and first != row_no:
+                report.duplicate_in_file += 1
+                report.add_problem(row_no, "number", columns.get("number", "number"), "duplicate_in_file",
+                                   {"first": first})
+            else:
+                again.append((row_no, values))
+                if held is not None:
+                    held.setdefault(key, row_no)
+        rest = again
+        keys = [(values["carrier"], values["tracking_number"]) for _, values in rest]
+    owners = {key: org for key, (org, _, _) in existing.items()}
     # Our rows waiting for digits this upload now gives: add them (and poll them again).
     # (PostgreSQL: only rows the scratch-table join saw without digits: a plain re-upload asks nothing.)
     waiting = rules.waiting_for_phone(session, organisation_id, [
@@ -264,6 +295,16 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
         else:
             report.registered_by_other_org += 1
             report.add_problem(row_no, "number", columns.get("number", "number"), "registered_by_other_org", {})
+
+
+def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+    """(carrier, number) → (organisation, import batch, import row) of the registered ones among keys."""
+    if not keys:
+        return {}
+    table = Shipment.__table__.c
+    rows = session.execute(select(table.carrier, table.tracking_number, table.organisation_id, table.import_batch_id,
+                                  table.import_row).where(tuple_(table.carrier, table.tracking_number).in_(keys)))
+    return {(carrier, number): (org, batch_id, row) for carrier, number, org, batch_id, row in rows}
 
 
 _COPY_COLUMNS = tuple(rules.new_shipment_columns(
@@ -286,18 +327,20 @@ def _insert_postgresql(session: Session, params: list[dict]) -> tuple[set, dict 
     inserted = connection.exec_driver_sql(
         f"INSERT INTO shipments ({names}) SELECT {names} FROM shipment_import "
         "ON CONFLICT (carrier, tracking_number) DO NOTHING RETURNING carrier, tracking_number").all()
-    owners = lacking_phone = None
+    existing, lacking_phone = {}, set()
     if len(inserted) < len(params):
-        # Rows already registered (a re-upload, a retry after a cut): their owners in one
-        # set-based join on the scratch table, through the (carrier, tracking_number) index.
-        # A row-value IN list of 5,000 pairs cost ≈ 6 s a chunk (issue 15: 2.3 s per 1,000 rows).
+        # Rows already registered (a re-upload, a retry after a cut, a number repeated in the
+        # file): owner, batch and row in one set-based join on the scratch table, through the
+        # (carrier, tracking_number) index. A row-value IN list of 5,000 pairs cost ≈ 6 s a
+        # chunk (issue 15: 2.3 s per 1,000 rows).
         found = connection.exec_driver_sql(
-            "SELECT s.carrier, s.tracking_number, s.organisation_id, s.phone_last4 IS NULL FROM shipment_import i "
+            "SELECT s.carrier, s.tracking_number, s.organisation_id, s.import_batch_id, s.import_row, "
+            "s.phone_last4 IS NULL FROM shipment_import i "
             "JOIN shipments s ON s.carrier = i.carrier AND s.tracking_number = i.tracking_number").all()
-        owners = {(carrier, number): org for carrier, number, org, _ in found}
-        lacking_phone = {(carrier, number) for carrier, number, _, lacking in found if lacking}
+        existing = {(carrier, number): (org, batch_id, row) for carrier, number, org, batch_id, row, _ in found}
+        lacking_phone = {(carrier, number) for carrier, number, *_, lacking in found if lacking}
     connection.exec_driver_sql("TRUNCATE shipment_import")
-    return {(carrier, number) for carrier, number in inserted}, owners, lacking_phone
+    return {(carrier, number) for carrier, number in inserted}, existing, lacking_phone
 
 
 def json_rows(items: list) -> Iterator[tuple[int, Any]]:

@@ -1,8 +1,17 @@
 """Carrier quotas shared by every poll process, and the per-provider circuit breaker.
 
-Quotas use the `limits` library's moving window (never more than N calls in
-any one-second window), stored in Redis when REDIS_URL is set so that all
-workers on all machines share one budget, in memory otherwise (one process).
+A quota of Q requests a second is a moving window checked when each request
+is sent: never more than Q permits in any window of 1 + POLL_RATE_SLACK
+seconds (a log of permit times: a Redis sorted set when REDIS_URL is set, so
+that all workers on all machines share one budget, this process's memory
+otherwise), and permits paced (1 + slack)/Q apart. The window is longer than
+the carrier's one second on purpose: between our permit and the carrier's
+clock lie scheduling and network delay, and a one-second window of permits
+lets the carrier count Q+1 as soon as one request is delayed more than the
+next (seen under CPU load). With the longer window any one second at the
+carrier holds at most Q requests as long as that delay varies by less than
+the slack (50 ms at 0.05), at the price of pacing at Q/(1 + slack).
+(The `limits` library's moving window, used before, has whole seconds only.)
 
 The circuit breaker keeps its state in the same place, for the same reason:
 with Redis configured every worker sees a provider's outage at once and only
@@ -17,9 +26,8 @@ import logging
 import threading
 import time
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+import os
+from collections import deque
 
 log = logging.getLogger(__name__)
 
@@ -90,34 +98,76 @@ return tostring(slot)
 """
 
 
+# A permit if fewer than LIMIT permits lie in the window (now - WINDOW, now]; else how long to
+# wait. Entries newer than `now` (another process's clock or order) count too: whatever the
+# order the script runs in, no span of WINDOW seconds ever holds more than LIMIT permits.
+_WINDOW_LUA = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - window))
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(math.max(0.001, tonumber(oldest[2]) + window - now))
+"""
+
+
+class _MemoryWindow:
+    """The window script's work for one process (no Redis configured, or Redis down)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._log: dict[str, deque] = {}
+
+    def take(self, key: str, window: float, limit: int) -> tuple[float, float]:
+        """(0, permit time) for a permit, else (seconds to wait, 0)."""
+        with self._lock:
+            now = time.time()
+            log = self._log.setdefault(key, deque())
+            while log and log[0] <= now - window:
+                log.popleft()
+            if len(log) < limit:
+                log.append(now)
+                return 0.0, now
+            return max(0.001, log[0] + window - now), 0.0
+
+
+class _RedisWindow:
+    def __init__(self, client):
+        self._script = client.register_script(_WINDOW_LUA)
+
+    def take(self, key: str, window: float, limit: int) -> tuple[float, float]:
+        now = time.time()
+        wait = float(self._script(keys=[key], args=[repr(now), repr(window), limit, f"{now!r}:{os.urandom(6).hex()}"]))
+        return (wait, 0.0) if wait > 0 else (0.0, now)
+
+
 class ProviderQuotas:
     """Requests/second per provider, enforced across processes; numbers per request."""
 
-    # Extra wait after a window frees up: absorbs scheduling jitter between taking
-    # a slot and the request reaching the carrier, so its one-second count holds too.
+    # Extra wait after the window frees up, so the retry does not arrive a hair early.
     MARGIN = 0.010
 
     def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx",
                  slack: float = 0.05):
-        if redis_url:
-            self.storage = storage_from_string(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        else:
-            self.storage = MemoryStorage()
-        self.limiter = MovingWindowRateLimiter(self.storage)
-        self.items = {name: RateLimitItemPerSecond(int(rate)) for name, rate in rates.items() if rate}
+        self.rates = {name: int(rate) for name, rate in rates.items() if rate}
         # Without Redis every process keeps its own budget: half the quota each is the
         # safe reduced pace (a deployment has one worker process, two at most).
-        self.local_limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.local_items = {name: RateLimitItemPerSecond(max(1, item.amount // 2)) for name, item in self.items.items()}
+        self.local_rates = {name: max(1, rate // 2) for name, rate in self.rates.items()}
+        self.local_window = _MemoryWindow()
+        self.shared_window = _RedisWindow(redis_client(redis_url)) if redis_url else None
         self.fallback = _Fallback("carrier quotas")
         self.batches = dict(batches)
         self.namespace = namespace
-        # Pace a little slower than Q: with slack 0.05, Q+1 requests span 1.05 s, which
-        # leaves 50 ms of jitter on the way to the carrier before its own count sees Q+1.
-        self.pace_factor = 1.0 + float(slack)
-        # Local pacing, 1/Q apart: the shared window alone lets a whole second's quota
-        # go out in one burst, and a burst arriving late at the carrier could meet the
-        # next one inside its own one-second window.
+        # The window a quota is counted over, and the pacing: (1 + slack)/Q apart.
+        self.window_seconds = 1.0 + float(slack)
+        # Local pacing, 1/Q apart: the window alone lets a whole second's quota go out
+        # in one burst, and a burst arriving late at the carrier could meet the next
+        # one inside its own one-second window.
         self._pace_lock = threading.Lock()
         self._next_slot: dict[str, float] = {}
         # With Redis the pacing is shared too, or N processes would each pace at Q.
@@ -140,33 +190,37 @@ class ProviderQuotas:
     def acquire(self, provider: str, *, deadline: float | None = None,
                 stop: threading.Event | None = None) -> bool:
         """Wait for one request slot of `provider`; False when `deadline` (monotonic) or `stop` came first."""
-        item = self.items.get(provider)
-        if item is None:
-            return True  # no quota configured: unlimited
-        shared = self._pace_script is not None and not self.fallback.down
-        if shared:
+        return self.permit(provider, deadline=deadline, stop=stop) is not None
+
+    def permit(self, provider: str, *, deadline: float | None = None,
+               stop: threading.Event | None = None) -> float | None:
+        """Like acquire; the permit's time (time.time(), as the window counted it), or None."""
+        rate = self.rates.get(provider)
+        if rate is None:
+            return time.time()  # no quota configured: unlimited
+        if self.shared_window is not None and not self.fallback.down:
             try:
-                return self._acquire(provider, item, self.limiter, deadline, stop, shared=True)
+                return self._permit(provider, rate, self.shared_window, deadline, stop, shared=True)
             except redis_errors() as exc:
                 self.fallback.failed(exc)
-        if self._pace_script is not None:  # Redis configured but down: half pace, this process only
-            item = self.local_items[provider]
-            return self._acquire(provider, item, self.local_limiter, deadline, stop, shared=False)
-        return self._acquire(provider, item, self.limiter, deadline, stop, shared=False)
+        if self.shared_window is not None:  # Redis configured but down: half pace, this process only
+            return self._permit(provider, self.local_rates[provider], self.local_window, deadline, stop, shared=False)
+        return self._permit(provider, rate, self.local_window, deadline, stop, shared=False)
 
-    def _acquire(self, provider, item, limiter, deadline, stop, *, shared: bool) -> bool:
-        wait = self._reserve_slot(provider, self.pace_factor / item.amount, deadline, shared=shared)
+    def _permit(self, provider, rate, window, deadline, stop, *, shared: bool) -> float | None:
+        wait = self._reserve_slot(provider, self.window_seconds / rate, deadline, shared=shared)
         if wait is None or (wait > 0 and not self._sleep(wait, stop)):
-            return False
+            return None
+        key = f"{self.namespace}:window:{provider}" + ("" if shared else ":local")
         while True:
-            if limiter.hit(item, self.namespace, provider):
-                return True
-            reset_at, _ = limiter.get_window_stats(item, self.namespace, provider)
-            wait = max(0.001, reset_at - time.time()) + self.MARGIN
+            wait, granted = window.take(key, self.window_seconds, rate)
+            if not wait:
+                return granted
+            wait += self.MARGIN
             if deadline is not None and time.monotonic() + wait > deadline:
-                return False
+                return None
             if not self._sleep(wait, stop):
-                return False
+                return None
 
     def _reserve_slot(self, provider: str, gap: float, deadline: float | None, *, shared: bool = True) -> float | None:
         """Reserve the next paced slot; seconds to wait for it, or None when it is past `deadline`."""

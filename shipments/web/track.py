@@ -1,13 +1,14 @@
 """Public tracking page: a buyer looks up one parcel on a phone (masked data only)."""
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from shipments.extensions import db, limiter
-from shipments.schemas.shipments import PublicShipmentSchema
+from shipments.extensions import db
+from shipments.lookup_limits import lookup_limited
+from shipments.models import Province
+from shipments.schemas.shipments import dump_public_parcel
 from shipments.services import public_tracking
 from shipments.services.shipments import normalise_number
 
@@ -37,17 +38,10 @@ def lookup():
     return render_template("track/lookup.html", form=form)
 
 
-def _number_key() -> str:
-    # Per client AND number: strangers guessing digits exhaust their own budget, never the recipient's.
-    number = normalise_number((request.view_args or {}).get("number", ""))
-    return f"web-track-number:{get_remote_address()}:{number}"
-
-
 @bp.route("/t/<string(maxlength=40):number>", methods=["GET", "POST"])
-# The API lookup's limits: per client, and per number against guessing the phone digits
-# (only answers to the digit form count there, so a shared link can be reloaded).
-@limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"])
-@limiter.limit(lambda: current_app.config["TRACK_NUMBER_RATE_LIMIT"], key_func=_number_key, methods=["POST"])
+# The API lookup's limits: per client, and per client and number against guessing the phone
+# digits (only answers to the digit form count there, so a shared link can be reloaded).
+@lookup_limited("web-track", number_methods=("POST",), only_misses=False)
 def parcel(number):
     """One parcel as services/public_tracking.py allows: the timeline with the right phone digits."""
     number = normalise_number(number)
@@ -57,9 +51,10 @@ def parcel(number):
     if found is None:
         return render_template("track/parcel.html", number=number, parcel=None, form=form,
                                tried=request.method == "POST"), 404
-    parcel = PublicShipmentSchema().dump(found)
+    parcel = dump_public_parcel(found)
     parcel["events"].reverse()  # newest first
     share_url = url_for(".parcel", number=number, _external=True)
-    province = found.shipment.destination_province if parcel["timeline"] else None
+    code = parcel["destination_province_code"]  # None unless the timeline is shown
+    province = db.session.get(Province, code) if code else None
     return render_template("track/parcel.html", number=number, parcel=parcel, form=form,
                            province=province, share_url=share_url)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from shipments.models import ImportJob, Shipment
+from shipments.models import ImportBatch, ImportJob, Shipment
 from shipments.models.enums import Role
 from shipments.services import access, import_jobs, imports, reports
 from shipments.services.carriers import provider_settings
@@ -71,6 +71,10 @@ def test_a_slow_import_answers_202_and_finishes_in_the_background(app, client, d
     assert {k: done["report"][k] for k in ("rows", "created", "duplicate_in_file", "invalid", "blank")} == {
         "rows": ROWS + 2, "created": ROWS, "duplicate_in_file": 1, "invalid": 1, "blank": BLANK}
     assert sorted(p["code"] for p in done["report"]["problems"]) == ["duplicate_in_file", "number_format"]
+    # The worker kept the batch's report with its messages in Chinese (Flask-Babel outside any request).
+    batch = db_session.scalar(select(ImportBatch).where(ImportBatch.organisation_id == org.id))
+    assert sorted(p["message"] for p in batch.report["problems"]) == [
+        "与第 2 行的运单号重复", "运单号只能包含字母和数字，长度 6–40"]
     assert stored(db_session, org) == ROWS
     assert list(tmp_path.glob("*.upload")) == []  # the kept file is gone once done
 

@@ -9,6 +9,7 @@ from sqlalchemy import update
 
 from shipments.models import Shipment
 from shipments.models.enums import OrganisationKind, Role
+from shipments.schemas.reports import QualityRowSchema, dump_quality_rows
 from shipments.services import access, reports
 
 BJ = reports.BEIJING
@@ -168,3 +169,10 @@ def test_only_admins_set_program_members_and_the_list_is_replaced(client, world,
     assert client.put(path, json={}, headers=admin).status_code == 422
     emptied = client.put(path, json={"organisation_ids": []}, headers=admin)
     assert emptied.status_code == 200 and emptied.get_json()["organisation_ids"] == []
+
+
+def test_quality_json_is_the_schemas_answer(db_session):
+    rows = [reports.QualityRow(3, "sf", "310000", 10, 7, 1, 5, 2, 1, 1, 0, 30.0, 61.5, labels=("项目", "顺丰", "上海")),
+            reports.QualityRow(None, "zto", None, 1, 0, 1, 0, 0, 0, 0, 1, None, None, labels=("无项目", "中通", "未知")),
+            reports.QualityRow(4, "jt", "", 3, 3, 0, 0, 1, 0, 0, 0, 12.0, 12.0, labels=("x", "y", "z"))]
+    assert dump_quality_rows(rows) == QualityRowSchema(many=True).dump(rows)

@@ -3,8 +3,9 @@
 One server (demo data plus a few prepared parcels), one browser for the module, one
 page per role and viewport that walks that role's everyday pages. On every page:
 nothing wider than the viewport except inside a scrolling table, no short label
-broken over more than two lines, no raw code, no console error (CSP violations are
-console errors), no request to another host. Screenshots go to test-artifacts/screenshots/.
+broken over more than two lines, no sub-navigation label broken at all, no raw code,
+no console error (CSP violations are console errors), no request to another host.
+Screenshots go to test-artifacts/screenshots/.
 """
 import re
 
@@ -57,6 +58,15 @@ INSPECT = """() => {
     for (const rect of range.getClientRects()) if (rect.height > 0) tops.add(Math.round(rect.top));
     if (tops.size > 2) out.tall.push(text + ' (' + tops.size + ' lines)');
   }
+  // Sub-navigation labels sit on one line (on a phone the bar scrolls sideways instead).
+  out.wrapped = [];
+  for (const link of document.querySelectorAll('nav.sub-nav a')) {
+    const range = document.createRange();
+    range.selectNodeContents(link);
+    const tops = new Set();
+    for (const rect of range.getClientRects()) if (rect.height > 0) tops.add(Math.round(rect.top));
+    if (tops.size > 1) out.wrapped.push(link.innerText.trim());
+  }
   // What a person reads, less numbers and names typed by people (<code>, translate="no").
   const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
   const parts = [];
@@ -89,6 +99,8 @@ def look(page, watch, shots, name, problems, zh=True):
                         f"{found['wide'][:5]}")
     if found["tall"]:
         problems.append(f"{where}: short labels on more than two lines: {found['tall'][:8]}")
+    if found["wrapped"]:
+        problems.append(f"{where}: sub-navigation labels broken over lines: {found['wrapped']}")
     text = found["text"]
     codes = sorted(set(RAW_CODE.findall(text)))
     if codes:

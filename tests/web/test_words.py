@@ -1,5 +1,6 @@
-"""Every page and export a person uses, walked for each role in both languages: no raw code
-(a stored enum value, a carrier or provider code) and, in Chinese, no untranslated English."""
+"""Every page and export a person uses (the network pages and the station desk too), walked for each role in
+both languages: no raw code (a stored enum value, a carrier or provider code, "None") and, in Chinese, no
+untranslated English."""
 import csv
 import io
 import re
@@ -9,8 +10,11 @@ from html.parser import HTMLParser
 import pytest
 from openpyxl import load_workbook
 
-from shipments.models import TrackingEvent, enums
-from shipments.models.enums import EventSource, Role, ShipmentStatus, SubscriptionState
+from shipments.models import CentreCapacity, CentreDay, Route, RouteStop, Station, TrackingEvent, enums
+from shipments.models.enums import (
+    Direction, EventSource, Role, RouteKind, ShipmentStatus, StationKind, StationLevel, SubscriptionState,
+)
+from shipments.models.network import station_attendants
 from tests.web.conftest import login
 
 CODES = sorted({m.value for e in vars(enums).values() if isinstance(e, type) and issubclass(e, enums.StrEnum)
@@ -88,26 +92,51 @@ def world(db_session, create_organisation, create_program, create_shipment, crea
                                      location="杭州市", description="快件已揽收", source=EventSource.DEMO,
                                      dedupe_key=f"w{i}"))
     db_session.flush()
-    return {"member": create_user(Role.MEMBER, organisation=coop), "official": create_user(Role.OFFICIAL),
-            "admin": create_user(Role.ADMIN), "program": program}
+    member = create_user(Role.MEMBER, organisation=coop)
+    # The last mile: a centre with its days, a village station the member attends, a route between them.
+    centre = Station(name="词语测试共配中心", level=StationLevel.COUNTY, kind=StationKind.CO_DISTRIBUTION_CENTRE,
+                     division_code=COUNTY, brands=["ems", "zto"])
+    village = Station(name="词语测试村站", level=StationLevel.VILLAGE, kind=StationKind.VILLAGE_STATION,
+                      division_code=TOWNSHIP, brands=["ems"], post_express=True)
+    db_session.add_all([centre, village])
+    db_session.flush()
+    db_session.add_all([CentreDay(station_id=centre.id, day=start.date(), sorted_pieces=1200, source="form"),
+                        CentreCapacity(station_id=centre.id, effective_from=start.date().replace(day=1),
+                                       daily_capacity=5000),
+                        Route(name="词语测试客货邮线", kind=RouteKind.PASSENGER_FREIGHT_MAIL, county_code=COUNTY,
+                              departures="07:30", stops=[RouteStop(position=1, station_id=centre.id),
+                                                         RouteStop(position=2, station_id=village.id, minutes=40)])])
+    db_session.execute(station_attendants.insert().values(station_id=village.id, user_id=member.id))
+    create_shipment(organisation=coop, tracking_number="SBX9200000001", direction=Direction.INBOUND,
+                    destination_station_id=village.id, status=ShipmentStatus.OUT_FOR_DELIVERY, phone_last4="2468",
+                    registered_at=datetime.now(timezone.utc) - timedelta(hours=5))
+    db_session.flush()
+    return {"member": member, "official": create_user(Role.OFFICIAL), "admin": create_user(Role.ADMIN),
+            "program": program, "centre": centre}
 
 
 JUNE = "date_from=2026-06-01&date_to=2026-06-30"
+COUNTY, TOWNSHIP = "330603", "330603105"  # 柯桥区, 平水镇
 PAGES = {
     Role.MEMBER: ["/", "/track", "/t/SBX9100000000", "/portal/", "/portal/register", "/portal/upload",
                   "/portal/shipments/sandbox/SBX9100000008", "/portal/shipments/zto/SBX9100000007",
-                  "/seller/", "/seller/?label=06-03 场次"],
+                  "/seller/", "/seller/?label=06-03 场次", "/station/"],
     Role.OFFICIAL: ["/dashboard?as_of=2026-06-30", f"/dashboard/shipments?{JUNE}",
-                    "/dashboard/network/shipment/sandbox/SBX9100000008"],
+                    "/dashboard/network/shipment/sandbox/SBX9100000008",
+                    # The network view (city, county, township), a centre's days, the import batches.
+                    f"/dashboard/network/?{JUNE}", f"/dashboard/network/?{JUNE}&county={COUNTY}",
+                    f"/dashboard/network/?{JUNE}&county={COUNTY}&township={TOWNSHIP}",
+                    "/dashboard/network/centres/{centre}?" + JUNE, "/dashboard/network/imports"],
     Role.ADMIN: ["/admin/", "/admin/organisations", "/admin/users", "/admin/tokens", "/admin/programs",
-                 "/admin/stations"],
+                 "/admin/stations", "/admin/centres"],
 }
 EXPORTS = {
     Role.MEMBER: ["/seller/export.xlsx?label=06-03 场次", "/portal/upload/template.csv"],
     Role.OFFICIAL: [f"/dashboard/export/volumes.{f}?{JUNE}&period=month&group_by=program&group_by=status"
                     for f in ("csv", "xlsx")]
     + [f"/dashboard/export/{r}.{f}?{JUNE}" for r in ("quality", "late", "network", "shipments") for f in ("csv", "xlsx")]
-    + ["/dashboard/export/progress.csv?as_of=2026-06-30"],
+    + ["/dashboard/export/progress.csv?as_of=2026-06-30"]
+    + [f"/dashboard/network/assessment.{f}?{JUNE}&county={COUNTY}" for f in ("csv", "xlsx")],
 }
 
 
@@ -129,11 +158,15 @@ def test_pages_and_exports_speak_words_not_codes(client, world, role, lang):
     zh = lang.startswith("zh")
     found = {}
     for path in PAGES[role]:
+        path = path.format(centre=world["centre"].id)
         response = client.get(path)
         assert response.status_code == 200, path
         found[path] = problems_in(visible_text(response.get_data(as_text=True)), zh)
     for path in EXPORTS.get(role, []):
-        response = client.get(path + ("&" if "?" in path else "?") + f"lang={lang[:2]}")
+        # The report exports take the language as a parameter; the assessment follows the page's.
+        if "/network/" not in path:
+            path += ("&" if "?" in path else "?") + f"lang={lang[:2]}"
+        response = client.get(path)
         assert response.status_code == 200, path
         found[path] = problems_in(export_text(response), zh)
     assert {path: p for path, p in found.items() if p} == {}

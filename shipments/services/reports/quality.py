@@ -14,7 +14,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from shipments.models import (
-    Program, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth, Shipment,
+    Program, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth, ReportQualityYear,
+    Shipment,
 )
 from shipments.models.reports import HIST_COLUMNS, HOUR_BUCKETS, QUALITY_MEASURES, hours_bucket_bounds
 from shipments.models.enums import ShipmentStatus
@@ -68,7 +69,8 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     """Delivery quality per program × carrier (× destination province), over shipments registered in the filters.
 
     From the month rollups (report_quality_months by province,
-    report_quality_carrier_months without it) for the months of the period,
+    report_quality_carrier_months without it; report_quality_years when
+    there is no date filter) for the months of the period,
     corrected at its edges by signed day ranges of report_quality_days
     (rollups.split_period), plus the unfolded deltas. Each key's histogram
     is one row, so the read depends on the number of keys, not of parcels.
@@ -87,15 +89,16 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     # Summed as integers: sum(bigint) accumulates in numeric (and comes back as Decimal), several
     # times slower over ~70 columns; a month bucket's counts fit an int4 by far.
     stmt = (select(*group, *(func.sum(cast(u.c[c], Integer)) for c in QUALITY_MEASURES + ("pending",) + HIST_COLUMNS))
-            .group_by(*group).having(func.sum(u.c.shipments) != 0).order_by(*group))
+            .group_by(*group).having(func.sum(cast(u.c.shipments, Integer)) != 0).order_by(*group))
     rows = []
     width = len(group)
+    first_bucket = width + len(QUALITY_MEASURES) + 1
     for row in session.execute(stmt):
-        key = tuple(row[:width])
+        key = row[:width]
         (shipments, picked_24h, no_pickup, on_time, late, unarrived, exceptions, returns,
-         still_pending) = (int(v or 0) for v in row[width:width + len(QUALITY_MEASURES) + 1])
-        histogram = [(bucket, int(n)) for bucket, n in zip(HOUR_BUCKETS, row[width + len(QUALITY_MEASURES) + 1:])
-                     if n]
+         still_pending) = (int(v or 0) for v in row[width:first_bucket])
+        counts = row[first_bucket:]
+        histogram = [(HOUR_BUCKETS[i], n) for i, n in enumerate(counts) if n]
         program_id, carrier = key[0], key[1]
         province = (key[2] or None) if by_province else None
         rows.append(QualityRow(program_id or None, carrier, province, shipments, picked_24h, no_pickup, on_time,
@@ -114,6 +117,8 @@ def _quality_union(pg: bool, filters: ReportFilters, cutoff: date, by_province: 
     """
     months, edges = split_period(filters.date_from, filters.date_to, beijing_today())
     month_model = ReportQualityMonth if by_province or filters.province is not None else ReportQualityCarrierMonth
+    if month_model is ReportQualityMonth and filters.date_from is None and filters.date_to is None:
+        month_model = ReportQualityYear  # all time: one row per key and year
     zero = literal(0)
 
     def keyed(model, conds):
@@ -147,7 +152,8 @@ def _quality_union(pg: bool, filters: ReportFilters, cutoff: date, by_province: 
     parts = [from_buckets(delta, in_period(delta.day, filters.date_from, filters.date_to))]
     if months is not None:
         first, last = months
-        keys, conds = keyed(month_model, in_period(month_model.month, first, last))
+        period = month_model.year if month_model is ReportQualityYear else month_model.month
+        keys, conds = keyed(month_model, in_period(period, first, last))
         parts.append(select(*keys, *(getattr(month_model, m) for m in QUALITY_MEASURES), zero.label("pending"),
                             *(getattr(month_model, h) for h in HIST_COLUMNS)).where(*conds))
         # Inside those months: only the pending share, from the last pickup days (partial index).

@@ -6,13 +6,14 @@ moment; the fold only keeps report_deltas short.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, func, literal_column, select, text, union_all
+from sqlalchemy import Date, case, delete, func, literal_column, select, text, union_all
 from sqlalchemy.orm import Session
 
 from shipments.models import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth, Shipment
 from shipments.models import ReportProgressDay, ReportProgressMonth
 from shipments.models import (
     ReportNetworkDay, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
+    ReportQualityYear,
 )
 from shipments.models.reports import (
     DIMENSIONS, FINE_DIMENSIONS, HIST_COLUMNS, HOUR_BUCKETS, MEASURES, NOT_TAKEN_STATUSES, QUALITY_KEYS,
@@ -135,14 +136,19 @@ def _fold_sql(table: str, keys: tuple[str, ...], source: str, exprs: tuple[str, 
 _NETWORK_KEYS = ("day", "county_code", "township_code", "station_id", "direction")
 # The quality month rollups: one row per key, the transit-hour histogram in columns (HIST_COLUMNS).
 _QUALITY_HIST_TABLES = {"report_quality_months": ("month", "program_id", "carrier", "province_code"),
-                        "report_quality_carrier_months": ("month", "program_id", "carrier")}
+                        "report_quality_carrier_months": ("month", "program_id", "carrier"),
+                        "report_quality_years": ("year", "program_id", "carrier", "province_code")}
+
+
+def _truncate_sql(pg: bool, period: str, column: str = "day") -> str:
+    """SQL text for the first day of the month or year holding `column`."""
+    return f"CAST(date_trunc('{period}', {column}) AS date)" if pg else f"date({column}, 'start of {period}')"
 
 
 def _quality_hist_fold_sql(pg: bool, table: str, source: str) -> str:
-    """Upsert the quality buckets of `source` (one row per bucket) into a histogram-column month table."""
+    """Upsert the quality buckets of `source` (one row per bucket) into a histogram-column month/year table."""
     keys = _QUALITY_HIST_TABLES[table]
-    month = "CAST(date_trunc('month', day) AS date)" if pg else "date(day, 'start of month')"
-    exprs = (month,) + keys[1:]
+    exprs = (_truncate_sql(pg, keys[0]),) + keys[1:]
     names = QUALITY_MEASURES + HIST_COLUMNS
     sums = [f"sum({m})" for m in QUALITY_MEASURES]
     sums += [f"sum(CASE WHEN hours = {bucket} THEN shipments ELSE 0 END)" for bucket in HOUR_BUCKETS]
@@ -208,7 +214,8 @@ def refresh_rollups(session: Session) -> int:
             f"WITH moved AS (DELETE FROM report_quality_deltas RETURNING {quality_columns}), "
             f"days AS ({_fold_sql('report_quality_days', QUALITY_KEYS, 'moved', measures=QUALITY_MEASURES)}), "
             f"months AS ({_quality_hist_fold_sql(True, 'report_quality_months', 'moved')}), "
-            f"carrier_months AS ({_quality_hist_fold_sql(True, 'report_quality_carrier_months', 'moved')}) "
+            f"carrier_months AS ({_quality_hist_fold_sql(True, 'report_quality_carrier_months', 'moved')}), "
+            f"years AS ({_quality_hist_fold_sql(True, 'report_quality_years', 'moved')}) "
             f"SELECT count(*) FROM moved")).scalar_one()
     else:
         # SQLite has one writer at a time: after the first INSERT takes the
@@ -234,7 +241,7 @@ def refresh_rollups(session: Session) -> int:
     session.execute(delete(ReportProgramMonth).where(ReportProgramMonth.shipments == 0))
     session.execute(delete(ReportProgramDim).where(ReportProgramDim.shipments == 0))
     for model in (ReportNetworkDay, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth,
-                  ReportProgressDay, ReportProgressMonth):
+                  ReportQualityYear, ReportProgressDay, ReportProgressMonth):
         session.execute(delete(model).where(model.shipments == 0))
     return folded
 
@@ -244,8 +251,8 @@ def rebuild_rollups(session: Session) -> int:
     if _is_pg(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
     for model in (ReportDelta, ReportDay, ReportProgramDay, ReportProgramMonth, ReportProgramDim, ReportNetworkDay,
-                  ReportQualityDelta, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth, ReportProgressDay,
-                  ReportProgressMonth):
+                  ReportQualityDelta, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth, ReportQualityYear,
+                  ReportProgressDay, ReportProgressMonth):
         session.execute(delete(model))
     pg = _is_pg(session)
     keys, fen, st, on = _raw_keys(pg)
@@ -364,11 +371,12 @@ def _reconcile_quality(session: Session, pg: bool) -> list[Difference]:
                                  .group_by(*raw_group)), len(measures))
     differences = _compare(days.name, rollup, raw)
     # The month tables: their histogram columns against the raw buckets pivoted the same way.
-    for model in (ReportQualityMonth, ReportQualityCarrierMonth):
+    for model in (ReportQualityMonth, ReportQualityCarrierMonth, ReportQualityYear):
         table, keys = model.__table__, _QUALITY_HIST_TABLES[model.__tablename__]
+        period = keys[0]
 
         def pivoted(source, month, bucket_rows: bool):
-            columns = [month.label("month")] + [source.c[k] for k in keys[1:]]
+            columns = [month.label(period)] + [source.c[k] for k in keys[1:]]
             values = [source.c[m] for m in measures]
             values += ([case((source.c.hours == b, source.c.shipments), else_=0) for b in HOUR_BUCKETS]
                        if bucket_rows else [source.c[h] for h in HIST_COLUMNS])
@@ -376,7 +384,8 @@ def _reconcile_quality(session: Session, pg: bool) -> list[Difference]:
 
         parts = []
         for source, bucket_rows in ((table, False), (deltas, True)):
-            month = source.c.month if source is table else _period_expr(pg, source.c.day, "month")
+            month = source.c[period] if source is table else literal_column(_truncate_sql(pg, period, "day"),
+                                                                              Date)
             columns, values = pivoted(source, month, bucket_rows)
             parts.append(select(*columns, *(v.label(n) for v, n in zip(values, measures + HIST_COLUMNS))))
         u = union_all(*parts).subquery("u")
@@ -384,7 +393,7 @@ def _reconcile_quality(session: Session, pg: bool) -> list[Difference]:
         names = measures + HIST_COLUMNS
         rollup = _keyed(session.execute(select(*group, *(func.sum(u.c[n]) for n in names)).group_by(*group)),
                         len(names))
-        columns, values = pivoted(raw_q, _period_expr(pg, raw_q.c.day, "month"), True)
+        columns, values = pivoted(raw_q, literal_column(_truncate_sql(pg, period, "raw.day"), Date), True)
         raw = _keyed(session.execute(select(*columns, *(func.sum(v) for v in values)).group_by(*columns)),
                      len(names))
         differences += _compare(table.name, rollup, raw)
