@@ -12,14 +12,14 @@ from shipments.api.auth import auth_required, current_caller
 from shipments.api.paging import keyset_page
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.models import Route
+from shipments.models import Route, Station
 from shipments.models.enums import Role
 from shipments.schemas.network import (
     CensusReportSchema, CentreDaysInSchema, CentreDaysOutSchema, CentreFigureQuerySchema, CentreFiguresSchema,
-    PublicStationSchema, RouteInSchema, RoutePageSchema, RouteQuerySchema, RouteSchema, StationInSchema,
+    InboundPageSchema, PublicStationSchema, RouteInSchema, RoutePageSchema, RouteQuerySchema, RouteSchema, StationInSchema,
     StationPageSchema, StationQuerySchema, NetworkStationSchema,
 )
-from shipments.services.network import figures, routes, stations
+from shipments.services.network import desk, figures, routes, stations
 
 blp = Blueprint("network_api", __name__, url_prefix="/api/v1", description="Network: stations, routes, centres (网络)")
 
@@ -56,6 +56,23 @@ class Stations(MethodView):
             _station_error(exc)
         db.session.commit()
         return station, 201 if created else 200
+
+
+@blp.route("/stations/<int(min=1, max=2147483647):station_id>/inbound")
+class StationInbound(MethodView):
+    @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
+    @blp.response(200, InboundPageSchema)
+    @blp.alt_response(404, description="No such station")
+    def get(self, station_id):
+        """A station's inbound parcels: addressed to it, or scanned there by a carrier in the last 14 days"""
+        station = db.session.get(Station, station_id)
+        if station is None:
+            abort(404, message="没有这个站点 (no such station)")
+        parcels = db.session.scalars(desk.inbound_parcels(station, utcnow())).all()
+        return {"station_id": station.id, "items": [
+            {"carrier": p.carrier, "tracking_number": p.tracking_number, "status": p.status.value,
+             "registered_at": p.registered_at, "last_event_at": p.last_event_at,
+             "addressed": p.destination_station_id == station.id} for p in parcels]}
 
 
 @blp.route("/stations/census")
