@@ -56,6 +56,8 @@ STATION_KIND = {
     "co_distribution_centre": _l("Co-distribution centre"), "village_station": _l("Village station"),
     "passenger_freight_mail": _l("Passenger-freight-mail stop"),
 }
+ROUTE_KIND = {"passenger_freight_mail": _l("Passenger-freight-mail route (客货邮)"),
+              "common_prosperity": _l("Common-prosperity postal route (共富邮路)")}
 PROVIDER = {
     "kuaidi100": _l("Kuaidi100 (aggregator)"), "kdniao": _l("Kdniao (aggregator)"),
     "17track": _l("17TRACK (aggregator)"), "sandbox": _l("Demo carrier (simulated)"),
@@ -83,6 +85,15 @@ REGISTRATION_SOURCE = {"import": _l("file or bulk upload"), "form": _l("register
 POLL_OUTCOME = {"ok": _l("answered"), "not_found": _l("no data yet"), "invalid_number": _l("invalid number"),
                 "needs_phone": _l("needs the phone's last 4 digits"), "subscribed": _l("push subscribed"),
                 "refused": _l("subscription refused"), "error": _l("call failed")}
+# The edit history (services/history.py): the columns a registration's owner may change, and through what.
+CHANGE_FIELD = {
+    "phone_last4": _l("Phone's last 4 digits"), "program_id": _l("Program"), "channel": _l("Sales channel"),
+    "direction": _l("Direction"), "destination_province_code": _l("Destination province"),
+    "destination_city": _l("Destination city"), "pieces": _l("Pieces"), "order_ref": _l("Order reference"),
+    "status": _l("Status"), "cancel_reason": _l("Reason for cancelling"),
+}
+CHANGE_SOURCE = {"form": _l("portal form"), "api": _l("API"), "paste": _l("seller paste"),
+                 "import": _l("file or bulk upload")}
 UNKNOWN = _l("Unknown")
 # How a list of names and a list of clauses are joined (、 and ； in Chinese).
 LIST_SEPARATOR = _l(", ")
@@ -92,6 +103,7 @@ TABLES = {
     "kind": KIND, "tier": TIER, "product": PRODUCT, "station_level": STATION_LEVEL, "station_kind": STATION_KIND,
     "provider": PROVIDER, "subscription": SUBSCRIPTION, "substatus": SUBSTATUS, "tracking_alert": TRACKING_ALERT,
     "event_source": EVENT_SOURCE, "registration_source": REGISTRATION_SOURCE, "poll_outcome": POLL_OUTCOME,
+    "change_field": CHANGE_FIELD, "change_source": CHANGE_SOURCE,
 }
 
 

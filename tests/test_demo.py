@@ -72,6 +72,23 @@ def test_demo_network_is_seven_plus_thirty_one_plus_villages_and_pingshui_grew(d
     assert "平水镇共配中心" in card and "1,427" in card
     assert f"{change['average_before']:,} → {change['average_after']:,}" in card and "8,000" in card
 
+    # Last year's same-period parcels are real rows: Keqiao's tea, green plum and Torreya grew over 30 %
+    # (the seed), and growth shows on the network view and its assessment.
+    view = network.officials.network_view(db_session, date(2026, 1, 1), today)
+    growth = {p["name"]: p["growth"] for p in view.programs}
+    for name in ("柯桥平水日铸茶寄递项目", "柯桥王坛青梅寄递项目", "柯桥稽东香榧寄递项目"):
+        assert growth[name] is not None and growth[name] > 30, (name, growth)
+    assert all(g is not None and 0 < g < 100 for g in growth.values()), growth
+    last_year = select(func.count()).select_from(Shipment).where(Shipment.registered_at < datetime(
+        2026, 1, 1, tzinfo=timezone.utc), Shipment.status == "delivered", Shipment.delivered_at.isnot(None))
+    assert db_session.scalar(last_year) > 2000
+    recent = network.officials.network_view(db_session, today - timedelta(days=29), today)
+    keqiao = next(a for a in recent.areas if a.code == "330603")
+    assert keqiao.pieces_last_year > 0 and keqiao.growth is not None
+    page = client.get("/dashboard/network/?date_from=2026-01-01&date_to=2026-11-28").get_data(as_text=True)
+    programs = page[page.index("柯桥稽东香榧寄递项目"):]
+    assert f"{growth['柯桥稽东香榧寄递项目']}%" in programs[:400]
+
 
 def test_demo_credentials_are_written_once(db_session, tmp_path):
     demo.load_demo(db_session, instance_path=str(tmp_path))

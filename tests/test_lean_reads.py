@@ -43,6 +43,15 @@ def test_no_ping_per_checkout_and_connections_recycled(app):
     assert not options.get("pool_pre_ping") and options["pool_recycle"] > 0
 
 
+def test_postgres_connections_run_without_jit(app):
+    """Compiling a plan costs tens of ms; our reads are indexed and return a handful of rows."""
+    if app.config["DB_KIND"] != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+
+
 def test_livez_answers_without_the_database(app, statements):
     response = app.test_client().get("/livez")
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}

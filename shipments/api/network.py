@@ -12,13 +12,14 @@ from shipments.api.auth import auth_required, current_caller
 from shipments.api.paging import keyset_page
 from shipments.db import utcnow
 from shipments.extensions import db
+from shipments.models import Route, Station
 from shipments.models.enums import Role
 from shipments.schemas.network import (
     CensusReportSchema, CentreDaysInSchema, CentreDaysOutSchema, CentreFigureQuerySchema, CentreFiguresSchema,
-    PublicStationSchema, RouteInSchema, RoutePageSchema, RouteQuerySchema, RouteSchema, StationInSchema,
+    InboundPageSchema, PublicStationSchema, RouteInSchema, RoutePageSchema, RouteQuerySchema, RouteSchema, StationInSchema,
     StationPageSchema, StationQuerySchema, NetworkStationSchema,
 )
-from shipments.services.network import figures, routes, stations
+from shipments.services.network import desk, figures, routes, stations
 
 blp = Blueprint("network_api", __name__, url_prefix="/api/v1", description="Network: stations, routes, centres (网络)")
 
@@ -55,6 +56,23 @@ class Stations(MethodView):
             _station_error(exc)
         db.session.commit()
         return station, 201 if created else 200
+
+
+@blp.route("/stations/<int(min=1, max=2147483647):station_id>/inbound")
+class StationInbound(MethodView):
+    @auth_required(blp, Role.ADMIN, Role.OFFICIAL)
+    @blp.response(200, InboundPageSchema)
+    @blp.alt_response(404, description="No such station")
+    def get(self, station_id):
+        """A station's inbound parcels: addressed to it, or scanned there by a carrier in the last 14 days"""
+        station = db.session.get(Station, station_id)
+        if station is None:
+            abort(404, message="没有这个站点 (no such station)")
+        parcels = db.session.scalars(desk.inbound_parcels(station, utcnow())).all()
+        return {"station_id": station.id, "items": [
+            {"carrier": p.carrier, "tracking_number": p.tracking_number, "status": p.status.value,
+             "registered_at": p.registered_at, "last_event_at": p.last_event_at,
+             "addressed": p.destination_station_id == station.id} for p in parcels]}
 
 
 @blp.route("/stations/census")
@@ -95,6 +113,28 @@ class Routes(MethodView):
         try:
             route = routes.create_route(db.session, data["name"], data["kind"], data["county_code"],
                                         data["departures"], data["station_ids"], data.get("operator"))
+        except stations.StationError as exc:
+            _station_error(exc, 409 if "exists" in exc.message else 422)
+        db.session.commit()
+        return route
+
+
+@blp.route("/routes/<int(min=1, max=2147483647):route_id>")
+class RouteById(MethodView):
+    @auth_required(blp, Role.ADMIN)
+    @blp.arguments(RouteInSchema)
+    @blp.response(200, RouteSchema)
+    @blp.alt_response(404, description="No such route")
+    def put(self, data, route_id):
+        """Replace a route: name, kind, county, timetable and its stops in order (admins)"""
+        route = db.session.get(Route, route_id)
+        if route is None:
+            abort(404, message="没有这条线路 (no such route)")
+        try:
+            route = routes.save_route(db.session, route, name=data["name"], kind=data["kind"],
+                                      county_code=data["county_code"], departures=data["departures"],
+                                      stops=[(i, None) for i in data["station_ids"]], operator=data.get("operator"),
+                                      active=data.get("active", True))
         except stations.StationError as exc:
             _station_error(exc, 409 if "exists" in exc.message else 422)
         db.session.commit()

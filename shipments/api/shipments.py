@@ -20,8 +20,8 @@ from shipments.schemas.shipments import (
     ShipmentQuerySchema, ShipmentSchema, TemplateQuerySchema, dump_shipment_detail,
 )
 from shipments.models import Shipment
-from shipments.schemas.network import PollPageSchema, PollQuerySchema
-from shipments.services import import_jobs, imports, poll_log
+from shipments.schemas.network import PollPageSchema, PollQuerySchema, ShipmentHistorySchema
+from shipments.services import history, import_jobs, imports, poll_log
 from shipments.services import shipments as service
 from shipments.services.carriers import provider_settings
 
@@ -265,7 +265,7 @@ class ShipmentByNumber(MethodView):
         shipment = db.session.scalar(service.find_shipment(current_caller(), carrier, number).with_for_update())
         if shipment is None:
             abort(404, message="找不到该运单 (no such shipment)")
-        service.cancel_shipment(shipment, data["reason"])
+        service.cancel_shipment(shipment, data["reason"], caller=current_caller())
         db.session.commit()
         return shipment
 
@@ -284,3 +284,17 @@ class ShipmentPolls(MethodView):
             abort(404, message="找不到该运单 (no such shipment)")
         return keyset_page(poll_log.shipment_polls(shipment_id, cursor_position(query)), query["limit"],
                            lambda row: service.encode_position(row.sent_at, row.id))
+
+
+@blp.route("/<string(maxlength=16):carrier>/<string(maxlength=80):number>/history")
+class ShipmentHistory(MethodView):
+    @auth_required(blp)
+    @blp.response(200, ShipmentHistorySchema)
+    @blp.alt_response(404, description="No such shipment visible to you")
+    def get(self, carrier, number):
+        """Read a shipment's edit history, newest first (when, field, old → new, source, who; masked for officials)"""
+        caller = current_caller()
+        shipment_id = db.session.scalar(service.find_shipment(caller, carrier, number).with_only_columns(Shipment.id))
+        if shipment_id is None:
+            abort(404, message="找不到该运单 (no such shipment)")
+        return {"items": history.history_rows(db.session, shipment_id, masked=not caller.sees_personal_data)}

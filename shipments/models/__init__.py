@@ -5,7 +5,7 @@ from shipments.models.network import CentreCapacity, CentreDay, Route, RouteStop
 from shipments.models.organisations import ApiToken, Organisation, User
 from shipments.models.programs import Program, program_organisations
 from shipments.models.reports import (
-    ReportDay, ReportDelta, ReportNetworkDay, ReportProgramDay, ReportProgramDim, ReportProgramMonth, ReportProgressDay,
+    ReportDay, ReportDelta, ReportNetworkDay, ReportNetworkMonth, ReportProgramDay, ReportProgramDim, ReportProgramMonth, ReportProgressDay,
     ReportProgressMonth, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
     ReportQualityYear,
 )
@@ -17,7 +17,7 @@ __all__ = [
     "ApiToken", "CentreCapacity", "CentreDay", "Division", "Heartbeat", "ImportBatch", "ImportJob", "PollLog",
     "PollLogDay", "Route", "RouteStop", "StationAction", "station_attendants", "Organisation", "Program", "Province",
     "ReportDay", "ReportDelta", "ReportProgramDay",
-    "ReportProgramDim", "ReportProgramMonth", "ReportProgressDay", "ReportProgressMonth", "ReportNetworkDay",
+    "ReportProgramDim", "ReportProgramMonth", "ReportProgressDay", "ReportProgressMonth", "ReportNetworkDay", "ReportNetworkMonth",
     "ReportQualityCarrierMonth", "ReportQualityDay", "ReportQualityDelta", "ReportQualityMonth", "ReportQualityYear", "Shipment",
     "ShipmentChange", "Station",
     "TrackingEvent", "User", "WebhookDelivery", "WebhookSubscription", "program_organisations",

@@ -309,3 +309,20 @@ class ReportProgressMonth(_Measures, db.Model):
     county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     taken: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+
+
+class ReportNetworkMonth(_Measures, db.Model):
+    """report_network_days per Beijing month (migration 0013_perfrep_network): network figures over long
+    periods read whole months here and the days at the edges from report_network_days."""
+
+    __tablename__ = "report_network_months"
+    __table_args__ = (
+        Index("ix_report_network_months_empty", "shipments", postgresql_where=text("shipments = 0"),
+              sqlite_where=text("shipments = 0")),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16), primary_key=True)

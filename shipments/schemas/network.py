@@ -19,6 +19,8 @@ class NetworkStationSchema(Schema):
     post_express = fields.Boolean(required=True, metadata={"description": "邮快合作"})
     attendant_name = fields.String(allow_none=True)
     daily_capacity = fields.Integer(allow_none=True, metadata={"description": "centres: parcels a day"})
+    aliases = fields.List(fields.String(), required=True, metadata={
+        "description": "other names carriers' scans use for the station (matched when events are applied)"})
     active = fields.Boolean(required=True)
     assumed = fields.Boolean(required=True)
 
@@ -42,6 +44,24 @@ class StationQuerySchema(Schema):
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 
+class InboundParcelSchema(Schema):
+    """A parcel on a station's inbound list (no personal data)."""
+
+    carrier = fields.String(required=True)
+    number = fields.String(required=True, attribute="tracking_number")
+    status = fields.String(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+    last_event_at = fields.AwareDateTime(allow_none=True, required=True)
+    addressed = fields.Boolean(required=True, metadata={
+        "description": "addressed to the station; false: on the list because a carrier's scan named the station"})
+
+
+class InboundPageSchema(Schema):
+    station_id = fields.Integer(required=True)
+    items = fields.List(fields.Nested(InboundParcelSchema), required=True, metadata={
+        "description": "not yet handed over, newest first, at most 200"})
+
+
 class StationInSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=80))
     level = fields.String(required=True, validate=validate.Length(max=20))
@@ -54,6 +74,8 @@ class StationInSchema(Schema):
     post_express = fields.Boolean()
     attendant_name = fields.String(validate=validate.Length(max=40))
     daily_capacity = fields.String(validate=validate.Length(max=10))
+    aliases = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=10),
+                          metadata={"description": "other names carriers' scans use (e.g. the village's name)"})
 
 
 class CensusReportSchema(Schema):
@@ -100,6 +122,7 @@ class RouteInSchema(Schema):
     departures = fields.List(fields.String(validate=validate.Length(max=5)), load_default=list)
     station_ids = fields.List(fields.Integer(validate=_ID), required=True, validate=validate.Length(min=1, max=60))
     operator = fields.String(validate=validate.Length(max=80))
+    active = fields.Boolean(load_default=True)
 
 
 class CentreDayInSchema(Schema):
@@ -156,6 +179,25 @@ class PollSchema(Schema):
 class PollPageSchema(Schema):
     items = fields.List(fields.Nested(PollSchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class ShipmentChangeSchema(Schema):
+    """One field changed after registration (绩效可追)."""
+
+    changed_at = fields.AwareDateTime(required=True)
+    field = fields.String(required=True, metadata={"description": "the column changed (phone_last4, program_id, "
+                                                                  "status, cancel_reason, …)"})
+    old = fields.String(allow_none=True, required=True, metadata={"description": "masked (***) for officials "
+                                                                               "where it is the recipient's data"})
+    new = fields.String(allow_none=True, required=True)
+    source = fields.String(required=True, metadata={"enum": ["form", "api", "paste", "import"]})
+    user = fields.String(allow_none=True, required=True, metadata={"description": "the username, for a login"})
+    token = fields.String(allow_none=True, required=True, metadata={"description": "label and prefix, for a token"})
+
+
+class ShipmentHistorySchema(Schema):
+    items = fields.List(fields.Nested(ShipmentChangeSchema), required=True,
+                        metadata={"description": "newest first, at most 200"})
 
 
 class PollQuerySchema(Schema):

@@ -14,7 +14,8 @@ from integrations.sandbox import destination_of, make_number
 from shipments.db import utcnow
 from shipments.models import ApiToken, Division, Organisation, Program, Shipment, Station, TrackingEvent, User
 from shipments.models.enums import (
-    Channel, Direction, DivisionLevel, EventSource, OrganisationKind, Product, Role, StationKind, StationLevel,
+    Channel, Direction, DivisionLevel, EventSource, OrganisationKind, Product, Role, ShipmentStatus, StationKind,
+    StationLevel, StopReason,
 )
 from shipments.services import access, reference, tracking
 from shipments.services.network import demo as network_demo
@@ -75,6 +76,11 @@ STUCK_DAYS = 7
 CHANNELS = [(Channel.DOUYIN, 38), (Channel.KUAISHOU, 14), (Channel.TAOBAO, 18), (Channel.PINDUODUO, 12),
             (Channel.WECHAT, 10), (Channel.OFFLINE, 5), (Channel.OTHER, 3)]
 INBOUND_SHARE = 0.12  # goods flowing into villages (进村)
+# Last year's same-period parcels (real rows, delivered): this year's volume is last year's × (1 + growth).
+# The seed: Keqiao's tea, green plum and Torreya volumes up over 30 %; the others grew less.
+GROWTH = {4: Decimal("0.38"), 5: Decimal("0.36"), 6: Decimal("0.42"), None: Decimal("0.10")}
+DEFAULT_GROWTH = Decimal("0.15")
+LAST_YEAR_FIRST = 5_000_000  # sandbox numbers of last year's rows start here (this year's: 1 to DEMO_SHIPMENTS)
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -88,6 +94,7 @@ def load_demo(session: Session, instance_path: str | None = None, now: datetime 
     network_demo.load_network(session, (now or utcnow()).astimezone(BEIJING).date(), password_hash)
     session.flush()
     _load_shipments(session, programs, now or utcnow())
+    _load_last_year(session, programs, now or utcnow())
     token = _ensure_demo_token(session)
     if token and instance_path:
         _save_demo_credentials(Path(instance_path), token)
@@ -231,9 +238,80 @@ def _load_shipments(session: Session, programs: list[Program], now: datetime) ->
                           (provider, [s for s in new if s.registered_at >= old])):
         outcomes = chosen.track([TrackRequest("sandbox", s.tracking_number, s.phone_last4, s.registered_at)
                                  for s in batch])
-        tracking.apply_track_outcomes(session, zip(batch, outcomes), source=EventSource.DEMO, now=now,
-                                      policy=PollPolicy())
+        # One flush for the lot at the end, not one per parcel (each outcome's queries would autoflush
+        # the previous parcel's changes): nothing applied here reads another parcel's pending state.
+        with session.no_autoflush:
+            tracking.apply_track_outcomes(session, zip(batch, outcomes), source=EventSource.DEMO, now=now,
+                                          policy=PollPolicy())
     session.flush()
+
+
+def _year_before(moment: datetime) -> datetime:
+    try:
+        return moment.replace(year=moment.year - 1)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - 1, day=28)
+
+
+def _load_last_year(session: Session, programs: list[Program], now: datetime) -> None:
+    """Last year's parcels: for each program, this year's demo parcels thinned to 1 / (1 + growth), each
+    registered the same day a year earlier and delivered in two days, with its pickup and delivery scans.
+
+    Real rows through the same rollup triggers as any registration (no counts are faked), so the network
+    view, the assessment and the program table show year-over-year growth. Core inserts, no carrier
+    round trip: the rows are history, finished long ago.
+    """
+    first = make_number(LAST_YEAR_FIRST)
+    if session.scalar(select(Shipment.id).where(Shipment.carrier == "sandbox", Shipment.tracking_number == first)):
+        return
+    copied = ("program_id", "organisation_id", "channel", "direction", "origin_division_code", "origin_station_id",
+              "destination_station_id", "destination_province_code", "destination_city", "pieces", "weight_kg",
+              "declared_value", "batch_label", "phone_last4", "source")
+    table = Shipment.__table__
+    this_year = session.execute(
+        select(*(table.c[name] for name in (*copied, "tracking_number", "registered_at", "order_ref")))
+        .where(table.c.carrier == "sandbox", table.c.tracking_number.between(make_number(1), make_number(DEMO_SHIPMENTS)))
+        .order_by(table.c.tracking_number)).mappings().all()
+    index_of = {program.id: i for i, program in enumerate(programs)}
+    by_program: dict[int | None, list] = {}
+    for row in this_year:
+        by_program.setdefault(row["program_id"], []).append(row)
+    chosen = []
+    for program_id, rows in sorted(by_program.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+        growth = GROWTH.get(index_of.get(program_id), DEFAULT_GROWTH) if program_id else GROWTH[None]
+        # Pieces, as the reports count them: at most this year's / (1 + growth), so growth is at least that.
+        budget = int(sum(r["pieces"] for r in rows) / (1 + growth))
+        # Spread over the season: every other parcel first, then the rest, until the pieces are reached.
+        for row in rows[::2] + rows[1::2]:
+            if row["pieces"] <= budget:
+                chosen.append(row)
+                budget -= row["pieces"]
+    shipments, events = [], []
+    for n, row in enumerate(chosen):
+        number = make_number(LAST_YEAR_FIRST + n)
+        registered = _year_before(row["registered_at"])
+        picked, delivered = registered + timedelta(hours=3), registered + timedelta(hours=45)
+        shipment = {key: row[key] for key in copied}
+        shipment.update(
+            carrier="sandbox", tracking_number=number, provider="sandbox", order_ref=f"LY{row['order_ref'] or n}"[:64],
+            registered_at=registered, picked_up_at=picked,
+            first_station_at=delivered, delivered_at=delivered, last_event_at=delivered,
+            status=ShipmentStatus.DELIVERED, stop_reason=StopReason.DELIVERED, at_station=False, poll_failures=0,
+            subscription_state="none", created_at=registered, updated_at=delivered)
+        shipments.append(shipment)
+    session.execute(Shipment.__table__.insert(), shipments)
+    ids = dict(session.execute(select(Shipment.tracking_number, Shipment.id).where(
+        Shipment.carrier == "sandbox", Shipment.tracking_number.in_([s["tracking_number"] for s in shipments]))).all())
+    for shipment, row in zip(shipments, chosen):
+        # Delivered where it was sent: the city the sandbox gives the parcel's original number.
+        city, _ = destination_of(row["tracking_number"])
+        for at, status, text, where in (
+                (shipment["picked_up_at"], ShipmentStatus.IN_TRANSIT, "【绍兴市】快件已揽收", "绍兴市"),
+                (shipment["delivered_at"], ShipmentStatus.DELIVERED, "快件已签收，签收人：本人", city)):
+            events.append({"shipment_id": ids[shipment["tracking_number"]], "occurred_at": at, "status": status,
+                           "location": where, "description": text, "source": EventSource.DEMO,
+                           "dedupe_key": tracking.dedupe_key(at, text), "created_at": at})
+    session.execute(TrackingEvent.__table__.insert(), events)
 
 
 def _weighted(rng: random.Random, pairs):

@@ -32,7 +32,7 @@ from shipments.db import utcnow
 from shipments.models import ImportBatch, Shipment
 from shipments.models.enums import RegistrationSource
 from shipments.services import shipments as rules
-from shipments.services import tracking
+from shipments.services import history, tracking
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 # The readers live in services/spreadsheets.py (hard caps against hostile files).
@@ -107,7 +107,8 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
                 columns: dict[str, str] | None = None, progress: Callable[[int], None] | None = None,
                 chunk_rows: int = CHUNK_ROWS, batch: ImportBatch | None = None,
                 resume: ImportReport | None = None, on_chunk: Callable[[ImportReport], None] | None = None,
-                stop: Callable[[], bool] | None = None, blank: Callable[[], int] | None = None) -> ImportReport:
+                stop: Callable[[], bool] | None = None, blank: Callable[[], int] | None = None,
+                change_source: str = "import") -> ImportReport:
     """Register rows (row number, dict keyed by field key) for an organisation, chunk by chunk.
 
     `commit` is called after each chunk; `columns` maps field keys to the
@@ -118,7 +119,8 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
     `resume`: the kept report, whose `rows` first rows are only re-read.
     `blank` tells how many blank rows the file's reader has passed over so far (`lambda: table.blank`).
     With a `batch` (start_batch) every new shipment records the batch and its
-    row, and the batch keeps the report.
+    row, and the batch keeps the report. Digits added to rows already ours go
+    to the edit history as `change_source` (import, or paste for the seller's).
     """
     lookups = rules.Lookups.load(session, organisation_id, any_program=any_program, default_program_id=program_id)
     statement = _insert_statement(session.get_bind().dialect.name)
@@ -140,7 +142,7 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
             report.blank = blank()  # a resumed import re-reads the file from the top: the reader's count is whole
         if chunk:
             _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns,
-                         batch_id=None if hold_all else batch.id, held=held)
+                         batch_id=None if hold_all else batch.id, held=held, change_source=change_source)
             chunk.clear()
             if not hold_all:
                 seen.clear()
@@ -228,7 +230,8 @@ def list_batches(caller, after_id: int | None = None) -> Select:
 
 
 def _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns, *,
-                 batch_id: int | None = None, held: dict | None = None) -> None:
+                 batch_id: int | None = None, held: dict | None = None,
+                 change_source: str = "import") -> None:
     """Write one chunk and count its rows. With `batch_id`, a row whose number this batch already
     registered (an earlier chunk) is a duplicate in the file; keys registered before this upload
     go into `held` (key → row), so that later chunks count their repeats as duplicates too."""
@@ -282,6 +285,9 @@ def _write_chunk(session, statement, chunk, organisation_id, providers, provider
     for row_no, values in rest:
         key = (values["carrier"], values["tracking_number"])
         if key in waiting:
+            history.record_changes(session, waiting[key].id, [("phone_last4", None, values["phone_last4"])],
+                                   source=change_source, user_id=values.get("registered_by_user_id"),
+                                   token_id=values.get("registered_by_token_id"), now=now)
             tracking.set_phone_last4(waiting[key], values["phone_last4"], now=now)
             report.updated += 1
         elif owners.get(key, organisation_id) == organisation_id:

@@ -29,7 +29,7 @@ from shipments.models.enums import (
     TERMINAL_STATUSES, Channel, Direction, RegistrationSource, Role, ShipmentStatus, StopReason,
 )
 from shipments.models.programs import program_organisations
-from shipments.services import tracking
+from shipments.services import history, tracking
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
@@ -599,17 +599,22 @@ def register_shipment(session: Session, caller, raw: dict, providers: dict,
     return existing, False
 
 
-def cancel_shipment(shipment: Shipment, reason: str, now: datetime | None = None) -> bool:
+def cancel_shipment(shipment: Shipment, reason: str, now: datetime | None = None, caller=None) -> bool:
     """Withdraw a registration: keep the row as `cancelled` with the reason, stop polling; True if it changed.
 
     The rollup triggers move the row out of every volume (reports count no
     cancelled shipment); a poller still holding it loses its lease, so its
-    answer is dropped.
+    answer is dropped. The edit history records the caller's cancellation.
     """
     if shipment.status == ShipmentStatus.CANCELLED:
         return False
     now = now or utcnow()
     previous_status, previous_stop = shipment.status, shipment.stop_reason
+    history.record_changes(object_session(shipment), shipment.id,
+                           [("status", previous_status, ShipmentStatus.CANCELLED),
+                            ("cancel_reason", shipment.cancel_reason, reason[:200])],
+                           source=history.source_of(caller), user_id=caller and caller.user_id,
+                           token_id=caller and caller.token_id, now=now)
     shipment.status = ShipmentStatus.CANCELLED
     shipment.substatus = None
     shipment.stop_reason = StopReason.CANCELLED
@@ -630,7 +635,8 @@ EDITABLE = ("phone_last4", "program_id", "channel", "direction", "destination_pr
 
 
 def update_shipment(session: Session, caller, shipment: Shipment, raw: dict, now: datetime | None = None) -> bool:
-    """Apply edits (the import rules per field); added phone digits resume a waiting shipment at once.
+    """Apply edits (the import rules per field), each change written to the edit history; added phone
+    digits resume a waiting shipment at once.
 
     Returns whether the shipment now waits for the next poll tick because of
     the digits. Raises RowInvalid naming each bad field.
@@ -657,11 +663,15 @@ def update_shipment(session: Session, caller, shipment: Shipment, raw: dict, now
     now = now or utcnow()
     resumed = False
     phone = values.pop("phone_last4", None)
+    changes = [(column, getattr(shipment, column), value) for column, value in values.items()]
     if phone is not None and shipment.status != ShipmentStatus.CANCELLED:
+        changes.append(("phone_last4", shipment.phone_last4, phone))
         resumed = tracking.set_phone_last4(shipment, phone, now=now)
     for column, value in values.items():
         setattr(shipment, column, value)
     shipment.updated_at = now
+    history.record_changes(session, shipment.id, changes, source=history.source_of(caller), user_id=caller.user_id,
+                           token_id=caller.token_id, now=now)
     return resumed
 
 

@@ -1,7 +1,7 @@
-// Officials' dashboard charts: the county map (示意图) and pieces per month. Every
-// chart element drills down to the shipments behind it. Rendered as SVG, with tooltips
-// drawn inside the chart (renderMode "richText"): no inline style ever reaches the DOM,
-// so the page's style policy (style-src 'self') holds.
+// Officials' dashboard charts: the county map (示意图) and pieces per month. A month's bar
+// drills down to the shipments behind it; a county opens its network view (townships, then
+// stations). Rendered as SVG, with tooltips drawn inside the chart (renderMode "richText"):
+// no inline style ever reaches the DOM, so the page's style policy (style-src 'self') holds.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("dashboard-data").textContent);
@@ -10,11 +10,12 @@
   var pending = 2;
   function done() { pending -= 1; if (pending === 0) { window.dashboardReady = true; } }
   function fmt(n) { return n === null || n === undefined ? "—" : Number(n).toLocaleString(zh ? "zh-CN" : "en"); }
-  function drill(params) {
+  function go(path, params) {
     var query = Object.keys(params).filter(function (k) { return params[k] !== null && params[k] !== ""; })
       .map(function (k) { return encodeURIComponent(k) + "=" + encodeURIComponent(params[k]); }).join("&");
-    window.location.href = data.drill + "?" + query;
+    window.location.href = path + "?" + query;
   }
+  function drill(params) { go(data.drill, params); }
   function monthEnd(iso) {
     var d = new Date(iso + "T00:00:00Z");
     var end = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0));
@@ -54,6 +55,9 @@
     echarts.registerMap("绍兴", geo);
     var byName = {};
     data.counties.forEach(function (c) { byName[c.name] = c; });
+    // Counties without a program still open their network view.
+    var codeByName = {};
+    geo.features.forEach(function (f) { codeByName[f.properties.name] = { code: String(f.properties.adcode) }; });
     map.setOption({
       animation: false,
       title: { text: words.map_title, left: "center", textStyle: { fontSize: 13 } },
@@ -83,9 +87,10 @@
         data: data.counties.map(function (c) { return { name: c.name, value: c.value, code: c.code }; })
       }]
     });
+    // A county opens the network view for it (townships, then a township's stations), over the year to date.
     map.on("click", function (event) {
-      var c = byName[event.name];
-      if (c) { drill({ county: c.code, date_from: data.year + "-01-01", date_to: data.as_of, taken: 1, lang: data.lang }); }
+      var c = byName[event.name] || codeByName[event.name];
+      if (c) { go(data.network, { county: c.code, date_from: data.year + "-01-01", date_to: data.as_of }); }
     });
     done();
   });

@@ -6,14 +6,16 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField, DateField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shipments import labels
 from shipments.db import utcnow
 from shipments.extensions import db
-from shipments.models import Organisation
-from shipments.models.enums import OrganisationKind, Product, Role, StationKind, StationLevel
+from shipments.models import Organisation, Route
+from shipments.models.enums import OrganisationKind, Product, Role, RouteKind, StationKind, StationLevel
 from shipments.services import access, admin as admin_service, reports
 from shipments.services.network import figures as network_figures, routes as network_routes
 from shipments.services.network import stations as network_stations
@@ -519,3 +521,77 @@ def centres():
     status = 400 if request.method == "POST" else 200
     return render_template("admin/centres.html", form=form, upload=upload, problems=problems, routes=routes,
                            overview=overview), status
+
+
+class RouteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    kind = SelectField(_l("Kind"), choices=options([(k.value, labels.ROUTE_KIND[k.value]) for k in RouteKind]))
+    county_code = SelectField(_l("County"), validate_choice=False)
+    operator = StringField(_l("Operator"), validators=[Optional(), Length(max=80)])
+    departures = StringField(_l("Departures (HH:MM, separated by spaces)"), validators=[Length(max=120)])
+    stops = TextAreaField(_l("Stops in order: one station a line, optionally with minutes after departure"),
+                          validators=[DataRequired(_l("Name at least one stop.")), Length(max=6000)],
+                          render_kw={"rows": 8, "placeholder": "平水镇共配中心, 0\n平水镇村级快递服务站01, 15"})
+    active = BooleanField(_l("In service"), default=True)
+
+
+def _route_form(route: Route | None = None) -> RouteForm:
+    form = RouteForm(obj=None if route is None else _route_values(route))
+    form.county_code.choices = options(_division_choices(admin_service.list_counties()))
+    return form
+
+
+def _route_values(route: Route):
+    class Values:
+        name, kind, county_code, operator = route.name, route.kind.value, route.county_code, route.operator
+        departures, active = route.departures, route.active
+        stops = "\n".join(f"{stop.station.name}, {stop.minutes}" for stop in route.stops)
+    return Values
+
+
+def _save_route(form: RouteForm, route: Route | None):
+    """Save the form's route (new or changed); None and the error on its field when a rule refuses it."""
+    try:
+        stops = network_routes.parse_stops(db.session, form.stops.data)
+        saved = network_routes.save_route(
+            db.session, route, name=form.name.data, kind=form.kind.data, county_code=form.county_code.data,
+            departures=(form.departures.data or "").split(), stops=stops, operator=form.operator.data,
+            active=form.active.data)
+    except network_stations.StationError as exc:
+        db.session.rollback()
+        target = getattr(form, {"station_ids": "stops"}.get(exc.field, exc.field), None) or form.stops
+        target.errors = [*target.errors, exc.message]
+        return None
+    db.session.commit()
+    return saved
+
+
+@bp.route("/routes", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def routes():
+    """List 客货邮 routes and 共富邮路; add one (stops in order, timetable)."""
+    form = _route_form()
+    if form.validate_on_submit():
+        route = _save_route(form, None)
+        if route is not None:
+            flash(_("Route saved."), "success")
+            return redirect(url_for(".route", route_id=route.id), 303)
+    rows = db.session.scalars(network_routes.list_routes().limit(200)).all()
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/routes.html", form=form, routes=rows, route=None,
+                           kind_labels=labels.ROUTE_KIND), status
+
+
+@bp.route("/routes/<int(min=1, max=2147483647):route_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def route(route_id):
+    """Change a route: name, kind, county, operator, timetable and its stops in order."""
+    found = db.get_or_404(Route, route_id)
+    form = _route_form(found if request.method == "GET" else None)
+    if form.validate_on_submit():
+        if _save_route(form, found) is not None:
+            flash(_("Route saved."), "success")
+            return redirect(url_for(".route", route_id=route_id), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/routes.html", form=form, routes=None, route=found,
+                           kind_labels=labels.ROUTE_KIND), status

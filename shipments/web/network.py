@@ -15,7 +15,7 @@ from shipments import labels
 from shipments.extensions import db
 from shipments.models import ImportBatch
 from shipments.models.enums import Role
-from shipments.services import access, exports, imports, poll_log, reports
+from shipments.services import access, exports, history, imports, poll_log, reports
 from shipments.services import shipments as shipment_service
 from shipments.services.masking import mask_text
 from shipments.services.network import figures, officials, routes
@@ -118,8 +118,9 @@ def shipment(carrier, number):
     polls = db.session.scalars(poll_log.shipment_polls(found.id).limit(POLLS_SHOWN)).all()
     batch = db.session.get(ImportBatch, found.import_batch_id) if found.import_batch_id else None
     masked = not caller.sees_personal_data
+    changes = history.history_rows(db.session, found.id, masked=masked)
     return render_template("network/shipment.html", shipment=found, events=list(reversed(events)), polls=polls,
-                           batch=batch, masked=masked, mask=mask_text, status_labels=STATUS_LABELS)
+                           batch=batch, masked=masked, mask=mask_text, status_labels=STATUS_LABELS, history=changes)
 
 
 @bp.get("/imports")

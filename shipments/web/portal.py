@@ -15,7 +15,7 @@ from shipments.extensions import db
 from shipments.models import ImportJob
 from shipments.models.enums import Channel, Direction, Role, ShipmentStatus
 from shipments.services import access, carriers as carrier_service, programs as program_service
-from shipments.services import import_jobs, imports, poll_log, shipments as shipment_service
+from shipments.services import history, import_jobs, imports, poll_log, shipments as shipment_service
 from shipments.web import paging, uploads
 from shipments.web.auth import roles_required
 from shipments.web.forms import DateWithin, OneOfOptions, options
@@ -203,7 +203,10 @@ def _edit_form(shipment, formdata=None) -> EditForm:
 def _detail_page(shipment, edit_form=None, cancel_form=None, status=200):
     events = db.session.scalars(shipment_service.shipment_events(shipment.id)).all()
     polls = db.session.scalars(poll_log.shipment_polls(shipment.id).limit(50)).all()
+    masked = not caller().sees_personal_data
+    changes = history.history_rows(db.session, shipment.id, masked=masked)
     return render_template("portal/detail.html", shipment=shipment, events=list(reversed(events)), polls=polls,
+                           history=changes, masked=masked,
                            batch=shipment.import_batch, edit_form=edit_form or _edit_form(shipment),
                            cancel_form=cancel_form or CancelForm()), status
 
@@ -253,7 +256,7 @@ def cancel(carrier, number):
     form = CancelForm()
     if not form.validate_on_submit():
         return _detail_page(shipment, cancel_form=form, status=400)
-    shipment_service.cancel_shipment(shipment, form.reason.data.strip())
+    shipment_service.cancel_shipment(shipment, form.reason.data.strip(), caller=caller())
     db.session.commit()
     flash(_("Registration cancelled."), "success")
     return redirect(url_for(".detail", carrier=shipment.carrier, number=shipment.tracking_number), 303)

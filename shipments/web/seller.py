@@ -91,7 +91,8 @@ def check():
                                     form.file.data.filename if form.file.data else None, user_id=who.user_id)
         report = imports.import_rows(db.session, rows, who.organisation_id, providers=providers,
                                      commit=db.session.commit, any_program=who.role == Role.ADMIN,
-                                     columns=columns, batch=batch)
+                                     columns=columns, batch=batch,
+                                     change_source="import" if form.file.data else "paste")
     except ValueError as exc:  # too many numbers, or a file that cannot be read
         message = exc.text(page_lang()) if isinstance(exc, imports.FileRejected) else _(
             "At most %(limit)s numbers at once.", limit=limit)

@@ -33,3 +33,53 @@ def test_admin_imports_a_census_and_records_centre_days(client, db_session, crea
                                    .where(CentreDay.station_id == centre.id)).all())
     assert days == {date(2026, 11, 20): 2100, date(2026, 11, 21): 2300}
     assert client.get("/admin/stations?level=village").status_code == 200
+
+
+def test_admin_adds_and_changes_a_route_with_ordered_stops_and_clear_errors(client, db_session, create_user,
+                                                                            create_station):
+    from shipments.models import Route
+
+    centre = create_station(level=StationLevel.TOWNSHIP, name="测试线路中心")
+    a, b = create_station(name="测试线路甲村"), create_station(name="测试线路乙村", census_code="PS-R-02")
+    zhuji = create_station(name="测试诸暨村", division_code="330681108")
+    db_session.commit()
+    login(client, create_user(Role.ADMIN))
+    token = csrf_token(client, "/admin/routes")
+    form = {"csrf_token": token, "name": "测试客货邮一号线", "kind": "passenger_freight_mail", "county_code": "330603",
+            "operator": "平水客运站", "departures": "07:30 13:30", "active": "y",
+            "stops": "测试线路中心, 0\nPS-R-02，20\n\n测试线路甲村\t35\n"}
+    done = client.post("/admin/routes", data=form)
+    assert done.status_code == 303, done.get_data(as_text=True)
+    route = db_session.scalar(select(Route).where(Route.name == "测试客货邮一号线"))
+    assert [(s.position, s.station_id, s.minutes) for s in route.stops] == [(1, centre.id, 0), (2, b.id, 20),
+                                                                            (3, a.id, 35)]
+    assert route.departures == "07:30 13:30" and route.operator == "平水客运站" and route.active
+
+    # Errors name the field, and the line for stops; nothing is saved.
+    cases = [({"stops": "测试线路中心\n没有这个站"}, "stops", "第 2 行"),
+             ({"stops": "测试线路中心, 30\n测试线路甲村, 10"}, "stops", "不减"),
+             ({"stops": "测试线路中心\n测试诸暨村"}, "stops", "不在该区县"),
+             ({"stops": "测试线路中心, abc"}, "stops", "分钟"),
+             ({"departures": "25:00"}, "departures", "HH:MM"),
+             ({"county_code": "999999"}, "county_code", "区县")]
+    for change, field_name, words in cases:
+        page = client.post("/admin/routes", data={**form, "name": "测试坏线路", **change})
+        assert page.status_code == 400
+        text = page.get_data(as_text=True)
+        assert f'id="{field_name}-error"' in text and words in text, (change, text[:200])
+    assert db_session.scalar(select(Route).where(Route.name == "测试坏线路")) is None
+    clash = client.post("/admin/routes", data=form)
+    assert clash.status_code == 400 and 'id="name-error"' in clash.get_data(as_text=True)
+
+    # Editing: the page shows the stops as typed; reordering and dropping a stop replaces them.
+    page = client.get(f"/admin/routes/{route.id}")
+    assert page.status_code == 200 and "测试线路乙村, 20" in page.get_data(as_text=True)
+    changed = client.post(f"/admin/routes/{route.id}", data={**form, "name": "测试客货邮一号线（改）",
+                                                             "stops": "测试线路甲村\n测试线路中心", "departures": "08:00"})
+    assert changed.status_code == 303
+    db_session.expire_all()
+    route = db_session.get(Route, route.id)
+    assert route.name == "测试客货邮一号线（改）" and route.departures == "08:00"
+    assert [(s.position, s.station_id, s.minutes) for s in route.stops] == [(1, a.id, 0), (2, centre.id, 10)]
+    assert client.get("/admin/routes/2147483647").status_code == 404
+    assert zhuji.id  # used above as a stop of another county

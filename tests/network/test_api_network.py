@@ -67,6 +67,19 @@ def test_routes_keep_their_stops_in_order(client, auth, create_station):
     assert client.post("/api/v1/routes", json=body, headers=admin).status_code == 409
     bad = client.post("/api/v1/routes", json={**body, "name": "坏线路", "departures": ["25:00"]}, headers=admin)
     assert bad.status_code == 422 and "departures" in bad.json["errors"]["json"]
+    # Replaced whole with PUT: new order, a stop fewer, out of service; a stop of another county is refused.
+    changed = client.put(f"/api/v1/routes/{route['id']}", headers=admin,
+                         json={**body, "departures": ["08:00"], "station_ids": [stops[1].id, stops[2].id],
+                               "active": False})
+    assert changed.status_code == 200, changed.json
+    assert [s["station_id"] for s in changed.json["stops"]] == [stops[1].id, stops[2].id]
+    assert changed.json["active"] is False and changed.json["departures"] == ["08:00"]
+    elsewhere = create_station(division_code="330681108")
+    refused = client.put(f"/api/v1/routes/{route['id']}", headers=admin,
+                         json={**body, "station_ids": [stops[0].id, elsewhere.id]})
+    assert refused.status_code == 422 and "station_ids" in refused.json["errors"]["json"]
+    assert client.put(f"/api/v1/routes/{route['id']}", headers=auth(), json=body).status_code == 403
+    assert client.put("/api/v1/routes/2147483647", headers=admin, json=body).status_code == 404
 
 
 def test_centre_daily_volumes_and_figures_equal_raw_recounts(client, db_session, auth, create_station,

@@ -106,3 +106,31 @@ def test_past_events_are_matched_by_the_backfill(app, db_session, villages, crea
     db_session.execute(update(TrackingEvent).values(station_id=None))
     assert match_past_events(db_session, utcnow() - timedelta(days=1), db_session.flush, chunk=1) == 1
     assert db_session.scalars(desk.inbound_parcels(wanghua, utcnow())).all() == [box]
+
+
+def test_the_inbound_list_through_the_api_and_aliases_set_by_the_api(client, db_session, villages, create_shipment,
+                                                                     auth):
+    from shipments.models.enums import Role as R
+
+    wanghua, tongkang = villages
+    admin = auth(R.ADMIN)
+    # Aliases are part of a station's record: set them through the API (or the census' 别名 column).
+    changed = client.post("/api/v1/stations", headers=admin, json={
+        "name": tongkang.name, "level": "village", "division_code": PINGSHUI, "aliases": ["同康村", "同康"]})
+    assert changed.status_code == 200 and changed.json["aliases"] == ["同康村", "同康"], changed.json
+    bad = client.post("/api/v1/stations", headers=admin, json={
+        "name": tongkang.name, "level": "village", "division_code": PINGSHUI, "aliases": ["同"]})
+    assert bad.status_code == 422 and "aliases" in bad.json["errors"]["json"]
+    scanned = create_shipment(direction=Direction.INBOUND, origin_division_code=PINGSHUI,
+                              status=ShipmentStatus.IN_TRANSIT)
+    apply_scans(db_session, scanned, ("快件已到达同康，等待取件", None, Status.AVAILABLE_FOR_PICKUP))
+    addressed = create_shipment(direction=Direction.INBOUND, destination_station_id=tongkang.id,
+                                status=ShipmentStatus.OUT_FOR_DELIVERY)
+    listed = client.get(f"/api/v1/stations/{tongkang.id}/inbound", headers=auth(R.OFFICIAL))
+    assert listed.status_code == 200, listed.json
+    assert {(i["number"], i["addressed"]) for i in listed.json["items"]} == {
+        (scanned.tracking_number, False), (addressed.tracking_number, True)}
+    other = client.get(f"/api/v1/stations/{wanghua.id}/inbound", headers=admin).json["items"]
+    assert other == []
+    assert client.get(f"/api/v1/stations/{tongkang.id}/inbound", headers=auth(R.MEMBER)).status_code == 403
+    assert client.get("/api/v1/stations/2147483647/inbound", headers=admin).status_code == 404

@@ -40,6 +40,8 @@ FORMS = {
     "/t/SBX9100000003": {"phone_last4": "1234"},
     "/admin/stations/census": {},
     "/admin/centres": {"single": "1", "one-centre_id": "1", "one-day": "2026-11-20", "one-sorted_pieces": "5"},
+    "/admin/routes": {"name": "CSRF 线路", "kind": "passenger_freight_mail", "county_code": "330603", "stops": "x"},
+    "/admin/routes/1": {"name": "CSRF 线路", "kind": "passenger_freight_mail", "county_code": "330603", "stops": "x"},
     # JSON only, CSRF-exempt: refused without the X-Station-Request header a cross-site form cannot send.
     "/station/actions": {"key": "csrf-test-key", "kind": "arrival", "number": "SBX9100000004"},
     "/portal/webhooks/": {"url": "https://93.184.215.14/hook", "events": "shipment.registered"},
@@ -47,7 +49,8 @@ FORMS = {
     "/portal/webhooks/1/redeliver": {},
 }
 # Concrete paths above for rules with converters.
-RULES = {"/portal/webhooks/1/test": "/portal/webhooks/<int(min=1, max=2147483647):subscription_id>/<any(enable, disable, test, rotate, delete):action>",
+RULES = {"/admin/routes/1": "/admin/routes/<int(min=1, max=2147483647):route_id>",
+         "/portal/webhooks/1/test": "/portal/webhooks/<int(min=1, max=2147483647):subscription_id>/<any(enable, disable, test, rotate, delete):action>",
          "/portal/webhooks/1/redeliver": "/portal/webhooks/<int(min=1, max=2147483647):subscription_id>/redeliver"}
 
 

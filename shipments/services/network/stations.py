@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -37,6 +38,7 @@ CENSUS_HEADERS = {
     "post_express": ("post_express", "邮快合作"),
     "attendant_name": ("attendant_name", "负责人", "站长", "联系人"),
     "daily_capacity": ("daily_capacity", "日处理能力", "日分拣能力"),
+    "aliases": ("aliases", "别名", "别称", "其他名称"),
 }
 _HEADER_KEY = {h.lower(): key for key, headers in CENSUS_HEADERS.items() for h in headers}
 
@@ -140,8 +142,30 @@ def clean_station(raw: dict, divisions: dict[str, str]) -> dict:
         if not capacity.isdigit() or not 0 < int(capacity) <= 10_000_000:
             raise StationError("daily_capacity", "应为正整数 (a positive whole number)")
         values["daily_capacity"] = int(capacity)
+    if "aliases" in raw:  # only when given: a census without the column keeps the names carriers use
+        values["aliases"] = parse_aliases(raw["aliases"])
     values.update(level=level, kind=kind, division_code=division)
     return values
+
+
+MAX_ALIASES = 10
+
+
+def parse_aliases(given) -> list[str]:
+    """Other names carriers' scans use for a station ('王化村、王化'): at most 10 of 2-40 characters."""
+    words = given if isinstance(given, list) else re.split(r"[、,，/;；\s]+", str(given or ""))
+    aliases = []
+    for word in words:
+        word = str(word).strip()
+        if not word:
+            continue
+        if not 2 <= len(word) <= 40 or has_control_chars(word):
+            raise StationError("aliases", f"别名应为 2–40 个字：{word[:20]} (an alias has 2-40 characters)")
+        if word not in aliases:
+            aliases.append(word)
+    if len(aliases) > MAX_ALIASES:
+        raise StationError("aliases", f"最多 {MAX_ALIASES} 个别名 (at most {MAX_ALIASES} aliases)")
+    return aliases
 
 
 def division_lookup(session: Session) -> dict[str, str]:

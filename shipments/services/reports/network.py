@@ -6,10 +6,11 @@ from decimal import Decimal
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
-from shipments.models import ReportDelta, ReportNetworkDay, Station
+from shipments.models import ReportDelta, ReportNetworkDay, ReportNetworkMonth, Station
 from shipments.models.enums import StationLevel
 from shipments.services.reports.common import ReportFilters, _percent, beijing_today
 from shipments.services.reports.labels import _division_names
+from shipments.services.reports.rollups import split_period
 from shipments.services.reports.volumes import volume_report
 
 SILENT_DAYS = 14
@@ -77,22 +78,29 @@ NETWORK_FILTERS = frozenset({"date_from", "date_to", "county", "township", "stat
 
 
 def _network_union(filters: ReportFilters):
-    """report_network_days plus the unfolded volume deltas, in the filters, as one subquery."""
+    """report_network_months for whole months, signed edge days of report_network_days, the unfolded volume
+    deltas: in the filters, as one subquery (rollups.split_period)."""
+    months, edges = split_period(filters.date_from, filters.date_to, beijing_today())
+    sources = ([(ReportNetworkMonth, 1, *months)] if months else [])
+    sources += [(ReportNetworkDay, sign, start, end) for sign, start, end in edges]
+    sources.append((ReportDelta, 1, filters.date_from, filters.date_to))
     parts = []
-    for model in (ReportNetworkDay, ReportDelta):
+    for model, sign, start, end in sources:
+        day = model.month if model is ReportNetworkMonth else model.day
         conds = []
-        if filters.date_from is not None:
-            conds.append(model.day >= filters.date_from)
-        if filters.date_to is not None:
-            conds.append(model.day <= filters.date_to)
+        if start is not None:
+            conds.append(day >= start)
+        if end is not None:
+            conds.append(day <= end)
         if filters.county is not None:
             conds.append(model.county_code == filters.county)
         if filters.township is not None:
             conds.append(model.township_code == filters.township)
         if filters.station_id is not None:
             conds.append(model.station_id == filters.station_id)
-        parts.append(select(model.township_code, model.station_id, model.direction, model.shipments,
-                            model.pieces).where(*conds))
+        shipments, pieces = (model.shipments, model.pieces) if sign > 0 else (-model.shipments, -model.pieces)
+        parts.append(select(model.township_code, model.station_id, model.direction, shipments.label("shipments"),
+                            pieces.label("pieces")).where(*conds))
     return union_all(*parts).subquery("n")
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Date, case, delete, func, literal_column, select, text, u
 from sqlalchemy.orm import Session
 
 from shipments.models import ReportDay, ReportDelta, ReportProgramDay, ReportProgramDim, ReportProgramMonth, Shipment
-from shipments.models import ReportProgressDay, ReportProgressMonth
+from shipments.models import ReportNetworkMonth, ReportProgressDay, ReportProgressMonth
 from shipments.models import (
     ReportNetworkDay, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth,
     ReportQualityYear,
@@ -134,6 +134,7 @@ def _fold_sql(table: str, keys: tuple[str, ...], source: str, exprs: tuple[str, 
 
 
 _NETWORK_KEYS = ("day", "county_code", "township_code", "station_id", "direction")
+_NETWORK_MONTH_KEYS = ("month",) + _NETWORK_KEYS[1:]
 # The quality month rollups: one row per key, the transit-hour histogram in columns (HIST_COLUMNS).
 _QUALITY_HIST_TABLES = {"report_quality_months": ("month", "program_id", "carrier", "province_code"),
                         "report_quality_carrier_months": ("month", "program_id", "carrier"),
@@ -196,6 +197,7 @@ def refresh_rollups(session: Session) -> int:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
         columns = ", ".join(FINE_DIMENSIONS) + ", " + _MEASURE_SQL
         progress_days, progress_months = _progress_fold_exprs(True, False), _progress_fold_exprs(True, True)
+        network_months = (_truncate_sql(True, "month"),) + _NETWORK_KEYS[1:]
         # One statement, one snapshot: exactly the deltas deleted are added,
         # even while other transactions append and commit new ones.
         result = session.execute(text(
@@ -205,6 +207,7 @@ def refresh_rollups(session: Session) -> int:
             f"months AS ({_fold_sql('report_program_months', _MONTH_KEYS, 'moved', _month_fold_exprs(True))}), "
             f"dims AS ({_fold_sql('report_program_dims', _DIM_KEYS, _dims_source('moved'))}), "
             f"network AS ({_fold_sql('report_network_days', _NETWORK_KEYS, 'moved')}), "
+            f"network_months AS ({_fold_sql('report_network_months', _NETWORK_MONTH_KEYS, 'moved', network_months)}), "
             f"progress AS ({_fold_sql('report_progress_days', _PROGRESS_KEYS, 'moved', progress_days)}), "
             f"progress_months AS ({_fold_sql('report_progress_months', _PROGRESS_MONTH_KEYS, 'moved', progress_months)}) "
             f"SELECT count(*) FROM moved"))
@@ -226,6 +229,8 @@ def refresh_rollups(session: Session) -> int:
                                        _month_fold_exprs(False))))
         session.execute(text(_fold_sql("report_program_dims", _DIM_KEYS, _dims_source("report_deltas"))))
         session.execute(text(_fold_sql("report_network_days", _NETWORK_KEYS, "report_deltas")))
+        session.execute(text(_fold_sql("report_network_months", _NETWORK_MONTH_KEYS, "report_deltas",
+                                       (_truncate_sql(False, "month"),) + _NETWORK_KEYS[1:])))
         session.execute(text(_fold_sql("report_progress_days", _PROGRESS_KEYS, "report_deltas",
                                        _progress_fold_exprs(False, False))))
         session.execute(text(_fold_sql("report_progress_months", _PROGRESS_MONTH_KEYS, "report_deltas",
@@ -240,7 +245,7 @@ def refresh_rollups(session: Session) -> int:
     session.execute(delete(ReportProgramDay).where(ReportProgramDay.shipments == 0))
     session.execute(delete(ReportProgramMonth).where(ReportProgramMonth.shipments == 0))
     session.execute(delete(ReportProgramDim).where(ReportProgramDim.shipments == 0))
-    for model in (ReportNetworkDay, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth,
+    for model in (ReportNetworkDay, ReportNetworkMonth, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth,
                   ReportQualityYear, ReportProgressDay, ReportProgressMonth):
         session.execute(delete(model).where(model.shipments == 0))
     return folded
@@ -251,6 +256,7 @@ def rebuild_rollups(session: Session) -> int:
     if _is_pg(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FOLD_LOCK_KEY})
     for model in (ReportDelta, ReportDay, ReportProgramDay, ReportProgramMonth, ReportProgramDim, ReportNetworkDay,
+                  ReportNetworkMonth,
                   ReportQualityDelta, ReportQualityDay, ReportQualityMonth, ReportQualityCarrierMonth, ReportQualityYear,
                   ReportProgressDay, ReportProgressMonth):
         session.execute(delete(model))
@@ -283,6 +289,11 @@ def rebuild_rollups(session: Session) -> int:
     session.execute(ReportNetworkDay.__table__.insert().from_select(
         list(_NETWORK_KEYS) + list(MEASURES),
         select(*network_keys, *(func.sum(getattr(ReportDay, m)) for m in MEASURES)).group_by(*network_keys)))
+    network_month = [_period_expr(pg, ReportNetworkDay.day, "month")] + [getattr(ReportNetworkDay, k)
+                                                                          for k in _NETWORK_KEYS[1:]]
+    session.execute(ReportNetworkMonth.__table__.insert().from_select(
+        list(_NETWORK_MONTH_KEYS) + list(MEASURES),
+        select(*network_month, *(func.sum(getattr(ReportNetworkDay, m)) for m in MEASURES)).group_by(*network_month)))
     rebuild_progress(session)
     quality = quality_raw_select(pg)
     session.execute(ReportQualityDay.__table__.insert().from_select(list(QUALITY_KEYS + QUALITY_MEASURES), quality))
@@ -353,6 +364,17 @@ def reconcile(session: Session) -> list[Difference]:
     raw = _keyed(session.execute(select(*raw_cols, func.count(), func.sum(Shipment.pieces), func.sum(fen))
                                  .select_from(Shipment).outerjoin(st, on).where(COUNTED).group_by(*raw_cols)))
     differences += _compare("report_network_days", rollup, raw)
+    month = _period_expr(pg, ReportDelta.day, "month")
+    u = union_all(select(*(getattr(ReportNetworkMonth, k) for k in _NETWORK_MONTH_KEYS),
+                         *(getattr(ReportNetworkMonth, m) for m in MEASURES)),
+                  select(month.label("month"), *(getattr(ReportDelta, k) for k in _NETWORK_KEYS[1:]),
+                         *(getattr(ReportDelta, m) for m in MEASURES))).subquery("u")
+    group = [u.c[k] for k in _NETWORK_MONTH_KEYS]
+    rollup = _keyed(session.execute(select(*group, *(func.sum(u.c[m]) for m in MEASURES)).group_by(*group)))
+    raw_cols = [_period_expr(pg, raw_keys["day"], "month")] + [raw_keys[k] for k in _NETWORK_KEYS[1:]]
+    raw = _keyed(session.execute(select(*raw_cols, func.count(), func.sum(Shipment.pieces), func.sum(fen))
+                                 .select_from(Shipment).outerjoin(st, on).where(COUNTED).group_by(*raw_cols)))
+    differences += _compare("report_network_months", rollup, raw)
     return differences + _reconcile_quality(session, pg)
 
 
