@@ -156,7 +156,7 @@ def finalise(config: dict) -> None:
         # No JIT: the planner compiles any query whose estimate passes jit_above_cost, and at 10M rows
         # our indexed report reads pass it while returning a handful of rows: 25–90 ms of compiling
         # per statement (seven centres' scans on the dashboard: 0.5 s) for queries that run in 1 ms.
-        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         connect_args = dict(options.get("connect_args", {}))
         connect_args["options"] = f"{connect_args.get('options', '')} -c jit=off".strip()
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "connect_args": connect_args}
