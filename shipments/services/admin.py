@@ -34,6 +34,12 @@ def list_tokens() -> Select:
     return select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
 
 
+def list_centres() -> Select:
+    """Select the co-distribution centres (county and township stations) by county, then name."""
+    return (select(Station).where(Station.kind == StationKind.CO_DISTRIBUTION_CENTRE)
+            .order_by(Station.division_code, Station.name))
+
+
 def list_stations(level: StationLevel | None = None) -> Select:
     """Select stations by level then name."""
     query = select(Station).order_by(Station.level, Station.division_code, Station.name)

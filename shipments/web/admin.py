@@ -33,6 +33,9 @@ ADMIN_ERRORS = {
     "at least 8 characters": _l("The password needs at least 8 characters."),
     "no such organisation": _l("No such organisation."),
     "administrators belong to the operator organisation": _l("Administrators belong to the operator organisation."),
+    "county: only officials can be limited to a county": _l("Only officials can be limited to a county."),
+    "centre: a centre's token is a member token of the operator organisation":
+        _l("A centre's token is a member token of the operator organisation."),
     "no such user": _l("No such user."),
     "you cannot deactivate yourself": _l("You cannot deactivate yourself."),
     "a program with this name exists": _l("A program with this name exists."),
@@ -95,6 +98,8 @@ class TokenForm(FlaskForm):
     role = SelectField(_l("Role"), choices=options([(r.value, ROLE_LABELS[r.value]) for r in Role]))
     name = StringField(_l("Label"), validators=[DataRequired(), Length(max=60)], default="web")
     county_code = SelectField(_l("Officials: limited to county"), validate_choice=False, default="")
+    centre_id = SelectField(_l("Sorting equipment of a centre (operator member tokens)"), validate_choice=False,
+                            default="")
 
 
 class RevokeForm(FlaskForm):
@@ -233,19 +238,25 @@ def tokens():
     form = TokenForm()
     form.organisation_id.choices = options(_organisation_choices())
     form.county_code.choices = options([("", _("Whole city")), *_division_choices(admin_service.list_counties())])
+    centres = db.session.scalars(admin_service.list_centres()).all()
+    form.centre_id.choices = options([("", _("No centre")), *((str(c.id), c.name) for c in centres)])
     new_token = None
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation_id.data)
-        try:
-            new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip(),
-                                            form.county_code.data or None)
-        except access.AccessError as exc:
-            if str(exc) in ADMIN_ERRORS:  # administrators belong to the operator organisation
-                form.role.errors = [*form.role.errors, str(ADMIN_ERRORS[str(exc)])]
-            else:
-                form.county_code.errors = [str(exc)]
+        centre_id = form.centre_id.data
+        if centre_id and not (centre_id.isdigit() and int(centre_id) in {c.id for c in centres}):
+            form.centre_id.errors = [*form.centre_id.errors, _("Choose a co-distribution centre from the list.")]
         else:
-            db.session.commit()
+            try:
+                new_token = access.create_token(db.session, organisation, form.role.data, form.name.data.strip(),
+                                                form.county_code.data or None, int(centre_id) if centre_id else None)
+            except access.AccessError as exc:
+                # The service's message names its field ("centre: …", "county: …"; else the role's rule).
+                message = str(ADMIN_ERRORS.get(str(exc), exc))
+                field = {"centre": form.centre_id, "county": form.county_code}.get(str(exc).split(":")[0], form.role)
+                field.errors = [*field.errors, message]
+            else:
+                db.session.commit()
     rows = db.session.scalars(admin_service.list_tokens()).all()
     status = 400 if request.method == "POST" and new_token is None else 200
     response = render_template("admin/tokens.html", form=form, tokens=rows, new_token=new_token,

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import select
 
 from shipments.models import CentreDay, Station
-from shipments.models.enums import Role, StationLevel
+from shipments.models.enums import OrganisationKind, Role, StationLevel
 from tests.web.conftest import csrf_token, login
 
 
@@ -83,3 +83,32 @@ def test_admin_adds_and_changes_a_route_with_ordered_stops_and_clear_errors(clie
     assert [(s.position, s.station_id, s.minutes) for s in route.stops] == [(1, a.id, 0), (2, centre.id, 10)]
     assert client.get("/admin/routes/2147483647").status_code == 404
     assert zhuji.id  # used above as a stop of another county
+
+
+def test_a_centres_sorting_equipment_token_is_made_on_the_page(client, db_session, create_user, create_organisation,
+                                                               create_station):
+    """The centre's token reports that centre's daily volumes and no other's; only operator member tokens get one."""
+    centre = create_station(level=StationLevel.TOWNSHIP, name="测试平水共配中心", division_code="330603105")
+    other = create_station(level=StationLevel.TOWNSHIP, name="测试王坛共配中心", division_code="330603107")
+    operator = create_organisation(kind=OrganisationKind.OPERATOR)
+    db_session.commit()
+    admin_client = client
+    login(admin_client, create_user(Role.ADMIN))
+    page = admin_client.get("/admin/tokens").get_data(as_text=True)
+    assert f'<option value="{centre.id}">测试平水共配中心</option>' in page
+    refused = admin_client.post("/admin/tokens", data={
+        "organisation_id": create_organisation().id, "role": "member", "centre_id": str(centre.id), "name": "sorter",
+        "csrf_token": csrf_token(admin_client)})
+    assert refused.status_code == 400 and "共配中心令牌" in refused.get_data(as_text=True)
+    assert admin_client.post("/admin/tokens", data={
+        "organisation_id": operator.id, "role": "member", "centre_id": "999999", "name": "sorter",
+        "csrf_token": csrf_token(admin_client)}).status_code == 400
+    response = admin_client.post("/admin/tokens", data={
+        "organisation_id": operator.id, "role": "member", "centre_id": str(centre.id), "name": "sorter",
+        "csrf_token": csrf_token(admin_client)})
+    assert response.status_code == 200
+    plain = response.get_data(as_text=True).split('data-testid="new-token"')[0].rsplit('value="', 1)[1].split('"')[0]
+    headers = {"Authorization": "Bearer " + plain}
+    days = {"days": [{"day": "2026-11-13", "sorted_pieces": 740}]}
+    assert client.post(f"/api/v1/centres/{centre.id}/daily", json=days, headers=headers).status_code == 200
+    assert client.post(f"/api/v1/centres/{other.id}/daily", json=days, headers=headers).status_code == 403
