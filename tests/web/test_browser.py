@@ -184,7 +184,9 @@ def test_clerk_logs_in_uploads_a_file_with_errors_and_sees_them(open_context, sc
         page.click("text=下载错误报告（CSV）")
     with open(download.value.path(), encoding="utf-8-sig") as f:
         report = f.read()
-    assert report.splitlines()[0] == "行号,运单号,快递公司,手机尾号,订单号,件数,列,问题" and len(report.splitlines()) == 4
+    lines = report.splitlines()  # a summary line, the header, one line per problem row
+    assert lines[0] == "共读取 5 行，跳过空行 0 行；以下 3 行有问题"
+    assert lines[1] == "行号,运单号,快递公司,手机尾号,订单号,件数,列,问题" and len(lines) == 5
     page.click("button >> text=导入 2 票")
     page.wait_for_load_state()
     assert "已导入：新增 2 票。" in page.content()
