@@ -193,7 +193,8 @@ def _edit_form(shipment, formdata=None) -> EditForm:
     form = EditForm(formdata=formdata, data={
         "program_id": str(shipment.program_id or ""), "channel": shipment.channel.value,
         "direction": shipment.direction.value,
-        "destination_province": shipment.destination_province_code or "",
+        # The name, not the stored code: the field takes either, and a person reads the name.
+        "destination_province": shipment.destination_province.name if shipment.destination_province else "",
         "destination_city": shipment.destination_city or "", "pieces": str(shipment.pieces),
         "order_ref": shipment.order_ref or ""})
     form.program_id.choices = options(program_choices(_("No program")))

@@ -58,3 +58,19 @@ def test_cancel_from_the_detail_page(member_client, member, create_shipment, db_
     assert stored.next_poll_at is None and stored.stop_reason == StopReason.CANCELLED
     detail = member_client.get(page).get_data(as_text=True)
     assert "订单已退款" in detail and 'data-testid="cancel-form"' not in detail
+
+
+def test_the_edit_form_shows_the_province_by_name_and_saves_it_unchanged(member_client, member, create_shipment,
+                                                                         db_session):
+    shipment = create_shipment(organisation=member.organisation, tracking_number="SBX9500000002",
+                               destination_province_code="110000", pieces=2)
+    page = f"/portal/shipments/sandbox/{shipment.tracking_number}"
+    form = member_client.get(page).get_data(as_text=True).split('data-testid="cancel-form"')[0]
+    assert 'name="destination_province" type="text" value="北京市"' in form and 'value="110000"' not in form
+    saved = member_client.post(page, data={"destination_province": "北京市", "pieces": "3", "channel": "douyin",
+                                           "direction": "outbound", "program_id": "",
+                                           "csrf_token": csrf_token(member_client, page)})
+    assert saved.status_code == 303, saved.get_data(as_text=True)[-2000:]
+    db_session.expire_all()
+    stored = db_session.get(type(shipment), shipment.id)
+    assert stored.destination_province_code == "110000" and stored.pieces == 3
