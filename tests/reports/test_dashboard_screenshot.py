@@ -5,7 +5,6 @@ SQLite file, because the browser's requests need committed data. Every
 request not to 127.0.0.1 is aborted: the page must work offline.
 """
 import random
-import threading
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
-from werkzeug.serving import make_server
 
 from shipments import create_app
 from shipments.db import utcnow
@@ -21,6 +19,7 @@ from shipments.extensions import db
 from shipments.models import Organisation, Program, Shipment, Station
 from shipments.models.enums import ShipmentStatus, StationLevel
 from shipments.services import demo, reports
+from tests.live_server import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -99,14 +98,8 @@ def live_server(tmp_path):
         add_demo_shipments(db.session)
         reports.refresh_rollups(db.session)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        db.engine.dispose()
+    with serving(app) as url:
+        yield url
 
 
 def test_dashboard_screenshot_in_chinese(live_server, page):

@@ -1,20 +1,19 @@
 """The pages in a real browser (Debian's Chromium through Playwright), served by a
 real server on a database this module prepares and commits. Every request that
 is not to the local server is refused, so the pages prove they are self-contained."""
-import threading
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import pytest
 from flask_migrate import upgrade
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from shipments import create_app
 from shipments.extensions import db
 from shipments.models import Organisation, Shipment, TrackingEvent
 from shipments.models.enums import EventSource, ShipmentStatus
 from shipments.services import demo
+from tests.live_server import serving
 from tests.web.conftest import CHROMIUM
 
 pytestmark = [
@@ -71,14 +70,8 @@ def live_server(tmp_path_factory):
         _seed_seller_session(db.session)
         _seed_buyer_parcel(db.session)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serving(app) as url:
+        yield url
 
 
 class Guard:

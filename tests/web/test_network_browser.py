@@ -1,18 +1,17 @@
 """The officials' county map click-through in Debian's Chromium: a county on the dashboard's map opens the
 network view for that county, a township there lists its stations (desktop and phone)."""
-import threading
 
 import pytest
 from flask_migrate import upgrade
 from playwright.sync_api import expect
 from werkzeug.security import generate_password_hash
-from werkzeug.serving import make_server
 
 from shipments import create_app
 from shipments.extensions import db
 from shipments.models import Organisation, Station, User
 from shipments.models.enums import OrganisationKind, Role, StationKind, StationLevel
 from shipments.services import reference
+from tests.live_server import serving
 from tests.web.conftest import CHROMIUM
 
 pytestmark = [
@@ -43,14 +42,8 @@ def official_server(tmp_path_factory):
             Station(name="平水镇王化村快递服务站", level=StationLevel.VILLAGE, kind=StationKind.VILLAGE_STATION,
                     division_code="330603105", attendant_name="王丽")])
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)

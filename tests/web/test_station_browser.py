@@ -9,7 +9,6 @@ from flask_migrate import upgrade
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
-from werkzeug.serving import make_server
 
 from shipments import create_app
 from shipments.extensions import db
@@ -19,6 +18,7 @@ from shipments.models.enums import (
 )
 from shipments.models.network import station_attendants
 from shipments.services import reference
+from tests.live_server import serving
 from tests.web.conftest import CHROMIUM
 
 pytestmark = [
@@ -96,14 +96,8 @@ def station_server(tmp_path_factory):
         db.session.commit()
     counter = ByteCounter(app.wsgi_app)
     app.wsgi_app = counter
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, counter, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serving(app) as url:
+        yield app, counter, url
 
 
 def recorded(app, number):
