@@ -140,3 +140,38 @@ def test_done_counts_parcels_the_carrier_has_taken_and_its_drill_down_lists_them
     listing = client.get(href).get_data(as_text=True)
     assert re.search(r'id="total">([\d,]+)<', listing).group(1) == done.group(2)
     assert listing.count('href="/dashboard/network/shipment/') == 3
+
+
+def test_quality_card_links_each_row_to_its_provinces_and_the_page_shows_them(client, login, figures,
+                                                                               create_shipment):
+    create_shipment(program=figures, carrier="zto", destination_province_code="440000", pieces=1,
+                    registered_at=datetime(2026, 6, 6, 9, tzinfo=BJ))
+    login(Role.OFFICIAL)
+    html = client.get("/dashboard?as_of=2026-06-30").get_data(as_text=True)
+    card = html[html.index('id="quality"'):html.index("</table>", html.index('id="quality"'))]
+    assert "上海" not in card  # per program and carrier only
+    link = re.search(r'href="(/dashboard/quality\?[^"]*by_province=1[^"]*)"', card).group(1).replace("&amp;", "&")
+    assert f"program_id={figures.id}" in link and "carrier=zto" in link and "date_to=2026-06-30" in link
+    page = client.get(link)
+    assert page.status_code == 200, (link, page.get_data(as_text=True)[-3000:])
+    rows = re.findall(r"<tr><td>上虞杨梅测试项目</td><td>中通快递</td><td>([^<]+)</td>\s*<td class=\"num\"><a href=\"([^\"]+)\">(\d+)",
+                      page.get_data(as_text=True))
+    assert [(province, int(n)) for province, _, n in rows] == [("上海市", 3), ("广东省", 1)]
+    assert "province=440000" in rows[1][1]  # each count drills down to its shipments
+    default = client.get(f"/dashboard/quality?program_id={figures.id}").get_data(as_text=True)
+    assert "<th>目的省份</th>" not in default and "按省份</a>" in default and "<td>上海市</td>" not in default
+    export = client.get(link.replace("/dashboard/quality?", "/dashboard/export/quality.xlsx?"))
+    sheet = load_workbook(io.BytesIO(export.get_data())).active
+    assert [c.value for c in sheet[3]][2] == "目的省份" and sheet.max_row == 3 + 2 + 1
+    assert client.get("/dashboard/quality?carrier=nope").status_code == 400
+
+
+def test_every_link_of_the_dashboard_answers(client, login, figures):
+    """The filter form's "all" choices and the links of a page without a county filter send blank values."""
+    login(Role.OFFICIAL)
+    html = client.get("/dashboard?as_of=2026-06-30&program_id=&county=").get_data(as_text=True)
+    links = sorted({href.replace("&amp;", "&") for href in re.findall(r'href="(/dashboard[^"]*)"', html)})
+    assert any("county=&" in link or link.endswith("county=") for link in links)
+    assert len(links) > 10
+    for link in links:
+        assert client.get(link).status_code == 200, link

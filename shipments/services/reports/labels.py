@@ -55,10 +55,15 @@ def label_report(session: Session, report: VolumeReport, lang: str = "zh") -> Vo
     return report
 
 
-def label_quality(session: Session, rows: list[QualityRow], lang: str = "zh") -> list[QualityRow]:
-    """Fill each quality row's labels (program, carrier, province)."""
+def label_quality(session: Session, rows: list[QualityRow], lang: str = "zh",
+                  by_province: bool = True) -> list[QualityRow]:
+    """Fill each quality row's labels: program and carrier, then the province's when the rows are by province."""
     programs = dimension_labels(session, "program", {r.program_id for r in rows}, lang)
     carriers = dimension_labels(session, "carrier", {r.carrier for r in rows}, lang)
+    if not by_province:
+        for row in rows:
+            row.labels = (programs[row.program_id], carriers[row.carrier])
+        return rows
     provinces = dimension_labels(session, "province", {r.province_code or "" for r in rows}, lang)
     for row in rows:
         row.labels = (programs[row.program_id], carriers[row.carrier], provinces[row.province_code or ""])
