@@ -142,24 +142,27 @@ def test_done_counts_parcels_the_carrier_has_taken_and_its_drill_down_lists_them
     assert listing.count('href="/dashboard/network/shipment/') == 3
 
 
-def test_quality_card_links_each_row_to_its_provinces_and_the_page_shows_them(client, login, figures,
-                                                                               create_shipment):
+def test_quality_card_is_per_carrier_and_leads_to_programs_then_provinces(client, login, figures,
+                                                                          create_shipment):
     create_shipment(program=figures, carrier="zto", destination_province_code="440000", pieces=1,
                     registered_at=datetime(2026, 6, 6, 9, tzinfo=BJ))
     login(Role.OFFICIAL)
     html = client.get("/dashboard?as_of=2026-06-30").get_data(as_text=True)
     card = html[html.index('id="quality"'):html.index("</table>", html.index('id="quality"'))]
-    assert "上海" not in card  # per program and carrier only
-    link = re.search(r'href="(/dashboard/quality\?[^"]*by_province=1[^"]*)"', card).group(1).replace("&amp;", "&")
+    assert "<td>中通快递</td>" in card and "上虞杨梅测试项目" not in card and "上海" not in card  # per carrier
+    link = re.search(r'href="(/dashboard/quality\?[^"]*)">按项目<', card).group(1).replace("&amp;", "&")
+    assert "carrier=zto" in link and "date_to=2026-06-30" in link and "by_province" not in link
+    programs = client.get(link).get_data(as_text=True)
+    assert "<td>上虞杨梅测试项目</td><td>中通快递</td>" in programs and "<th>目的省份</th>" not in programs
+    link = re.search(r'href="(/dashboard/quality\?[^"]*by_province=1[^"]*)">按省份<', programs).group(1)
+    link = link.replace("&amp;", "&")
     assert f"program_id={figures.id}" in link and "carrier=zto" in link and "date_to=2026-06-30" in link
     page = client.get(link)
-    assert page.status_code == 200, (link, page.get_data(as_text=True)[-3000:])
+    assert page.status_code == 200
     rows = re.findall(r"<tr><td>上虞杨梅测试项目</td><td>中通快递</td><td>([^<]+)</td>\s*<td class=\"num\"><a href=\"([^\"]+)\">(\d+)",
                       page.get_data(as_text=True))
     assert [(province, int(n)) for province, _, n in rows] == [("上海市", 3), ("广东省", 1)]
-    assert "province=440000" in rows[1][1]  # each count drills down to its shipments
-    default = client.get(f"/dashboard/quality?program_id={figures.id}").get_data(as_text=True)
-    assert "<th>目的省份</th>" not in default and "按省份</a>" in default and "<td>上海市</td>" not in default
+    assert "province=440000" in rows[1][1] and f"program_id={figures.id}" in rows[1][1]  # each count drills down
     export = client.get(link.replace("/dashboard/quality?", "/dashboard/export/quality.xlsx?"))
     sheet = load_workbook(io.BytesIO(export.get_data())).active
     assert [c.value for c in sheet[3]][2] == "目的省份" and sheet.max_row == 3 + 2 + 1

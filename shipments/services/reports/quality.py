@@ -65,8 +65,10 @@ _BUCKET_MIDDLE = {low: (low + high) / 2 for low, high in hours_bucket_bounds()}
 
 
 def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
-                   by_province: bool = True) -> list[QualityRow]:
+                   by_province: bool = True, by_program: bool = True) -> list[QualityRow]:
     """Delivery quality per program × carrier (× destination province), over shipments registered in the filters.
+
+    by_program=False: per carrier (× province) over every program (program_id None in the rows).
 
     From the month rollups (report_quality_months by province,
     report_quality_carrier_months without it; report_quality_years when
@@ -81,11 +83,11 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     now = now or datetime.now(BEIJING)
     used = {name for name in ReportFilters.__dataclass_fields__ if getattr(filters, name) is not None}
     if not used <= ROLLUP_FILTERS:
-        return quality_report_raw(session, filters, now, by_province)
+        return quality_report_raw(session, filters, now, by_province, by_program)
     pg = _is_pg(session)
     cutoff = beijing_today(now) - timedelta(days=1)  # pickups from this day on are still within their window
     u = _quality_union(pg, filters, cutoff, by_province)
-    group = [u.c.program_id, u.c.carrier] + ([u.c.province_code] if by_province else [])
+    group = ([u.c.program_id] if by_program else []) + [u.c.carrier] + ([u.c.province_code] if by_province else [])
     # Summed as integers: sum(bigint) accumulates in numeric (and comes back as Decimal), several
     # times slower over ~70 columns; a month bucket's counts fit an int4 by far.
     stmt = (select(*group, *(func.sum(cast(u.c[c], Integer)) for c in QUALITY_MEASURES + ("pending",) + HIST_COLUMNS))
@@ -94,7 +96,7 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     width = len(group)
     first_bucket = width + len(QUALITY_MEASURES) + 1
     for row in session.execute(stmt):
-        key = row[:width]
+        key = row[:width] if by_program else (None, *row[:width])
         (shipments, picked_24h, no_pickup, on_time, late, unarrived, exceptions, returns,
          still_pending) = (int(v or 0) for v in row[width:first_bucket])
         counts = row[first_bucket:]
@@ -199,7 +201,7 @@ def _next_day_deadline(pg: bool, picked_up_at):
 
 
 def quality_report_raw(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
-                       by_province: bool = True) -> list[QualityRow]:
+                       by_province: bool = True, by_program: bool = True) -> list[QualityRow]:
     """The same figures as quality_report, recounted over the shipments rows (exact percentiles on PostgreSQL)."""
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
@@ -228,7 +230,9 @@ def quality_report_raw(session: Session, filters: ReportFilters | None = None, n
 
     transit = _hours(pg, q.picked_up_at, q.delivered_at)
     delivered_transit = and_(picked, q.delivered_at.is_not(None))
-    group = (q.program_id, q.carrier, q.province if by_province else literal_column("NULL").label("province"))
+    group = (q.program_id if by_program else literal_column("NULL").label("program_id"), q.carrier,
+             q.province if by_province else literal_column("NULL").label("province"))
+    grouped = [column for column, used in zip(group, (by_program, True, by_province)) if used]
     measures = [
         func.count(),
         count_if(and_(picked, pickup_in_time)),
@@ -243,7 +247,7 @@ def quality_report_raw(session: Session, filters: ReportFilters | None = None, n
     if pg:
         measures += [func.percentile_cont(0.5).within_group(transit).filter(delivered_transit),
                      func.percentile_cont(0.9).within_group(transit).filter(delivered_transit)]
-    stmt = select(*group, *measures).group_by(*group[:3 if by_province else 2]).order_by(*group[:3 if by_province else 2])
+    stmt = select(*group, *measures).group_by(*grouped).order_by(*grouped)
     rows = []
     for row in session.execute(stmt):
         program_id, carrier, province, *counts = row
