@@ -140,6 +140,8 @@ def clean_text(value: Any) -> str:
 
 
 def _plain_number_text(text: str) -> str:
+    if text.isascii() and "," not in text and " " not in text and "k" not in text and "K" not in text:
+        return text  # nothing below can be in it (the fast path of nearly every cell)
     for junk in (",", "，", " ", "¥", "￥", "元", "kg", "KG", "Kg", "公斤", "件"):
         if junk in text:
             text = text.replace(junk, "")
@@ -246,23 +248,21 @@ def parse_program(text: str, lookups: Lookups) -> int:
     return program_id
 
 
+_CHANNEL_VALUES = {c.value: c for c in Channel}  # a dict look-up: Channel(text) costs ≈ 50 µs a row
+_DIRECTION_VALUES = {d.value: d for d in Direction}
+
+
 def parse_channel(text: str, lookups: Lookups) -> Channel:
-    channel = CHANNEL_WORDS.get(text)
+    channel = CHANNEL_WORDS.get(text) or _CHANNEL_VALUES.get(text.lower())
     if channel is None:
-        try:
-            channel = Channel(text.lower())
-        except ValueError:
-            raise Invalid("channel_unknown", value=text[:20]) from None
+        raise Invalid("channel_unknown", value=text[:20])
     return channel
 
 
 def parse_direction(text: str, lookups: Lookups) -> Direction:
-    direction = DIRECTION_WORDS.get(text)
+    direction = DIRECTION_WORDS.get(text) or _DIRECTION_VALUES.get(text.lower())
     if direction is None:
-        try:
-            direction = Direction(text.lower())
-        except ValueError:
-            raise Invalid("direction_unknown") from None
+        raise Invalid("direction_unknown")
     return direction
 
 
@@ -291,9 +291,13 @@ def parse_pieces(text: str, lookups: Lookups) -> int:
     if text.endswith(".0"):
         text = text[:-2]
     # −3, 0, 2.5 and "abc" all get the same answer: what a piece count may be.
-    if not re.match(r"^[+-]?\d+$", text) or not 1 <= int(text) <= MAX_PIECES:
+    if not _WHOLE_NUMBER.match(text) or not 1 <= int(text) <= MAX_PIECES:
         raise Invalid("pieces_range", max=MAX_PIECES)
     return int(text)
+
+
+_WHOLE_NUMBER = re.compile(r"^[+-]?\d+$")
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in (2, 3)}
 
 
 def _decimal(text: str, places: int, ceiling: int, code: str) -> Decimal:
@@ -301,10 +305,12 @@ def _decimal(text: str, places: int, ceiling: int, code: str) -> Decimal:
         value = Decimal(_plain_number_text(text))
     except InvalidOperation:
         raise Invalid(code, max=f"{ceiling:,}") from None
-    if (not value.is_finite() or value < 0 or value > ceiling
-            or value != value.quantize(Decimal(1).scaleb(-places))):
+    if not value.is_finite() or value < 0 or value > ceiling:
         raise Invalid(code, max=f"{ceiling:,}")
-    return value.quantize(Decimal(1).scaleb(-places))
+    rounded = value.quantize(_QUANTUM[places])
+    if value != rounded:
+        raise Invalid(code, max=f"{ceiling:,}")
+    return rounded
 
 
 def parse_weight(text: str, lookups: Lookups) -> Decimal:
@@ -315,9 +321,12 @@ def parse_value(text: str, lookups: Lookups) -> Decimal:
     return _decimal(text, 2, MAX_VALUE_YUAN, "value_range")
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f]")
+
+
 def has_control_chars(text: str) -> bool:
     """Tell whether text holds control characters (NUL and the like, which no field may store)."""
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    return _CONTROL_CHARS.search(text) is not None
 
 
 def _text(max_length: int) -> Callable[[str, Lookups], str]:
@@ -369,6 +378,7 @@ FIELDS: tuple[Field, ...] = (
     Field("batch_label", "batch_label", ("批次", "批次号", "batch"), _text(60), "批次"),
 )
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
+_FIELD_STEPS = tuple((f.key, f.column, f.parse, f.required, f.key == "phone_last4") for f in FIELDS)
 
 
 def header_key(header: Any) -> str:
@@ -448,31 +458,34 @@ def clean_row(raw: dict[str, Any], lookups: Lookups) -> tuple[dict[str, Any], li
     """Apply every rule to one row keyed by field key; return column values and problems."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
-    for f in FIELDS:
-        raw_value = raw.get(f.key)
+    get = raw.get
+    # Runs once per row of every upload (100,000 a file): fields unpacked from _FIELD_STEPS.
+    for key, column, parse, required, phone in _FIELD_STEPS:
+        raw_value = get(key)
         if raw_value is None or raw_value == "":
-            if f.required:
-                problems.append(Problem(f.key, "required"))
+            if required:
+                problems.append(Problem(key, "required"))
             continue
         if raw_value.__class__ is str:
             text = raw_value.strip() if raw_value.isascii() and "  " not in raw_value else clean_text(raw_value)
         elif isinstance(raw_value, (str, int, float, Decimal)) and not isinstance(raw_value, bool):
             text = clean_text(raw_value)
         else:
-            problems.append(Problem(f.key, "type"))
+            problems.append(Problem(key, "type"))
             continue
-        if f.key == "phone_last4" and isinstance(raw_value, (int, float)) and len(text) < 4:
-            text = text.zfill(4)  # a spreadsheet stored 0123 as the number 123
-        if f.key == "phone_last4" and _MASKED_TAIL.match(text):
-            continue  # its last digits masked (138********): they may come later
+        if phone:
+            if isinstance(raw_value, (int, float)) and len(text) < 4:
+                text = text.zfill(4)  # a spreadsheet stored 0123 as the number 123
+            if not text.isdigit() and _MASKED_TAIL.match(text):
+                continue  # its last digits masked (138********): they may come later
         if not text:
-            if f.required:
-                problems.append(Problem(f.key, "required"))
+            if required:
+                problems.append(Problem(key, "required"))
             continue
         try:
-            values[f.column] = f.parse(text, lookups)
+            values[column] = parse(text, lookups)
         except Invalid as exc:
-            problems.append(Problem(f.key, exc.code, exc.params))
+            problems.append(Problem(key, exc.code, exc.params))
     if "tracking_number" in values:
         _check_carrier(values, problems)
     if "program_id" not in values and lookups.default_program_id and not any(p.field == "program_id" for p in problems):
