@@ -61,7 +61,8 @@ def _lookup_query(dialect: str):
     timeline = timelines.events_column(EVENT_COLUMNS, dialect)
     return (select(*(shipments[name] for name in PUBLIC_COLUMNS),
                    case((shipments.phone_last4.is_(None), last_city)).label("plain_last_city"),
-                   case((shipments.phone_last4 == bindparam("digits", type_=String), timeline)).label("timeline_events"))
+                   case((shipments.phone_last4 == bindparam("digits", type_=String), timeline))
+                   .label("timeline_events"))
             .where(shipments.tracking_number == bindparam("number"))
             .order_by(shipments.id).limit(MAX_CANDIDATES))
 

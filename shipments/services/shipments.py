@@ -9,9 +9,9 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any, Callable
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
