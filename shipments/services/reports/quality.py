@@ -158,10 +158,18 @@ def _quality_union(pg: bool, filters: ReportFilters, cutoff: date, by_province: 
         keys, conds = keyed(month_model, in_period(period, first, last))
         parts.append(select(*keys, *(getattr(month_model, m) for m in QUALITY_MEASURES), zero.label("pending"),
                             *(getattr(month_model, h) for h in HIST_COLUMNS)).where(*conds))
-        # Inside those months: only the pending share, from the last pickup days (partial index).
+        # Inside those months: only the pending share, from the last pickup days (partial index), summed
+        # per key of the answer first: the union then carries one row per key, not one per day, province
+        # and bucket (thousands at 10M, each with ~70 zero columns to add up).
         last_day = None if last is None else _month_end(last)
-        parts.append(from_buckets(day, [day.unarrived != 0, day.pickup_day >= cutoff,
-                                        *in_period(day.day, first, last_day)], pending=day.unarrived, measures=False))
+        keys, conds = keyed(day, [day.unarrived != 0, day.pickup_day >= cutoff, *in_period(day.day, first, last_day)])
+        per_province = by_province or filters.province is not None
+        if not per_province:
+            keys[2] = literal("").label("province_code")
+        parts.append(select(*keys, *(zero.label(m) for m in QUALITY_MEASURES),
+                            func.sum(day.unarrived).label("pending"), *(zero.label(h) for h in HIST_COLUMNS))
+                     .where(*conds)
+                     .group_by(day.program_id, day.carrier, *([day.province_code] if per_province else [])))
     for sign, start, end in edges:
         parts.append(from_buckets(day, in_period(day.day, start, end), sign))
     return union_all(*parts).subquery("q")
