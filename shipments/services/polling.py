@@ -38,7 +38,8 @@ from integrations.models import InvalidNumber, NeedsPhone, NotFoundYet, TrackReq
 from shipments.db import utcnow
 from shipments.models import Shipment
 from shipments.models.enums import TERMINAL_STATUSES, EventSource, SubscriptionState
-from shipments.services import carriers, poll_log, tracking
+from shipments.services import carriers, poll_log, tracking, webhooks
+from shipments.services.network.matching import station_names
 from shipments.services.quotas import CircuitBreaker, ProviderQuotas
 from shipments.services.schedule import PollPolicy
 
@@ -459,14 +460,18 @@ class _Cycle:
         if not batch:
             return
         held = self._held([c for d in batch for c in d.task.claims])
-        savepoint = self.session.begin_nested()
-        try:
-            counts = [self._apply(done, held, now) for done in batch]
-            savepoint.commit()
-        except Exception:  # bad data from a carrier must not stop the cycle: redo one by one
-            savepoint.rollback()
-            self.session.expire_all()
-            counts = [self._apply_alone(done, now) for done in batch]
+        # What applying every answer reads, looked up once for the batch before anything changes:
+        # a look-up per parcel would autoflush that parcel's changes, one UPDATE per parcel.
+        station_names(self.session)
+        with webhooks.subscribers_preloaded(self.session, {s.organisation_id for s in held.values()}):
+            savepoint = self.session.begin_nested()
+            try:
+                counts = [self._apply(done, held, now) for done in batch]
+                savepoint.commit()
+            except Exception:  # bad data from a carrier must not stop the cycle: redo one by one
+                savepoint.rollback()
+                self.session.expire_all()
+                counts = [self._apply_alone(done, now) for done in batch]
         self._log_polls(batch)
         for done, (polled, updated, subscribed, failed) in zip(batch, counts):
             stats = self.summary.providers[done.task.provider]
