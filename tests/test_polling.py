@@ -182,6 +182,9 @@ def test_outage_backoff_circuit_breaker_and_recovery(db_session, due, poll_confi
     caplog.set_level(logging.WARNING)
     poll_config["POLL_THREADS"] = 1  # calls already in flight when the circuit opens would blur the counts
     poll_config["POLL_MIN_INTERVAL"] = {}  # else Kuaidi100's 30-minute floor hides the backoff
+    # Open long enough that a slow cycle on a loaded machine cannot see it half-open and probe
+    # (at 0.5 s, load 9-13 on 2 CPUs made a 4th call in the same cycle, on main too).
+    poll_config["CIRCUIT_OPEN_SECONDS"] = 10
     k100_shipments = [due() for _ in range(12)]
     st_shipments = [due("chinapost", provider="17track") for _ in range(5)]
     breaker = CircuitBreaker.from_config(poll_config)
