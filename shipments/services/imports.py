@@ -17,10 +17,16 @@ row number, so only the current chunk's keys are held, plus the few keys this
 upload found registered before it. (Holding every key seen, as before, was
 ≈ 20 MB of a 100,000-row upload's ≈ 31 MB.) Without a batch (the portal's
 preview) or when resuming a kept import, every key is held as before.
+
+Reading and validating (Python) and writing (mostly the database's own
+process) overlap: a reader thread prepares chunk N+1 while the caller's
+thread writes chunk N (_ChunkReader; bench/import.py measures it).
 """
 import codecs
 import csv
 import io
+import queue
+import threading
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable, Iterator
 
@@ -121,85 +127,212 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
     With a `batch` (start_batch) every new shipment records the batch and its
     row, and the batch keeps the report. Digits added to rows already ours go
     to the edit history as `change_source` (import, or paste for the seller's).
+
+    Two threads, one chunk apart: a reader thread reads and validates chunk
+    N+1 while this (the caller's) thread writes chunk N; see _ChunkReader.
+    Only the caller's thread touches the session, `commit` and the callbacks;
+    the report counts a chunk only when this thread writes it, so what is
+    committed (and kept by `on_chunk`) is exactly what a one-thread import
+    would have committed at that point.
     """
     lookups = rules.Lookups.load(session, organisation_id, any_program=any_program, default_program_id=program_id)
     statement = _insert_statement(session.get_bind().dialect.name)
     report = resume or ImportReport()
-    skip = report.rows if resume else 0
-    # Keys → the row that first had them: the current chunk's (every key when `hold_all`), and
-    # keys found registered before this upload (`held`); see the module docstring.
+    # Keys → the row that first had them: the current chunk's (every key when `hold_all`; the
+    # reader's), and keys found registered before this upload (`held`; this thread's); see the
+    # module docstring.
     hold_all = batch is None or resume is not None
-    seen: dict[tuple[str, str], int] = {}
     held: dict[tuple[str, str], int] = {}
     columns = columns or {}
     provider_of: dict[tuple[str, bool], str] = {}
-    chunk: list[tuple[int, dict]] = []
+    provenance = None
+    if batch is not None:  # read here: the reader thread must not touch the session's objects
+        provenance = dict(source=RegistrationSource.IMPORT, import_batch_id=batch.id,
+                          registered_by_user_id=batch.uploaded_by_user_id,
+                          registered_by_token_id=batch.uploaded_by_token_id)
+    reader = _ChunkReader(rows, lookups, chunk_rows=chunk_rows, skip=report.rows if resume else 0,
+                          hold_all=hold_all, provenance=provenance, blank=blank)
     done = report.rows
-
-    def flush() -> None:
-        nonlocal done
-        if blank is not None:
-            report.blank = blank()  # a resumed import re-reads the file from the top: the reader's count is whole
-        if chunk:
-            _write_chunk(session, statement, chunk, organisation_id, providers, provider_of, report, columns,
-                         batch_id=None if hold_all else batch.id, held=held, change_source=change_source)
-            chunk.clear()
-            if not hold_all:
-                seen.clear()
-        if on_chunk:
-            on_chunk(report)
-        commit()
-        if progress:
-            progress(report.rows - done)
-        done = report.rows
-
-    rows = iter(rows)
-    for row_no, raw in rows:
-        if skip:
-            # Rows a kept report already counts: only the duplicate-in-file check needs them.
-            skip -= 1
-            if isinstance(raw, dict):
-                values, problems = rules.clean_row(raw, lookups)
-                if not problems:
-                    seen.setdefault((values["carrier"], values["tracking_number"]), row_no)
-            continue
-        report.rows += 1
-        if not isinstance(raw, dict):
-            report.invalid += 1
-            report.add_problem(row_no, "", "", "not_an_object", {})
-            continue
-        values, problems = rules.clean_row(raw, lookups)
-        if problems:
-            report.invalid += 1
-            for p in problems:
-                report.add_problem(row_no, p.field, columns.get(p.field, p.field), p.code, p.params)
-        else:
-            key = (values["carrier"], values["tracking_number"])
-            first = seen.get(key) or held.get(key)
-            if first is not None:
-                report.duplicate_in_file += 1
-                report.add_problem(row_no, "number", columns.get("number", "number"), "duplicate_in_file",
-                                   {"first": first})
-            else:
-                seen[key] = row_no
-                if batch is not None:
-                    values.update(source=RegistrationSource.IMPORT, import_batch_id=batch.id, import_row=row_no,
-                                  registered_by_user_id=batch.uploaded_by_user_id,
-                                  registered_by_token_id=batch.uploaded_by_token_id)
-                chunk.append((row_no, values))
-        if report.rows - done >= chunk_rows:
-            flush()
+    try:
+        while True:
+            chunk = reader.next_chunk()
+            write: list[tuple[int, dict]] = []
+            report.rows += chunk.rows
+            for row_no, outcome, detail in chunk.outcomes:
+                if outcome is _INVALID:
+                    report.invalid += 1
+                    if detail is None:
+                        report.add_problem(row_no, "", "", "not_an_object", {})
+                        continue
+                    for p in detail:
+                        report.add_problem(row_no, p.field, columns.get(p.field, p.field), p.code, p.params)
+                    continue
+                key = (detail["carrier"], detail["tracking_number"])
+                first = held.get(key)  # a key in `held` is never in the reader's chunk-local `seen`
+                if first is None and outcome is _DUPLICATE:
+                    first = detail["first"]
+                if first is not None:
+                    report.duplicate_in_file += 1
+                    report.add_problem(row_no, "number", columns.get("number", "number"), "duplicate_in_file",
+                                       {"first": first})
+                else:
+                    write.append((row_no, detail))
+            if blank is not None:
+                report.blank = chunk.blank_at_end  # a resumed import re-reads the file from the top
+            if write:
+                _write_chunk(session, statement, write, organisation_id, providers, provider_of, report, columns,
+                             batch_id=None if hold_all else batch.id, held=held, change_source=change_source)
+            if on_chunk:
+                on_chunk(report)
+            commit()
+            if progress:
+                progress(report.rows - done)
+            done = report.rows
+            if chunk.last:
+                break
             if stop is not None and stop():
-                report.finished = next(rows, None) is None
+                following = reader.next_chunk()  # the reader is one chunk ahead: whether rows are left
+                report.finished = following.last and not following.rows
                 if blank is not None:
-                    report.blank = blank()
+                    report.blank = following.blank_at_first
                 return report
-    flush()
+    finally:
+        reader.close()
     report.finished = True
     if batch is not None:
         finish_batch(batch, report)
         commit()
     return report
+
+
+_VALID, _DUPLICATE, _INVALID = "valid", "duplicate", "invalid"
+
+
+@dataclass
+class _Chunk:
+    """One chunk as the reader thread hands it over: the rows it counts and what each row is.
+
+    outcomes: (row, _VALID, column values) | (row, _DUPLICATE, {carrier, tracking_number, first})
+    | (row, _INVALID, problems, or None for a JSON item that is not an object), in file order.
+    """
+
+    rows: int = 0
+    outcomes: list = field(default_factory=list)
+    blank_at_first: int = 0  # the reader's blank count when this chunk's first row was read
+    blank_at_end: int = 0  # … and when its last row was read
+    last: bool = False  # no rows follow
+
+
+class _ChunkReader:
+    """Reads and validates rows in a thread of its own, at most two chunks ahead of the writer.
+
+    Parsing and validating is Python work; writing a chunk is mostly the
+    database's (in its own process): overlapping them keeps both cores busy.
+    The queue holds one finished chunk, and the thread builds the next, so
+    memory stays constant. The thread never touches the session. An error in
+    it (a hostile file found mid-way) is handed over in its place and raised
+    by next_chunk() after the chunks before it are written, as a one-thread
+    import would; an error in the writer closes the reader (close()).
+    """
+
+    def __init__(self, rows, lookups, *, chunk_rows: int, skip: int, hold_all: bool, provenance: dict | None,
+                 blank: Callable[[], int] | None):
+        self._rows = iter(rows)
+        self._lookups = lookups
+        self._chunk_rows = chunk_rows
+        self._skip = skip
+        self._hold_all = hold_all
+        self._provenance = provenance
+        self._blank = blank or (lambda: 0)
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="import-reader", daemon=True)
+        self._thread.start()
+
+    def next_chunk(self) -> _Chunk:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop the reader thread (it may be waiting to hand over a chunk) and wait for it."""
+        self._closing.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _put(self, item) -> bool:
+        while not self._closing.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def _run(self) -> None:
+        try:
+            self._read()
+        except BaseException as exc:  # handed to the writer, which raises it in its thread
+            self._put(exc)
+        finally:
+            close = getattr(self._rows, "close", None)
+            if close is not None:
+                close()  # a generator's cleanup (the CSV reader leaves the caller's stream open)
+
+    def _read(self) -> None:
+        lookups, clean_row, provenance = self._lookups, rules.clean_row, self._provenance
+        seen: dict[tuple[str, str], int] = {}
+        skip = self._skip
+        chunk = _Chunk()
+        closing = self._closing
+        for row_no, raw in self._rows:
+            if closing.is_set():
+                return  # the writer failed or stopped early
+            if skip:
+                # Rows a kept report already counts: only the duplicate-in-file check needs them.
+                skip -= 1
+                if isinstance(raw, dict):
+                    values, problems = clean_row(raw, lookups)
+                    if not problems:
+                        seen.setdefault((values["carrier"], values["tracking_number"]), row_no)
+                continue
+            if not chunk.rows:
+                chunk.blank_at_first = self._blank()
+            chunk.rows += 1
+            if not isinstance(raw, dict):
+                chunk.outcomes.append((row_no, _INVALID, None))
+            else:
+                values, problems = clean_row(raw, lookups)
+                if problems:
+                    chunk.outcomes.append((row_no, _INVALID, problems))
+                else:
+                    key = (values["carrier"], values["tracking_number"])
+                    first = seen.get(key)
+                    if first is not None:
+                        chunk.outcomes.append((row_no, _DUPLICATE, {"carrier": key[0], "tracking_number": key[1],
+                                                                    "first": first}))
+                    else:
+                        seen[key] = row_no
+                        if provenance is not None:
+                            values.update(provenance, import_row=row_no)
+                        chunk.outcomes.append((row_no, _VALID, values))
+            if chunk.rows >= self._chunk_rows:
+                chunk.blank_at_end = self._blank()
+                if not self._put(chunk):
+                    return
+                chunk = _Chunk()
+                if not self._hold_all:
+                    seen.clear()
+        chunk.blank_at_end = self._blank()
+        if not chunk.rows:
+            chunk.blank_at_first = chunk.blank_at_end
+        chunk.last = True
+        self._put(chunk)
 
 
 def start_batch(session: Session, organisation_id: int, file_name: str | None, *, user_id: int | None = None,
