@@ -182,6 +182,8 @@ def main() -> None:
           f"gunicorn -w 2; {args.runs} runs; reader thread {args.reader_thread}", flush=True)
     # The served app too: a loaded box can take longer than the default 20 s for 100,000 rows.
     os.environ["BENCH_IMPORT_SYNC_SECONDS"] = "3600"
+    # … and gunicorn's 30 s worker timeout killed 100,000-row imports at load average 9 on 2 cores.
+    os.environ.setdefault("GUNICORN_CMD_ARGS", "--timeout 900")
     os.environ["BENCH_IMPORT_READER_THREAD"] = "1" if args.reader_thread == "on" else "0"
     proc = start_gunicorn(make_url(url).database, args.port)
     base = f"http://127.0.0.1:{args.port}"
