@@ -171,7 +171,10 @@ class TrackingEvent(db.Model):
     __tablename__ = "tracking_events"
     __table_args__ = (
         UniqueConstraint("shipment_id", "dedupe_key"),
-        Index("ix_tracking_events_shipment_occurred", "shipment_id", "occurred_at"),
+        # A parcel's timeline, oldest first, read from the index alone on PostgreSQL (the columns a
+        # timeline shows are included): its events are spread over as many table pages as it has events.
+        Index("ix_tracking_events_timeline", "shipment_id", "occurred_at", "id",
+              postgresql_include=["status", "substatus", "location", "description", "raw_code", "source"]),
         # A station's (or centre's) scans by time: the station page's inbound list and the
         # centre cross-check read this index only (shipment_id included: index-only counts).
         # Partial: most events (hubs on the way) name no station of ours.

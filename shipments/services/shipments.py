@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any, Callable
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
@@ -29,7 +30,7 @@ from shipments.models.enums import (
     TERMINAL_STATUSES, Channel, Direction, RegistrationSource, Role, ShipmentStatus, StopReason,
 )
 from shipments.models.programs import program_organisations
-from shipments.services import history, tracking
+from shipments.services import history, timelines, tracking
 from shipments.services import webhooks
 from shipments.services.carriers import choose_provider
 
@@ -722,8 +723,8 @@ def shipment_events(shipment_id: int) -> Select:
 
 
 # GET one shipment reads these columns (the detail schema's fields, see
-# schemas/shipments.py dump_shipment_detail) in one query: the shipment joined
-# to its events, one row per event.
+# schemas/shipments.py dump_shipment_detail) in one query: the shipment's row
+# with its events as one JSON array (services/timelines.py).
 DETAIL_COLUMNS = (
     "carrier", "tracking_number", "provider", "organisation_id", "program_id", "channel", "direction",
     "origin_division_code", "destination_province_code", "destination_city", "pieces", "weight_kg",
@@ -733,48 +734,40 @@ DETAIL_COLUMNS = (
     # provenance
     "id", "source", "import_batch_id", "import_row", "registered_by_user_id", "registered_by_token_id",
 )
-DETAIL_EVENT_COLUMNS = ("occurred_at", "status", "substatus", "location", "description", "raw_code", "source")
+DETAIL_EVENT_COLUMNS = ("status", "substatus", "location", "description", "raw_code", "source")  # and occurred_at
 
 
-def _detail_query() -> Select:
-    shipments, events = Shipment.__table__.c, TrackingEvent.__table__.c
-    batches = ImportBatch.__table__.c
-    return (
+@cache
+def _detail_query(dialect: str, own: bool) -> Select:
+    """The detail statement, built once per dialect: for admins and officials, or (own) a member's organisation."""
+    shipments, batches = Shipment.__table__.c, ImportBatch.__table__.c
+    query = (
         select(*(shipments[name] for name in DETAIL_COLUMNS), batches.file_name.label("import_file_name"),
-               *(events[name].label(f"event_{name}") for name in DETAIL_EVENT_COLUMNS))
+               timelines.events_column(DETAIL_EVENT_COLUMNS, dialect).label("events"))
         .outerjoin(ImportBatch.__table__, batches.id == shipments.import_batch_id)
-        .outerjoin(TrackingEvent.__table__, events.shipment_id == shipments.id)
         .where(shipments.carrier == bindparam("carrier"), shipments.tracking_number == bindparam("number"))
-        .order_by(events.occurred_at, events.id)
     )
-
-
-# Built once: the statement and its cache key are reused by every request.
-_DETAIL_ANY = _detail_query()  # admins and officials
-_DETAIL_OWN = _DETAIL_ANY.where(Shipment.__table__.c.organisation_id == bindparam("organisation_id"))
+    return query.where(shipments.organisation_id == bindparam("organisation_id")) if own else query
 
 
 def find_shipment_detail(session: Session, caller, carrier: str, number: str) -> tuple[dict, list[dict]] | None:
     """Return a visible shipment's columns and its events' (oldest first), or None.
 
-    One Core query, no ORM objects: this is the API's hottest read.
+    One Core statement, one row, no ORM objects: this is the API's hottest read.
     """
     params = {"carrier": carrier.lower(), "number": normalise_number(number)}
+    own = False
     if caller.county_code:
-        # Rare (county officials): the scoped ORM select, then the same one-query detail.
+        # Rare (county officials): the scoped ORM select, then the same one-statement detail.
         if session.scalar(find_shipment(caller, carrier, number).with_only_columns(Shipment.id)) is None:
             return None
-        query = _DETAIL_ANY
-    elif caller.sees_everything:
-        query = _DETAIL_ANY
-    else:
-        query, params["organisation_id"] = _DETAIL_OWN, caller.organisation_id
-    rows = session.execute(query, params).all()
-    if not rows:
+    elif not caller.sees_everything:
+        own, params["organisation_id"] = True, caller.organisation_id
+    row = session.execute(_detail_query(session.get_bind().dialect.name, own), params).first()
+    if row is None:
         return None
-    width = len(DETAIL_COLUMNS) + 1
-    shipment = dict(zip(DETAIL_COLUMNS + ("import_file_name",), rows[0]))
-    events = [dict(zip(DETAIL_EVENT_COLUMNS, row[width:])) for row in rows if row[width] is not None]
+    shipment = dict(zip(DETAIL_COLUMNS + ("import_file_name",), row))
+    events = timelines.events_from_json(row.events, DETAIL_EVENT_COLUMNS)
     return shipment, events
 
 
