@@ -1,5 +1,6 @@
-"""Quotas (limits library, memory or Redis) and the circuit breaker's shared state."""
+"""Quotas (memory or Redis) and the circuit breaker's shared state."""
 import os
+import random
 import threading
 import time
 import uuid
@@ -33,17 +34,18 @@ def peak(times, window=1.0):
 def hammer(quotas_list, provider, threads, calls):
     """Take slots from several limiter instances (as several processes would) in parallel.
 
-    Returns the permits' times as the quota's window counted them: a timestamp taken by
+    Returns the send times as the quota's window counted them: a timestamp taken by
     the test thread after the call returns would add the machine's scheduling delay
     (under load, two permits more than a second apart could be stamped less than a second apart)."""
     stamps, lock = [], threading.Lock()
 
     def worker(quotas):
         for _ in range(calls):
-            granted = quotas.permit(provider)
-            assert granted
+            permit = quotas.permit(provider)
+            assert permit
+            sent = quotas.sent(permit)
             with lock:
-                stamps.append(granted)
+                stamps.append(sent)
     pool = [threading.Thread(target=worker, args=(quotas_list[i % len(quotas_list)],)) for i in range(threads)]
     for thread in pool:
         thread.start()
@@ -65,6 +67,45 @@ def test_redis_quota_is_shared_by_separate_limiters():
     two = [ProviderQuotas({"17track": 5}, {}, redis_url=REDIS_URL, namespace=namespace) for _ in range(2)]
     stamps = hammer(two, "17track", threads=4, calls=3)  # 12 calls at 5/s through two "processes"
     assert peak(stamps) <= 5
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_request_written_late_after_its_permit_is_counted_when_it_left(store):
+    """Under load a thread can lose the CPU between its permit and its write. The quota counts the
+    time the request was written, so the carrier's clock never sees more than Q in one second
+    (with the permit's own time counted, a 250 ms delay let Q+1 through)."""
+    redis_url = REDIS_URL if store == "redis" else None
+    if redis_url:
+        redis_or_skip()
+    quotas = ProviderQuotas({"kdniao": 5}, {}, redis_url=redis_url, namespace=uuid.uuid4().hex,
+                            slack=DEFAULTS["POLL_RATE_SLACK"])
+    written, lock = [], threading.Lock()
+
+    def worker(seed):
+        delays = random.Random(seed)
+        for _ in range(6):
+            permit = quotas.permit("kdniao")
+            time.sleep(delays.choice([0.0, 0.0, 0.25]))  # descheduled between permit and write
+            at = time.time()  # the write
+            with lock:
+                written.append(at)
+            quotas.sent(permit, at)
+    pool = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert len(written) == 24 and peak(written) <= 5
+
+
+def test_a_permit_counts_while_in_flight_and_is_forgotten_only_after_its_ttl():
+    quotas = ProviderQuotas({"kdniao": 1}, {}, namespace=uuid.uuid4().hex)
+    quotas.IN_FLIGHT_TTL = 1.5
+    first = quotas.permit("kdniao")
+    assert first and first.sent_at is None
+    # Never logged as sent (its worker died mid-call): it holds the one slot until its TTL, not longer.
+    assert quotas.permit("kdniao", deadline=time.monotonic() + 1.0) is None
+    assert quotas.permit("kdniao", deadline=time.monotonic() + 2.0) is not None
 
 
 def test_acquire_gives_up_at_deadline_or_stop():

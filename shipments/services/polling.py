@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 
 import requests
 import requests.adapters
+import urllib3.connection
+import urllib3.connectionpool
 from sqlalchemy import case, literal, or_, select, text, update
 
 from integrations import registry
@@ -38,7 +40,8 @@ from integrations.models import InvalidNumber, NeedsPhone, NotFoundYet, TrackReq
 from shipments.db import utcnow
 from shipments.models import Shipment
 from shipments.models.enums import TERMINAL_STATUSES, EventSource, SubscriptionState
-from shipments.services import carriers, poll_log, tracking
+from shipments.services import carriers, poll_log, tracking, webhooks
+from shipments.services.network.matching import station_names
 from shipments.services.quotas import CircuitBreaker, ProviderQuotas
 from shipments.services.schedule import PollPolicy
 
@@ -208,12 +211,49 @@ class QuotaWait(Exception):
     """No quota slot before the call's deadline (or the worker is stopping): try later."""
 
 
-class QuotaAdapter(requests.adapters.HTTPAdapter):
-    """Takes a quota slot for every HTTP request a provider sends, right before it goes out.
+# The quota permit of the request this thread is writing, logged as sent once the write is done.
+_writing = threading.local()
 
-    As late as possible: the quota is counted where the carrier counts it, so the
-    time spent building and signing a request cannot bunch requests together,
-    and every request is counted (17TRACK's register-then-retry included).
+
+class _LogsWrittenRequest:
+    """A urllib3 connection that logs its thread's quota permit as sent right after writing a request:
+    the quota counts the time the request left, not when its permit was granted."""
+
+    def request(self, *args, **kwargs):
+        try:
+            return super().request(*args, **kwargs)
+        finally:  # written, or failed while writing: either way nothing more of it can leave later
+            permit = getattr(_writing, "permit", None)
+            if permit is not None:
+                _writing.permit = None
+                permit.quotas.sent(permit)
+
+
+class _QuotaHTTPConnection(_LogsWrittenRequest, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _QuotaHTTPSConnection(_LogsWrittenRequest, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _QuotaHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _QuotaHTTPConnection
+
+
+class _QuotaHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _QuotaHTTPSConnection
+
+
+class QuotaAdapter(requests.adapters.HTTPAdapter):
+    """Takes a quota permit for every HTTP request a provider sends, right before it goes out,
+    and logs the request as sent once it has been written to the socket.
+
+    The quota counts send times, where the carrier counts arrivals: a thread
+    delayed between its permit and its write (CPU, GIL) is counted from when
+    its request really left (services/quotas.py), and every request is counted
+    (17TRACK's register-then-retry included). Requests never retries here
+    (max_retries 0), so one permit is one request.
     """
 
     def __init__(self, quotas: ProviderQuotas, provider: str, stop: threading.Event):
@@ -221,10 +261,22 @@ class QuotaAdapter(requests.adapters.HTTPAdapter):
         self.quotas, self.provider, self.stop = quotas, provider, stop
         self.deadline: float | None = None
 
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _QuotaHTTPPool, "https": _QuotaHTTPSPool}
+
     def send(self, request, **kwargs):
-        if not self.quotas.acquire(self.provider, deadline=self.deadline, stop=self.stop):
+        permit = self.quotas.permit(self.provider, deadline=self.deadline, stop=self.stop)
+        if permit is None:
             raise QuotaWait(self.provider)
-        return super().send(request, **kwargs)
+        _writing.permit = permit
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            # Not logged by our connection (a proxy's pool, a failure before the write): now is
+            # after anything of it that left, the safe side.
+            _writing.permit = None
+            self.quotas.sent(permit)
 
 
 def push_callback_url(config, provider: str) -> str | None:
@@ -459,14 +511,18 @@ class _Cycle:
         if not batch:
             return
         held = self._held([c for d in batch for c in d.task.claims])
-        savepoint = self.session.begin_nested()
-        try:
-            counts = [self._apply(done, held, now) for done in batch]
-            savepoint.commit()
-        except Exception:  # bad data from a carrier must not stop the cycle: redo one by one
-            savepoint.rollback()
-            self.session.expire_all()
-            counts = [self._apply_alone(done, now) for done in batch]
+        # What applying every answer reads, looked up once for the batch before anything changes:
+        # a look-up per parcel would autoflush that parcel's changes, one UPDATE per parcel.
+        station_names(self.session)
+        with webhooks.subscribers_preloaded(self.session, {s.organisation_id for s in held.values()}):
+            savepoint = self.session.begin_nested()
+            try:
+                counts = [self._apply(done, held, now) for done in batch]
+                savepoint.commit()
+            except Exception:  # bad data from a carrier must not stop the cycle: redo one by one
+                savepoint.rollback()
+                self.session.expire_all()
+                counts = [self._apply_alone(done, now) for done in batch]
         self._log_polls(batch)
         for done, (polled, updated, subscribed, failed) in zip(batch, counts):
             stats = self.summary.providers[done.task.provider]

@@ -1,17 +1,22 @@
 """Carrier quotas shared by every poll process, and the per-provider circuit breaker.
 
-A quota of Q requests a second is a moving window checked when each request
-is sent: never more than Q permits in any window of 1 + POLL_RATE_SLACK
-seconds (a log of permit times: a Redis sorted set when REDIS_URL is set, so
-that all workers on all machines share one budget, this process's memory
-otherwise), and permits paced (1 + slack)/Q apart. The window is longer than
-the carrier's one second on purpose: between our permit and the carrier's
-clock lie scheduling and network delay, and a one-second window of permits
-lets the carrier count Q+1 as soon as one request is delayed more than the
-next (seen under CPU load). With the longer window any one second at the
-carrier holds at most Q requests as long as that delay varies by less than
-the slack (50 ms at 0.05), at the price of pacing at Q/(1 + slack).
-(The `limits` library's moving window, used before, has whole seconds only.)
+A quota of Q requests a second is a moving window over the times requests
+were *sent*: never more than Q in any window of 1 + POLL_RATE_SLACK seconds
+(a log of times: a Redis sorted set when REDIS_URL is set, so that all
+workers on all machines share one budget, this process's memory otherwise),
+and permits paced (1 + slack)/Q apart. A permit is taken right before a
+request goes out and stays "in flight" (counted as sending now) until the
+request has been written to the socket; then the time after the write is
+logged as its send time. Later permits are counted against those times, so
+a thread that lost the CPU, or the GIL, between its permit and its write
+cannot bunch requests at the carrier: any Q+1 requests that reached the
+socket inside one second would need the last of them permitted while Q
+others were logged inside the window, which the check refuses. (Before,
+the permit's own time was logged; under two CPU hogs the carrier's clock
+saw Q+1 when one request's permit-to-write delay exceeded the slack.) The
+slack now only covers what happens after our write: network delay varying
+on the way to the carrier. (The `limits` library's moving window, used at
+first, has whole seconds only.)
 
 The circuit breaker keeps its state in the same place, for the same reason:
 with Redis configured every worker sees a provider's outage at once and only
@@ -98,52 +103,96 @@ return tostring(slot)
 """
 
 
-# A permit if fewer than LIMIT permits lie in the window (now - WINDOW, now]; else how long to
-# wait. Entries newer than `now` (another process's clock or order) count too: whatever the
-# order the script runs in, no span of WINDOW seconds ever holds more than LIMIT permits.
+# A permit if fewer than LIMIT requests were sent in the window (now - WINDOW, now] or are in
+# flight (permitted, not yet written; forgotten after TTL seconds, should a worker die in between);
+# else how long to wait. KEYS[1]: send times, KEYS[2]: permits in flight. Entries newer than `now`
+# (another process's clock or order) count too.
 _WINDOW_LUA = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - window))
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tostring(now - ttl))
+if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) < limit then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], math.ceil(ttl * 1000) + 1000)
   return '0'
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if oldest[2] == nil then return ARGV[6] end
 return tostring(math.max(0.001, tonumber(oldest[2]) + window - now))
 """
 
+# The request of permit ARGV[2] was written at ARGV[1]: log it as sent then (whether or not
+# it was still in flight: a late confirmation must never make room).
+_SENT_LUA = """
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3]) * 1000) + 1000)
+return 1
+"""
+
+# How long to wait for a slot when all of them are in flight (no send time to count from yet).
+IN_FLIGHT_POLL = 0.005
+
+
+class Permit:
+    """One request's slot: in flight from `granted_at` until `ProviderQuotas.sent()` logs its send time."""
+
+    __slots__ = ("quotas", "provider", "key", "member", "granted_at", "window", "sent_at")
+
+    def __init__(self, quotas, provider, key, member, granted_at, window):
+        self.quotas, self.provider, self.key, self.member = quotas, provider, key, member
+        self.granted_at, self.window = granted_at, window
+        self.sent_at: float | None = None
+
 
 class _MemoryWindow:
-    """The window script's work for one process (no Redis configured, or Redis down)."""
+    """The window scripts' work for one process (no Redis configured, or Redis down)."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._log: dict[str, deque] = {}
+        self._sent: dict[str, deque] = {}
+        self._in_flight: dict[str, dict[str, float]] = {}
 
-    def take(self, key: str, window: float, limit: int) -> tuple[float, float]:
+    def take(self, key: str, window: float, limit: int, member: str, ttl: float) -> tuple[float, float]:
         """(0, permit time) for a permit, else (seconds to wait, 0)."""
         with self._lock:
             now = time.time()
-            log = self._log.setdefault(key, deque())
-            while log and log[0] <= now - window:
-                log.popleft()
-            if len(log) < limit:
-                log.append(now)
+            sent = self._sent.setdefault(key, deque())
+            while sent and sent[0] <= now - window:
+                sent.popleft()
+            flying = self._in_flight.setdefault(key, {})
+            for stale in [m for m, at in flying.items() if at < now - ttl]:
+                del flying[stale]
+            if len(sent) + len(flying) < limit:
+                flying[member] = now
                 return 0.0, now
-            return max(0.001, log[0] + window - now), 0.0
+            return (max(0.001, sent[0] + window - now) if sent else IN_FLIGHT_POLL), 0.0
+
+    def sent(self, key: str, member: str, at: float, window: float) -> None:
+        with self._lock:
+            self._in_flight.get(key, {}).pop(member, None)
+            log = self._sent.setdefault(key, deque())
+            log.append(at)
+            if len(log) > 1 and log[-2] > at:  # kept in order: the window drops from the left
+                self._sent[key] = deque(sorted(log))
 
 
 class _RedisWindow:
     def __init__(self, client):
-        self._script = client.register_script(_WINDOW_LUA)
+        self._take = client.register_script(_WINDOW_LUA)
+        self._sent = client.register_script(_SENT_LUA)
 
-    def take(self, key: str, window: float, limit: int) -> tuple[float, float]:
+    def take(self, key: str, window: float, limit: int, member: str, ttl: float) -> tuple[float, float]:
         now = time.time()
-        wait = float(self._script(keys=[key], args=[repr(now), repr(window), limit, f"{now!r}:{os.urandom(6).hex()}"]))
+        wait = float(self._take(keys=[key, key + ":in-flight"],
+                                args=[repr(now), repr(window), limit, member, repr(ttl), repr(IN_FLIGHT_POLL)]))
         return (wait, 0.0) if wait > 0 else (0.0, now)
+
+    def sent(self, key: str, member: str, at: float, window: float) -> None:
+        self._sent(keys=[key, key + ":in-flight"], args=[repr(at), member, repr(window)])
 
 
 class ProviderQuotas:
@@ -151,6 +200,9 @@ class ProviderQuotas:
 
     # Extra wait after the window frees up, so the retry does not arrive a hair early.
     MARGIN = 0.010
+    # A permit never logged as sent (its worker died between permit and write) holds its slot this long:
+    # longer than any write can take (connect and write are bounded by POLL_HTTP_TIMEOUT).
+    IN_FLIGHT_TTL = 60.0
 
     def __init__(self, rates: dict, batches: dict, *, redis_url: str | None = None, namespace: str = "yx",
                  slack: float = 0.05):
@@ -189,15 +241,21 @@ class ProviderQuotas:
 
     def acquire(self, provider: str, *, deadline: float | None = None,
                 stop: threading.Event | None = None) -> bool:
-        """Wait for one request slot of `provider`; False when `deadline` (monotonic) or `stop` came first."""
-        return self.permit(provider, deadline=deadline, stop=stop) is not None
+        """Wait for one request slot of `provider`, logged as sent at once; False when `deadline`
+        (monotonic) or `stop` came first. Callers that write the request themselves use `permit`."""
+        permit = self.permit(provider, deadline=deadline, stop=stop)
+        if permit is None:
+            return False
+        self.sent(permit)
+        return True
 
     def permit(self, provider: str, *, deadline: float | None = None,
-               stop: threading.Event | None = None) -> float | None:
-        """Like acquire; the permit's time (time.time(), as the window counted it), or None."""
+               stop: threading.Event | None = None) -> Permit | None:
+        """Wait for one request slot of `provider`: a permit in flight until `sent()`, or None when
+        `deadline` (monotonic) or `stop` came first."""
         rate = self.rates.get(provider)
         if rate is None:
-            return time.time()  # no quota configured: unlimited
+            return Permit(self, provider, None, None, time.time(), None)  # no quota configured: unlimited
         if self.shared_window is not None and not self.fallback.down:
             try:
                 return self._permit(provider, rate, self.shared_window, deadline, stop, shared=True)
@@ -207,15 +265,32 @@ class ProviderQuotas:
             return self._permit(provider, self.local_rates[provider], self.local_window, deadline, stop, shared=False)
         return self._permit(provider, rate, self.local_window, deadline, stop, shared=False)
 
-    def _permit(self, provider, rate, window, deadline, stop, *, shared: bool) -> float | None:
+    def sent(self, permit: Permit, at: float | None = None) -> float:
+        """Log the permit's request as written at `at` (default: now, right after the write); that time.
+
+        Call it after the last byte left (an upper bound of the time on the wire, the safe side);
+        a second call keeps the first time.
+        """
+        if permit.sent_at is not None:
+            return permit.sent_at
+        permit.sent_at = time.time() if at is None else at
+        if permit.window is not None:
+            try:
+                permit.window.sent(permit.key, permit.member, permit.sent_at, self.window_seconds)
+            except redis_errors() as exc:  # its in-flight entry holds the slot until IN_FLIGHT_TTL
+                self.fallback.failed(exc)
+        return permit.sent_at
+
+    def _permit(self, provider, rate, window, deadline, stop, *, shared: bool) -> Permit | None:
         wait = self._reserve_slot(provider, self.window_seconds / rate, deadline, shared=shared)
         if wait is None or (wait > 0 and not self._sleep(wait, stop)):
             return None
         key = f"{self.namespace}:window:{provider}" + ("" if shared else ":local")
+        member = f"{time.time()!r}:{os.urandom(6).hex()}"
         while True:
-            wait, granted = window.take(key, self.window_seconds, rate)
+            wait, granted = window.take(key, self.window_seconds, rate, member, self.IN_FLIGHT_TTL)
             if not wait:
-                return granted
+                return Permit(self, provider, key, member, granted, window)
             wait += self.MARGIN
             if deadline is not None and time.monotonic() + wait > deadline:
                 return None

@@ -499,7 +499,7 @@ def _centre_choices():
 @bp.route("/centres", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def centres():
-    """Record a centre's daily sorted volume by form or CSV; list the routes."""
+    """Record a centre's daily sorted volume by form or CSV; list the centres' recent load."""
     form, upload = CentreDayForm(prefix="one"), CentreCsvForm(prefix="csv")
     form.centre_id.choices = upload.centre_id.choices = _centre_choices()
     problems = []
@@ -527,10 +527,9 @@ def centres():
                 flash(_("%(count)s days recorded.", count=count), "success")
                 if not problems:
                     return redirect(url_for(".centres"), 303)
-    routes = db.session.scalars(network_routes.list_routes().limit(200)).all()
     overview = network_figures.centres_overview(db.session, reports.beijing_today())
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/centres.html", form=form, upload=upload, problems=problems, routes=routes,
+    return render_template("admin/centres.html", form=form, upload=upload, problems=problems,
                            overview=overview), status
 
 

@@ -117,16 +117,21 @@ class SeventeenTrackFake(FakeAggregator):
         self._recent: deque = deque()
         self._rate_lock = threading.Lock()
 
-    def _over_rate(self) -> bool:
+    def _over_rate(self, arrived: float | None = None) -> bool:
+        """More than `rate_limit_per_sec` requests in the second up to `arrived` (default: now)?
+
+        Counted at the kernel's receive time when the server stamps requests
+        (tests/fakes/recording.py), as a real carrier counts them on arrival,
+        not when a handler thread of a busy fake gets around to it."""
         if not self.rate_limit_per_sec:
             return False
+        at = time.time() if arrived is None else arrived
         with self._rate_lock:
-            now = time.monotonic()
-            while self._recent and now - self._recent[0] >= 1.0:
-                self._recent.popleft()
-            if len(self._recent) >= self.rate_limit_per_sec:
+            recent = [t for t in self._recent if at - 1.0 < t <= at]
+            if len(recent) >= self.rate_limit_per_sec:
                 return True
-            self._recent.append(now)
+            # Handler threads may run out of arrival order: keep every accepted time of the last seconds.
+            self._recent = deque(sorted([t for t in self._recent if t > at - 2.0] + [at]))
             return False
 
     def handle(self, request: Request) -> Response:
@@ -136,7 +141,7 @@ class SeventeenTrackFake(FakeAggregator):
         if request.headers.get("17token") != self.token:
             return self.json({"code": -18010002, "data": {"errors": [
                 {"code": -18010002, "message": "The security key is invalid."}]}}, status=401)
-        if self._over_rate():
+        if self._over_rate(request.environ.get("yx.kernel_arrival")):
             return Response(b'{"code":429,"message":"Too Many Requests"}', status=429,
                             content_type="application/json", headers={"Retry-After": "1"})
         self.calls[path] += 1

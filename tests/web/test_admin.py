@@ -1,4 +1,6 @@
 """Admin pages: organisations, users, tokens, programs, stations."""
+import re
+
 import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
@@ -9,7 +11,7 @@ from shipments.services import access
 from tests.web.conftest import csrf_token, login
 
 ADMIN_PAGES = ["/admin/", "/admin/organisations", "/admin/users", "/admin/tokens", "/admin/programs",
-               "/admin/stations"]
+               "/admin/stations", "/admin/centres", "/admin/routes"]
 
 
 @pytest.mark.parametrize("path", ADMIN_PAGES)
@@ -28,6 +30,21 @@ def test_admin_pages_refuse_other_roles(client, create_user, role, path):
 @pytest.mark.parametrize("path", ADMIN_PAGES)
 def test_admin_pages_render(admin_client, path):
     assert admin_client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_the_sub_navigation_has_one_entry_per_page_and_one_for_routes(admin_client, path):
+    """Routes were reachable twice ("共配中心与线路" and "线路"): one entry now, the centres page is centres only."""
+    admin_client.set_cookie("lang", "zh_Hans_CN")
+    page = admin_client.get(path).get_data(as_text=True)
+    nav = page[page.index('data-testid="sub-nav"'):]
+    nav = nav[:nav.index("</nav>")]
+    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', nav)
+    targets, words = [href for href, _ in links], [label for _, label in links]
+    assert len(targets) == len(set(targets)) and len(words) == len(set(words)), links
+    assert [label for label in words if "线路" in label] == ["线路"]
+    assert [href for href in targets if "/routes" in href] == ["/admin/routes"]
+    assert ("/admin/centres", "共配中心") in links
 
 
 def test_add_organisation_and_refuse_a_duplicate_name(admin_client, db_session):

@@ -251,7 +251,7 @@ def test_admin(rig, screenshots, viewport):
     page, watch = start(rig, viewport, "admin")
     problems = []
     for path in ("/admin/", "/admin/organisations", "/admin/users", "/admin/programs", "/admin/tokens",
-                 "/admin/stations"):
+                 "/admin/stations", "/admin/centres", "/admin/routes"):
         page.goto(path)
         look(page, watch, screenshots, f"admin-{viewport}-{path.strip('/').replace('/', '-')}", problems)
     page.goto("/admin/programs")

@@ -128,7 +128,7 @@ PAGES = {
                     f"/dashboard/network/?{JUNE}&county={COUNTY}&township={TOWNSHIP}",
                     "/dashboard/network/centres/{centre}?" + JUNE, "/dashboard/network/imports"],
     Role.ADMIN: ["/admin/", "/admin/organisations", "/admin/users", "/admin/tokens", "/admin/programs",
-                 "/admin/stations", "/admin/centres"],
+                 "/admin/stations", "/admin/centres", "/admin/routes"],
 }
 EXPORTS = {
     Role.MEMBER: ["/seller/export.xlsx?label=06-03 场次", "/portal/upload/template.csv"],
