@@ -3,6 +3,11 @@ not 429s, but as many windows as production checks (per client a minute and an h
 import os
 
 from shipments import create_app, freeze_start_up_objects
+from shipments.services import imports
+
+# bench/import.py --reader-thread off: the import reads and validates in the request's thread (the A/B of issue 11)
+if os.environ.get("BENCH_IMPORT_READER_THREAD") == "0":
+    imports.READER_THREAD = False
 
 app = create_app({"TRACK_RATE_LIMIT": "100000000 per minute;100000000 per hour",
                   "TRACK_NUMBER_RATE_LIMIT": "100000000 per hour",
