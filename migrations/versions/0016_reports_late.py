@@ -11,15 +11,15 @@
 
 IF [NOT] EXISTS: the shared bench databases may have them already.
 
-Revision ID: 0015_reports_late
-Revises: 0014_lookup_timeline
+Revision ID: 0016_reports_late
+Revises: 0015_lookup_member_list
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0015_reports_late'
-down_revision = '0014_lookup_timeline'
+revision = '0016_reports_late'
+down_revision = '0015_lookup_member_list'
 branch_labels = None
 depends_on = None
 
