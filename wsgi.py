@@ -1,3 +1,4 @@
-from shipments import create_app
+from shipments import create_app, freeze_start_up_objects
 
 app = create_app()
+freeze_start_up_objects()

@@ -156,6 +156,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--port", type=int, default=18220)
+    parser.add_argument("--reader-thread", choices=("on", "off"), default="on",
+                        help="off: validate in the request's thread, not beside the writes (the A/B of issue 11)")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/yx_bench_import")
     reset(url)
@@ -177,9 +179,12 @@ def main() -> None:
         db.engine.dispose()
     payloads = {"csv": csv_payload(args.rows), "xlsx": xlsx_payload(args.rows)}
     print(f"rows: {args.rows:,}; CSV {len(payloads['csv']) / 1e6:.1f} MB, XLSX {len(payloads['xlsx']) / 1e6:.1f} MB; "
-          f"gunicorn -w 2; {args.runs} runs", flush=True)
+          f"gunicorn -w 2; {args.runs} runs; reader thread {args.reader_thread}", flush=True)
     # The served app too: a loaded box can take longer than the default 20 s for 100,000 rows.
     os.environ["BENCH_IMPORT_SYNC_SECONDS"] = "3600"
+    # … and gunicorn's 30 s worker timeout killed 100,000-row imports at load average 9 on 2 cores.
+    os.environ.setdefault("GUNICORN_CMD_ARGS", "--timeout 900")
+    os.environ["BENCH_IMPORT_READER_THREAD"] = "1" if args.reader_thread == "on" else "0"
     proc = start_gunicorn(make_url(url).database, args.port)
     base = f"http://127.0.0.1:{args.port}"
     results = {k: [] for k in ("csv", "xlsx", "copy_plain", "copy_real", "csv_rss", "xlsx_rss")}

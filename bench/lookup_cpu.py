@@ -2,7 +2,8 @@
 bench/lookup.sh drives: /livez, the shipment detail (an official's token), the public track API with
 the right and with wrong phone digits, over random parcels of a bench/scale.py database. Also counts
 the SQL statements and Redis commands per request. Process CPU time is what the neighbours on a shared
-box disturb least; the database's own CPU and waits are not in it (wall time per request is printed too).
+box disturb least; the database server's CPU for this process's statements is read from /proc (local
+server only, 10 ms ticks: use enough requests); wall time per request is printed too.
 
     BENCH_REDIS_URL=redis://127.0.0.1:6379/9 python bench/lookup_cpu.py            # 1M database
     python bench/lookup_cpu.py --size 10000000 --requests 1000 --rounds 5
@@ -71,9 +72,12 @@ def main() -> None:
     statements = [0]
     sent = []  # (statement, parameters) while --explain records
 
+    backends = set()  # the PostgreSQL server processes this process's statements ran in
+
     def count(conn, cursor, statement, parameters, context, executemany):
         statements[0] += 1
         sent.append((statement, parameters))
+        backends.add(conn.connection.dbapi_connection.info.backend_pid)
     event.listen(engine, "before_cursor_execute", count)
     redis_calls = [0]
     storage = limiter.storage
@@ -108,7 +112,17 @@ def main() -> None:
             for path in batch:
                 client.get(path, headers=headers)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            stats = pstats.Stats(profiler)
+            by_package = {}
+            for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():
+                parts = filename.split("site-packages/")
+                package = parts[1].split("/")[0] if len(parts) > 1 else (
+                    "shipments" if "/shipments/" in filename else "python" if "/lib/python" in filename else filename)
+                by_package[package] = by_package.get(package, 0) + tottime
+            print("own CPU time by package, ms per request (profiled: inflated, compare shares):")
+            for package, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:14]:
+                print(f"  {package:40} {seconds / len(batch) * 1000:8.3f}")
+            stats.sort_stats("cumulative").print_stats(45)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
             if os.environ.get("CALLERS"):
                 pstats.Stats(profiler).print_callers(os.environ["CALLERS"])
@@ -119,28 +133,46 @@ def main() -> None:
                 batch = paths(kind, args.size, args.requests, rng)
                 statements[0] = redis_calls[0] = 0
                 codes = set()
+                server = server_cpu(backends)
                 wall, cpu = time.perf_counter(), time.process_time()
                 for path in batch:
                     codes.add(client.get(path, headers=headers).status_code)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                server = server_cpu(backends) - server
                 results[kind].append((cpu / len(batch) * 1000, wall / len(batch) * 1000,
-                                      statements[0] / len(batch), redis_calls[0] / len(batch), codes))
+                                      statements[0] / len(batch), redis_calls[0] / len(batch), codes,
+                                      server / len(batch) * 1000))
         print(f"database {engine.url.database}; {args.rounds} rounds × {args.requests} random requests per path; "
               f"limits in {os.environ['REDIS_URL']}")
-        print(f"{'path':8} {'CPU ms/req median (range)':>28} {'wall ms/req median':>19} {'statements':>11} "
-              f"{'redis':>6}  codes")
+        print(f"{'path':8} {'CPU ms/req median (range)':>28} {'PostgreSQL CPU ms/req':>22} {'wall ms/req':>12} "
+              f"{'statements':>11} {'redis':>6}  codes")
         for kind in kinds:
             rows = results[kind]
             cpu = [r[0] for r in rows]
             wall = [r[1] for r in rows]
             codes = sorted(set().union(*(r[4] for r in rows)))
+            server = [r[5] for r in rows]
             print(f"{kind:8} {statistics.median(cpu):>12.3f} ({min(cpu):.3f}–{max(cpu):.3f}) "
-                  f"{statistics.median(wall):>19.3f} {statistics.median(r[2] for r in rows):>11.2f} "
+                  f"{statistics.median(server):>10.3f} ({min(server):.2f}–{max(server):.2f}) "
+                  f"{statistics.median(wall):>12.3f} {statistics.median(r[2] for r in rows):>11.2f} "
                   f"{statistics.median(r[3] for r in rows):>6.2f}  {codes}")
     finally:
         with app.app_context():
             access.revoke_token(db.session, token[:10])
             db.session.commit()
+
+
+def server_cpu(pids) -> float:
+    """User + system CPU seconds the given local PostgreSQL server processes have used (/proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
 
 
 def explain(engine, client, headers, sent, args, rng) -> None:

@@ -114,3 +114,25 @@ def test_sheet_cell_references_in_every_form(app, db_session, create_organisatio
         (2, "SBX0000006001", "sandbox"), (3, "SBX0000006002", "sandbox"), (4, "SBX0000006003", "sandbox")]
     cells = spreadsheets.xlsx_cells(io.BytesIO(xlsx_bytes(rows)), 100)[0]
     assert [row for _, row in cells][2][:2] == ["SBX0000006003", "x"]  # "B?" is read as the next column
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_the_same_report_with_and_without_the_reader_thread(app, db_session, create_organisation, create_shipment,
+                                                             monkeypatch, threaded):
+    """READER_THREAD off reads in the caller's thread (bench/import.py compares both): same answer."""
+    monkeypatch.setattr(imports, "READER_THREAD", threaded)
+    org = create_organisation()
+    create_shipment(organisation=org, tracking_number="SBX0000005003")
+    lines = ["运单号,快递公司,件数", "SBX0000005001,sandbox,1", "SBX0000005002,sandbox,0", ",,",
+             "SBX0000005003,sandbox,1", "SBX0000005001,sandbox,1", "SBX0000005003,sandbox,2", "SBX0000005004,,1"]
+    table = imports.open_table(io.BytesIO("\n".join(lines).encode()))
+    batch = imports.start_batch(db_session, org.id, "same.csv")
+    with app.test_request_context():
+        report = imports.import_rows(db_session, table.rows, org.id, providers={}, commit=db_session.commit,
+                                     columns=table.columns, chunk_rows=2, batch=batch,
+                                     blank=lambda: table.blank).as_dict("en")
+    assert {k: report[k] for k in ("rows", "created", "duplicate_in_file", "already_registered", "invalid", "blank")} \
+        == {"rows": 6, "created": 2, "duplicate_in_file": 2, "already_registered": 1, "invalid": 1, "blank": 1}
+    assert [(p["row"], p["code"], p.get("column")) for p in report["problems"]] == [
+        (3, "pieces_range", "件数"), (6, "duplicate_in_file", "运单号"), (7, "duplicate_in_file", "运单号")]
+    assert not reader_threads()

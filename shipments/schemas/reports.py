@@ -39,6 +39,12 @@ class ReportFilterQuerySchema(Schema):
             raise ValidationError("must not be after date_to", "date_from")
 
 
+class QualityQuerySchema(ReportFilterQuerySchema):
+    by_province = fields.Boolean(load_default=False, metadata={
+        "description": "true: one row per program × carrier × destination province (thousands of rows for "
+                       "all programs: narrow with program_id or carrier); false (default): per program × carrier"})
+
+
 class VolumeQuerySchema(ReportFilterQuerySchema):
     period = fields.String(load_default="day", validate=validate.OneOf(PERIODS))
     group_by = fields.List(fields.String(validate=validate.OneOf(list(GROUPINGS))), load_default=list,
@@ -117,8 +123,10 @@ class ProgressSchema(Schema):
 class QualityRowSchema(Schema):
     program_id = fields.Integer(allow_none=True)
     carrier = fields.String(required=True)
-    province_code = fields.String(allow_none=True)
-    labels = fields.List(fields.String(), required=True)
+    province_code = fields.String(allow_none=True, metadata={
+        "description": "With by_province=true (null: unknown province); always null without it"})
+    labels = fields.List(fields.String(), required=True, metadata={
+        "description": "Program and carrier names, then the province's with by_province=true"})
     shipments = fields.Integer(required=True)
     picked_within_24h = fields.Integer(required=True)
     pickup_rate = fields.Decimal(as_string=True, allow_none=True)
@@ -170,6 +178,20 @@ class LateShipmentSchema(Schema):
     deadline_hours = fields.Function(lambda r: r[0].program.deadline_hours, required=True)
 
 
+def dump_late_rows(rows) -> list[dict]:
+    """LateShipmentSchema(many=True).dump(rows), field for field, built directly (a test checks both agree).
+
+    marshmallow's Function fields took most of the request for 500 rows.
+    """
+    def moment(value):
+        return value and value.isoformat()
+
+    return [{"carrier": s.carrier, "tracking_number": s.tracking_number, "program_id": s.program_id,
+             "status": str(s.status), "registered_at": s.registered_at.isoformat(),
+             "picked_up_at": moment(s.picked_up_at), "delivered_at": moment(s.delivered_at),
+             "hours": round(float(hours), 1), "deadline_hours": s.program.deadline_hours} for s, hours in rows]
+
+
 class StationSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -192,6 +214,21 @@ class NetworkSchema(Schema):
     coverage = fields.Decimal(as_string=True, allow_none=True, metadata={"description": "percent"})
     silent_stations = fields.List(fields.Nested(StationSchema), required=True)
     townships = fields.List(fields.Nested(TownshipFlowSchema), required=True)
+
+
+def dump_network(network) -> dict:
+    """NetworkSchema().dump(network's answer), field for field, built directly (a test checks both agree)."""
+    def count(value):
+        return int(value)
+
+    return {"as_of": network.as_of.isoformat(), "village_stations": network.village_stations,
+            "active_village_stations": network.active_village_stations,
+            "coverage": None if network.coverage is None else format(network.coverage, "f"),
+            "silent_stations": [{"id": s.id, "name": s.name, "division_code": s.division_code}
+                                for s in network.silent_stations],
+            "townships": [{"code": t["code"], "name": t["name"], "inbound": count(t["inbound"]),
+                           "outbound": count(t["outbound"]), "inbound_pieces": count(t["inbound_pieces"]),
+                           "outbound_pieces": count(t["outbound_pieces"])} for t in network.townships]}
 
 
 class ProgramSchema(Schema):

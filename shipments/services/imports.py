@@ -49,6 +49,7 @@ from shipments.services.spreadsheets import (  # noqa: F401  (re-exported for ca
 MAX_JSON_ROWS = 10_000
 CHUNK_ROWS = 5_000
 MAX_LISTED_PROBLEMS = 1_000
+READER_THREAD = True  # read and validate in a thread of its own (False: in the caller's; bench/import.py compares)
 
 
 @dataclass
@@ -151,7 +152,7 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
                           registered_by_user_id=batch.uploaded_by_user_id,
                           registered_by_token_id=batch.uploaded_by_token_id)
     reader = _ChunkReader(rows, lookups, chunk_rows=chunk_rows, skip=report.rows if resume else 0,
-                          hold_all=hold_all, provenance=provenance, blank=blank)
+                          hold_all=hold_all, provenance=provenance, blank=blank, threaded=READER_THREAD)
     done = report.rows
     try:
         while True:
@@ -236,7 +237,7 @@ class _ChunkReader:
     """
 
     def __init__(self, rows, lookups, *, chunk_rows: int, skip: int, hold_all: bool, provenance: dict | None,
-                 blank: Callable[[], int] | None):
+                 blank: Callable[[], int] | None, threaded: bool = True):
         self._rows = iter(rows)
         self._lookups = lookups
         self._chunk_rows = chunk_rows
@@ -246,10 +247,15 @@ class _ChunkReader:
         self._blank = blank or (lambda: 0)
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="import-reader", daemon=True)
-        self._thread.start()
+        self._chunks = self._read()
+        self._thread = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="import-reader", daemon=True)
+            self._thread.start()
 
     def next_chunk(self) -> _Chunk:
+        if self._thread is None:  # READER_THREAD off: read in the caller's thread, as before
+            return next(self._chunks)
         item = self._queue.get()
         if isinstance(item, BaseException):
             raise item
@@ -258,6 +264,10 @@ class _ChunkReader:
     def close(self) -> None:
         """Stop the reader thread (it may be waiting to hand over a chunk) and wait for it."""
         self._closing.set()
+        if self._thread is None:
+            self._chunks.close()
+            self._close_rows()
+            return
         while self._thread.is_alive():
             try:
                 self._queue.get(timeout=0.05)
@@ -276,15 +286,21 @@ class _ChunkReader:
 
     def _run(self) -> None:
         try:
-            self._read()
+            for chunk in self._chunks:
+                if not self._put(chunk):
+                    return
         except BaseException as exc:  # handed to the writer, which raises it in its thread
             self._put(exc)
         finally:
-            close = getattr(self._rows, "close", None)
-            if close is not None:
-                close()  # a generator's cleanup (the CSV reader leaves the caller's stream open)
+            self._chunks.close()
+            self._close_rows()
 
-    def _read(self) -> None:
+    def _close_rows(self) -> None:
+        close = getattr(self._rows, "close", None)
+        if close is not None:
+            close()  # a generator's cleanup (the CSV reader leaves the caller's stream open)
+
+    def _read(self) -> Iterator[_Chunk]:
         lookups, clean_row, provenance = self._lookups, rules.clean_row, self._provenance
         seen: dict[tuple[str, str], int] = {}
         skip = self._skip
@@ -323,8 +339,7 @@ class _ChunkReader:
                         chunk.outcomes.append((row_no, _VALID, values))
             if chunk.rows >= self._chunk_rows:
                 chunk.blank_at_end = self._blank()
-                if not self._put(chunk):
-                    return
+                yield chunk
                 chunk = _Chunk()
                 if not self._hold_all:
                     seen.clear()
@@ -332,7 +347,7 @@ class _ChunkReader:
         if not chunk.rows:
             chunk.blank_at_first = chunk.blank_at_end
         chunk.last = True
-        self._put(chunk)
+        yield chunk
 
 
 def start_batch(session: Session, organisation_id: int, file_name: str | None, *, user_id: int | None = None,

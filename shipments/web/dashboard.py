@@ -8,7 +8,7 @@ from marshmallow import fields
 from shipments.extensions import db
 from shipments.models.enums import Role
 from shipments.schemas.reports import (
-    DashboardQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema,
+    DashboardQuerySchema, QualityQuerySchema, ReportFilterQuerySchema, VolumeQuerySchema,
 )
 from shipments.services import access, admin, exports, programs, reports
 from shipments.services.network import figures as network_figures
@@ -21,6 +21,7 @@ OFFICIALS = (Role.OFFICIAL, Role.ADMIN)
 PAGE_SIZE = 50
 MAX_PAGES = 200  # offset paging stops at 10,000 rows: narrow the filters or export
 EXPORT_LIMIT = 100_000
+QUALITY_PAGE_SIZE = 200
 
 
 @bp.app_template_filter("bj_time")
@@ -39,9 +40,10 @@ def ui_lang() -> str:
 
 def _values(schema, source) -> dict:
     # A repeated parameter (group_by=program&group_by=county) is a list field: give it the whole list.
-    # The page number is the pager's, not a filter.
+    # The page number is the pager's, not a filter. A blank value is no filter: the filter form's "all"
+    # choices and the page's links without a county send `county=` (they were refused with a 400).
     return {key: (source.getlist(key) if isinstance(schema.fields.get(key), fields.List) else source.get(key))
-            for key in source if key != "page"}
+            for key in source if key != "page" and source.get(key) != ""}
 
 
 def _load(schema, source=None) -> dict:
@@ -94,6 +96,28 @@ def shipments():
                            note=reports.describe_filters(db.session, filters, ui_lang()), lang=ui_lang(), args=kept)
 
 
+@bp.get("/quality")
+@roles_required(*OFFICIALS)
+def quality():
+    """Delivery quality per program × carrier, or per destination province of the program/carrier asked."""
+    schema = QualityQuerySchema()
+    errors = schema.validate(_values(schema, request.args))
+    if errors:
+        return render_template("dashboard/quality.html", errors=errors, rows=[], page=None, note="", lang=ui_lang(),
+                               args={}, by_province=False), 400
+    args = schema.load(_values(schema, request.args))
+    filters = reports.filters_for(access.caller_for_user(current_user), args)
+    by_province = args["by_province"]
+    rows = reports.label_quality(db.session, reports.quality_report(db.session, filters, by_province=by_province),
+                                 ui_lang(), by_province)
+    # All programs by province is thousands of rows: the page shows them a page at a time (the export has all).
+    page = paging.Page(request.args.get("page", 1, type=int), QUALITY_PAGE_SIZE, len(rows))
+    kept = {k: v for k, v in request.args.items() if k not in ("page", "format") and v}
+    return render_template("dashboard/quality.html", rows=rows[page.offset:page.offset + page.size], page=page,
+                           errors=None, by_province=by_province, lang=ui_lang(), args=kept,
+                           note=reports.describe_filters(db.session, filters, ui_lang()))
+
+
 @bp.get("/export/<any(volumes, quality, late, network, progress, shipments):report>.<any(csv, xlsx):fmt>")
 @roles_required(*OFFICIALS)
 def export(report, fmt):
@@ -114,12 +138,14 @@ def export(report, fmt):
                         if args.get("program_id") in (None, p.id)]
         table = exports.progress_table(reports.programs_progress(db.session, program_list, as_of), lang)
     else:
-        args = _load(ReportFilterQuerySchema())
+        args = _load(QualityQuerySchema() if report == "quality" else ReportFilterQuerySchema())
         filters = reports.filters_for(caller, args)
         note = reports.describe_filters(db.session, filters, lang)
         if report == "quality":
-            table = exports.quality_table(reports.label_quality(db.session, reports.quality_report(db.session, filters),
-                                                                lang), lang, note)
+            by_province = args["by_province"]
+            rows = reports.quality_report(db.session, filters, by_province=by_province)
+            table = exports.quality_table(reports.label_quality(db.session, rows, lang, by_province), lang, note,
+                                          by_province)
         elif report == "late":
             table = exports.late_table(db.session.execute(reports.late_perishables(db.session, filters)).all(), lang,
                                        note)

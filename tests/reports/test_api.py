@@ -8,8 +8,8 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from shipments.models import Shipment
-from shipments.models.enums import OrganisationKind, Role
-from shipments.schemas.reports import QualityRowSchema, dump_quality_rows
+from shipments.models.enums import OrganisationKind, Role, ShipmentStatus
+from shipments.schemas.reports import LateShipmentSchema, QualityRowSchema, dump_late_rows, dump_quality_rows
 from shipments.services import access, reports
 
 BJ = reports.BEIJING
@@ -132,12 +132,41 @@ def test_csv_export_has_title_units_chinese_headers_and_totals(client, world):
     assert rows[-1][0] == "合计" and rows[-1][2] == "7"
 
 
-def test_xlsx_export_in_english(client, world):
-    response = get(client, "/api/v1/reports/quality", world["tokens"]["official"], format="xlsx", lang="en")
+@pytest.mark.parametrize("by_province", [False, True])
+def test_xlsx_export_in_english(client, world, by_province):
+    response = get(client, "/api/v1/reports/quality", world["tokens"]["official"], format="xlsx", lang="en",
+                   by_province=str(by_province).lower())
     sheet = load_workbook(io.BytesIO(response.get_data())).active
     assert sheet["A1"].value.startswith("Delivery quality")
-    assert [c.value for c in sheet[3]][:4] == ["Program", "Carrier", "Destination province", "Shipments"]
-    assert sheet.cell(sheet.max_row, 1).value == "Total" and sheet.cell(sheet.max_row, 4).value == 7
+    headers = [c.value for c in sheet[3]]
+    shipments = headers.index("Shipments") + 1
+    if by_province:
+        assert headers[:4] == ["Program", "Carrier", "Destination province", "Shipments"]
+        assert sheet["A1"].value.endswith("province")
+    else:
+        assert headers[:3] == ["Program", "Carrier", "Shipments"] and "Destination province" not in headers
+    assert sheet.cell(sheet.max_row, 1).value == "Total" and sheet.cell(sheet.max_row, shipments).value == 7
+    assert sheet.cell(4, shipments).number_format == "#,##0" and sheet["A1"].font.b
+    assert sheet.freeze_panes == "A4"
+
+
+def test_quality_is_per_program_and_carrier_unless_asked_by_province(client, world, db_session, create_shipment):
+    program = world["program"]
+    for province in ("310000", "440000", "440000"):
+        create_shipment(program=program, carrier="zto", destination_province_code=province,
+                        registered_at=datetime(2026, 3, 3, 9, tzinfo=BJ))
+    token = world["tokens"]["official"]
+    default = get(client, "/api/v1/reports/quality", token, carrier="zto").get_json()
+    assert [(r["program_id"], r["carrier"], r["province_code"], r["shipments"]) for r in default] == [
+        (program.id, "zto", None, 3)]
+    assert len(default[0]["labels"]) == 2
+    provinces = get(client, "/api/v1/reports/quality", token, carrier="zto", by_province="true").get_json()
+    assert [(r["province_code"], r["shipments"]) for r in provinces] == [("310000", 1), ("440000", 2)]
+    assert [r["labels"][2] for r in provinces] == ["上海市", "广东省"]
+    # The breakdown adds up to the default row, field by field.
+    for field in ("shipments", "picked_within_24h", "no_pickup", "next_day_on_time", "next_day_late",
+                  "next_day_pending", "exceptions", "returns"):
+        assert sum(r[field] for r in provinces) == default[0][field]
 
 
 def test_far_off_dates_are_refused_by_name(client, world):
@@ -176,3 +205,19 @@ def test_quality_json_is_the_schemas_answer(db_session):
             reports.QualityRow(None, "zto", None, 1, 0, 1, 0, 0, 0, 0, 1, None, None, labels=("无项目", "中通", "未知")),
             reports.QualityRow(4, "jt", "", 3, 3, 0, 0, 1, 0, 0, 0, 12.0, 12.0, labels=("x", "y", "z"))]
     assert dump_quality_rows(rows) == QualityRowSchema(many=True).dump(rows)
+    two_labels = [reports.QualityRow(3, "sf", None, 10, 7, 1, 5, 2, 1, 1, 0, 30.0, 61.5, labels=("项目", "顺丰"))]
+    assert dump_quality_rows(two_labels) == QualityRowSchema(many=True).dump(two_labels)
+
+
+def test_late_perishables_json_is_the_schemas_answer(client, world, db_session, create_program, create_shipment):
+    fruit = create_program(perishable=True, deadline_hours=48)
+    picked = datetime(2026, 3, 2, 9, tzinfo=BJ)
+    create_shipment(program=fruit, registered_at=picked, picked_up_at=picked)  # still travelling
+    create_shipment(program=fruit, registered_at=picked, picked_up_at=picked,
+                    delivered_at=datetime(2026, 3, 6, 9, tzinfo=BJ), status=ShipmentStatus.DELIVERED)
+    create_shipment(program=fruit, registered_at=picked)  # never picked up: the clock runs from registration
+    rows = db_session.execute(reports.late_perishables(db_session, reports.ReportFilters())).all()
+    assert len(rows) == 3
+    assert dump_late_rows(rows) == LateShipmentSchema(many=True).dump(rows)
+    answer = get(client, "/api/v1/reports/late-perishables", world["tokens"]["official"]).get_json()
+    assert answer == dump_late_rows(rows)

@@ -140,3 +140,41 @@ def test_done_counts_parcels_the_carrier_has_taken_and_its_drill_down_lists_them
     listing = client.get(href).get_data(as_text=True)
     assert re.search(r'id="total">([\d,]+)<', listing).group(1) == done.group(2)
     assert listing.count('href="/dashboard/network/shipment/') == 3
+
+
+def test_quality_card_is_per_carrier_and_leads_to_programs_then_provinces(client, login, figures,
+                                                                          create_shipment):
+    create_shipment(program=figures, carrier="zto", destination_province_code="440000", pieces=1,
+                    registered_at=datetime(2026, 6, 6, 9, tzinfo=BJ))
+    login(Role.OFFICIAL)
+    html = client.get("/dashboard?as_of=2026-06-30").get_data(as_text=True)
+    card = html[html.index('id="quality"'):html.index("</table>", html.index('id="quality"'))]
+    assert "<td>中通快递</td>" in card and "上虞杨梅测试项目" not in card and "上海" not in card  # per carrier
+    link = re.search(r'href="(/dashboard/quality\?[^"]*)">按项目<', card).group(1).replace("&amp;", "&")
+    assert "carrier=zto" in link and "date_to=2026-06-30" in link and "by_province" not in link
+    programs = client.get(link).get_data(as_text=True)
+    assert "<td>上虞杨梅测试项目</td><td>中通快递</td>" in programs and "<th>目的省份</th>" not in programs
+    link = re.search(r'href="(/dashboard/quality\?[^"]*by_province=1[^"]*)">按省份<', programs).group(1)
+    link = link.replace("&amp;", "&")
+    assert f"program_id={figures.id}" in link and "carrier=zto" in link and "date_to=2026-06-30" in link
+    page = client.get(link)
+    assert page.status_code == 200
+    rows = re.findall(r"<tr><td>上虞杨梅测试项目</td><td>中通快递</td><td>([^<]+)</td>\s*<td class=\"num\"><a href=\"([^\"]+)\">(\d+)",
+                      page.get_data(as_text=True))
+    assert [(province, int(n)) for province, _, n in rows] == [("上海市", 3), ("广东省", 1)]
+    assert "province=440000" in rows[1][1] and f"program_id={figures.id}" in rows[1][1]  # each count drills down
+    export = client.get(link.replace("/dashboard/quality?", "/dashboard/export/quality.xlsx?"))
+    sheet = load_workbook(io.BytesIO(export.get_data())).active
+    assert [c.value for c in sheet[3]][2] == "目的省份" and sheet.max_row == 3 + 2 + 1
+    assert client.get("/dashboard/quality?carrier=nope").status_code == 400
+
+
+def test_every_link_of_the_dashboard_answers(client, login, figures):
+    """The filter form's "all" choices and the links of a page without a county filter send blank values."""
+    login(Role.OFFICIAL)
+    html = client.get("/dashboard?as_of=2026-06-30&program_id=&county=").get_data(as_text=True)
+    links = sorted({href.replace("&amp;", "&") for href in re.findall(r'href="(/dashboard[^"]*)"', html)})
+    assert any("county=&" in link or link.endswith("county=") for link in links)
+    assert len(links) > 10
+    for link in links:
+        assert client.get(link).status_code == 200, link

@@ -154,6 +154,21 @@ def test_coverage_and_silent_stations(db_session, network, create_shipment):
     assert flows[villages[2].division_code]["inbound"] == 1
 
 
+def test_network_json_is_the_schemas_answer_with_the_unknown_township_last(db_session, network, create_shipment):
+    from shipments.schemas.reports import NetworkSchema, dump_network
+    villages = network["villages"]
+    create_shipment(origin_station_id=villages[0].id, registered_at=bj(2026, 6, 20, 9))
+    create_shipment(direction="inbound", destination_station_id=villages[2].id, registered_at=bj(2026, 6, 25, 9))
+    create_shipment(registered_at=bj(2026, 6, 25, 9))  # no station: the unknown township (未知乡镇)
+    report = reports.network_report(db_session, ReportFilters(date_from=date(2026, 6, 1), date_to=date(2026, 6, 30)))
+    assert [t["name"] for t in report.townships][-1] == "未知乡镇" and len(report.townships) >= 3
+    assert report.silent_stations
+    answer = {"as_of": report.as_of, "village_stations": report.village_stations,
+              "active_village_stations": report.active_village_stations, "coverage": report.coverage,
+              "silent_stations": report.silent_stations, "townships": report.townships}
+    assert dump_network(report) == NetworkSchema().dump(answer)
+
+
 def test_seasons_and_weeks_in_beijing_time():
     assert reports.period_start(date(2026, 1, 15), "season") == date(2025, 12, 1)
     assert reports.period_start(date(2026, 5, 31), "season") == date(2026, 3, 1)

@@ -48,9 +48,9 @@ def assert_exact(app, db_session):
     assert reports.reconcile(db_session) == []
     now = max(db_session.scalar(select(func.max(Shipment.registered_at))), reports.day_start(
         reports.beijing_today()))
-    for by_province in (True, False):
-        rolled = reports.quality_report(db_session, ReportFilters(), now, by_province=by_province)
-        raw = reports.quality_report_raw(db_session, ReportFilters(), now, by_province=by_province)
+    for by_province, by_program in ((True, True), (False, True), (False, False), (True, False)):
+        rolled = reports.quality_report(db_session, ReportFilters(), now, by_province, by_program)
+        raw = reports.quality_report_raw(db_session, ReportFilters(), now, by_province, by_program)
         def counts(rows):
             return sorted(((r.program_id or 0, r.carrier, r.province_code or ""), (
                 r.shipments, r.picked_within_24h, r.no_pickup, r.next_day_on_time, r.next_day_late,

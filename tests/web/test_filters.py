@@ -33,6 +33,24 @@ def test_numbers_are_grouped(request_ctx):
         assert filters.number(10_000_000) == "10,000,000"
 
 
+@pytest.mark.parametrize("locale", ["zh_Hans_CN", "en", "de_DE", "fr", "ar_EG"])
+def test_numbers_are_written_as_babel_writes_them(request_ctx, locale):
+    """The filters' direct path (zh and en) gives Babel's text; other locales go through Babel."""
+    import random
+
+    from flask_babel import format_decimal
+    rng = random.Random(7)
+    values = [0, 1, -1, 999, 1000, -1234567, 10**12, 0.0, -0.0, 0.0004, 0.0005, 0.0015, 0.0025, -0.0004, 12.3456,
+              1e20, 2.675, 1.0005, 1e-7, float("nan"), float("inf"), Decimal("93.40"), Decimal("-0.0005"),
+              Decimal("1234.5678"), Decimal("100.0"), Decimal("NaN")]
+    values += [rng.randint(-10**9, 10**9) for _ in range(300)] + [rng.uniform(-1e6, 1e6) for _ in range(300)]
+    values += [Decimal(rng.randint(-10**7, 10**7)) / Decimal(10 ** rng.randint(0, 5)) for _ in range(300)]
+    values += [round(rng.uniform(0, 200), 1) for _ in range(300)]
+    with force_locale(locale):
+        assert [filters.number(v) for v in values] == [format_decimal(v) for v in values]
+        assert filters.percent(Decimal("93.4")) == format_decimal(Decimal("93.4")) + "%"
+
+
 def test_phone_shows_only_the_last_four_digits_behind_a_mask(request_ctx):
     assert filters.phone_tail("5678") == "*******5678"
     assert filters.phone_tail(None) == ""

@@ -44,7 +44,9 @@ def dashboard_figures(session: Session, year: int, as_of: date, lang: str = "zh"
                    "pieces": e["pieces"], "prorated_target": e["prorated_target"]} for code, e in counties.items()]
     # Figures "as of" a past day are computed at the end of that day.
     now = min(datetime.now(BEIJING), day_start(as_of + timedelta(days=1)))
-    quality = label_quality(session, quality_report(session, year_filters, now, by_province=False), lang)
+    # Per carrier (a row each): the page /dashboard/quality has them per program and per province.
+    quality = label_quality(session, quality_report(session, year_filters, now, by_province=False, by_program=False),
+                            lang, by_province=False, by_program=False)
     late = session.execute(late_perishables(session, year_filters, now, limit=20)).all()
     network = network_report(session, replace(year_filters, date_from=max(year_filters.date_from,
                                                                           as_of - timedelta(days=29))))

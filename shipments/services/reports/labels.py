@@ -55,13 +55,16 @@ def label_report(session: Session, report: VolumeReport, lang: str = "zh") -> Vo
     return report
 
 
-def label_quality(session: Session, rows: list[QualityRow], lang: str = "zh") -> list[QualityRow]:
-    """Fill each quality row's labels (program, carrier, province)."""
-    programs = dimension_labels(session, "program", {r.program_id for r in rows}, lang)
+def label_quality(session: Session, rows: list[QualityRow], lang: str = "zh", by_province: bool = True,
+                  by_program: bool = True) -> list[QualityRow]:
+    """Fill each quality row's labels, one per key of the report: program, carrier, province (as asked)."""
+    programs = dimension_labels(session, "program", {r.program_id for r in rows}, lang) if by_program else {}
     carriers = dimension_labels(session, "carrier", {r.carrier for r in rows}, lang)
-    provinces = dimension_labels(session, "province", {r.province_code or "" for r in rows}, lang)
+    provinces = (dimension_labels(session, "province", {r.province_code or "" for r in rows}, lang)
+                 if by_province else {})
     for row in rows:
-        row.labels = (programs[row.program_id], carriers[row.carrier], provinces[row.province_code or ""])
+        row.labels = ((programs[row.program_id],) if by_program else ()) + (carriers[row.carrier],) + (
+            (provinces[row.province_code or ""],) if by_province else ())
     return rows
 
 

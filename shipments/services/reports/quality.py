@@ -11,7 +11,7 @@ from sqlalchemy import (
     Date, DateTime, Float, Integer, Select, and_, case, cast, extract, func, literal, literal_column, or_, select,
     type_coerce, union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from shipments.models import (
     Program, ReportQualityCarrierMonth, ReportQualityDay, ReportQualityDelta, ReportQualityMonth, ReportQualityYear,
@@ -65,8 +65,10 @@ _BUCKET_MIDDLE = {low: (low + high) / 2 for low, high in hours_bucket_bounds()}
 
 
 def quality_report(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
-                   by_province: bool = True) -> list[QualityRow]:
+                   by_province: bool = True, by_program: bool = True) -> list[QualityRow]:
     """Delivery quality per program × carrier (× destination province), over shipments registered in the filters.
+
+    by_program=False: per carrier (× province) over every program (program_id None in the rows).
 
     From the month rollups (report_quality_months by province,
     report_quality_carrier_months without it; report_quality_years when
@@ -81,11 +83,11 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     now = now or datetime.now(BEIJING)
     used = {name for name in ReportFilters.__dataclass_fields__ if getattr(filters, name) is not None}
     if not used <= ROLLUP_FILTERS:
-        return quality_report_raw(session, filters, now, by_province)
+        return quality_report_raw(session, filters, now, by_province, by_program)
     pg = _is_pg(session)
     cutoff = beijing_today(now) - timedelta(days=1)  # pickups from this day on are still within their window
     u = _quality_union(pg, filters, cutoff, by_province)
-    group = [u.c.program_id, u.c.carrier] + ([u.c.province_code] if by_province else [])
+    group = ([u.c.program_id] if by_program else []) + [u.c.carrier] + ([u.c.province_code] if by_province else [])
     # Summed as integers: sum(bigint) accumulates in numeric (and comes back as Decimal), several
     # times slower over ~70 columns; a month bucket's counts fit an int4 by far.
     stmt = (select(*group, *(func.sum(cast(u.c[c], Integer)) for c in QUALITY_MEASURES + ("pending",) + HIST_COLUMNS))
@@ -94,7 +96,7 @@ def quality_report(session: Session, filters: ReportFilters | None = None, now: 
     width = len(group)
     first_bucket = width + len(QUALITY_MEASURES) + 1
     for row in session.execute(stmt):
-        key = row[:width]
+        key = row[:width] if by_program else (None, *row[:width])
         (shipments, picked_24h, no_pickup, on_time, late, unarrived, exceptions, returns,
          still_pending) = (int(v or 0) for v in row[width:first_bucket])
         counts = row[first_bucket:]
@@ -156,10 +158,18 @@ def _quality_union(pg: bool, filters: ReportFilters, cutoff: date, by_province: 
         keys, conds = keyed(month_model, in_period(period, first, last))
         parts.append(select(*keys, *(getattr(month_model, m) for m in QUALITY_MEASURES), zero.label("pending"),
                             *(getattr(month_model, h) for h in HIST_COLUMNS)).where(*conds))
-        # Inside those months: only the pending share, from the last pickup days (partial index).
+        # Inside those months: only the pending share, from the last pickup days (partial index), summed
+        # per key of the answer first: the union then carries one row per key, not one per day, province
+        # and bucket (thousands at 10M, each with ~70 zero columns to add up).
         last_day = None if last is None else _month_end(last)
-        parts.append(from_buckets(day, [day.unarrived != 0, day.pickup_day >= cutoff,
-                                        *in_period(day.day, first, last_day)], pending=day.unarrived, measures=False))
+        keys, conds = keyed(day, [day.unarrived != 0, day.pickup_day >= cutoff, *in_period(day.day, first, last_day)])
+        per_province = by_province or filters.province is not None
+        if not per_province:
+            keys[2] = literal("").label("province_code")
+        parts.append(select(*keys, *(zero.label(m) for m in QUALITY_MEASURES),
+                            func.sum(day.unarrived).label("pending"), *(zero.label(h) for h in HIST_COLUMNS))
+                     .where(*conds)
+                     .group_by(day.program_id, day.carrier, *([day.province_code] if per_province else [])))
     for sign, start, end in edges:
         parts.append(from_buckets(day, in_period(day.day, start, end), sign))
     return union_all(*parts).subquery("q")
@@ -199,7 +209,7 @@ def _next_day_deadline(pg: bool, picked_up_at):
 
 
 def quality_report_raw(session: Session, filters: ReportFilters | None = None, now: datetime | None = None,
-                       by_province: bool = True) -> list[QualityRow]:
+                       by_province: bool = True, by_program: bool = True) -> list[QualityRow]:
     """The same figures as quality_report, recounted over the shipments rows (exact percentiles on PostgreSQL)."""
     filters = filters or ReportFilters()
     now = now or datetime.now(BEIJING)
@@ -228,7 +238,9 @@ def quality_report_raw(session: Session, filters: ReportFilters | None = None, n
 
     transit = _hours(pg, q.picked_up_at, q.delivered_at)
     delivered_transit = and_(picked, q.delivered_at.is_not(None))
-    group = (q.program_id, q.carrier, q.province if by_province else literal_column("NULL").label("province"))
+    group = (q.program_id if by_program else literal_column("NULL").label("program_id"), q.carrier,
+             q.province if by_province else literal_column("NULL").label("province"))
+    grouped = [column for column, used in zip(group, (by_program, True, by_province)) if used]
     measures = [
         func.count(),
         count_if(and_(picked, pickup_in_time)),
@@ -243,7 +255,7 @@ def quality_report_raw(session: Session, filters: ReportFilters | None = None, n
     if pg:
         measures += [func.percentile_cont(0.5).within_group(transit).filter(delivered_transit),
                      func.percentile_cont(0.9).within_group(transit).filter(delivered_transit)]
-    stmt = select(*group, *measures).group_by(*group[:3 if by_province else 2]).order_by(*group[:3 if by_province else 2])
+    stmt = select(*group, *measures).group_by(*grouped).order_by(*grouped)
     rows = []
     for row in session.execute(stmt):
         program_id, carrier, province, *counts = row
@@ -352,4 +364,11 @@ def _late_keysets(session: Session, filters: ReportFilters, now: datetime, limit
     late = (select(union.c.id, union.c.hours).order_by(union.c.hours.desc(), union.c.id).limit(limit)
             .subquery("late"))
     return (select(Shipment, type_coerce(late.c.hours, Float).label("hours")).join(late, late.c.id == Shipment.id)
-            .order_by(late.c.hours.desc(), Shipment.id))
+            .options(*LATE_COLUMNS).order_by(late.c.hours.desc(), Shipment.id))
+
+
+# What the late list shows (page, API, export): 500 rows of the shipments' 44 columns were most of the read;
+# each row's program (its name and deadline) comes in the same statement, not one statement per program.
+LATE_COLUMNS = (load_only(Shipment.id, Shipment.carrier, Shipment.tracking_number, Shipment.program_id,
+                          Shipment.status, Shipment.registered_at, Shipment.picked_up_at, Shipment.delivered_at),
+                joinedload(Shipment.program))
