@@ -86,9 +86,9 @@ DEFAULTS = {
     "POLL_RATE": {"kuaidi100": 20, "kdniao": 10, "17track": 3},  # HTTP requests/second
     # Quotas are counted over 1 + slack seconds of send times and paced (1 + slack)/Q apart: the delay from
     # our write to the carrier's clock (the network) may vary this much (s) before its one-second count
-    # could see Q+1. Our own delay before the write is counted already (services/quotas.py). 0.08 paces at
-    # 0.93 of Q.
-    "POLL_RATE_SLACK": 0.08,
+    # could see Q+1. Our own delay before the write is counted already (services/quotas.py), so 0.05 (pace
+    # 0.95 of Q) is enough: never above Q under two CPU hogs in bench/poller.py, 0.94 of Q (BENCHMARKS.md).
+    "POLL_RATE_SLACK": 0.05,
     "POLL_BATCH": {},  # numbers per request; default and ceiling: the provider's max_batch
     # Claiming and the cycle
     "POLL_CLAIM_SIZE": 200,  # shipments leased per claim
