@@ -155,9 +155,11 @@ class ReportQualityDay(_QualityMeasures, db.Model):
     __table_args__ = (
         Index("ix_report_quality_days_empty", "shipments", postgresql_where=text("shipments = 0"),
               sqlite_where=text("shipments = 0")),
-        # "Still within the next-day window": the last two pickup days only.
+        # "Still within the next-day window": the last two pickup days only. On PostgreSQL it holds what
+        # the quality report sums from those rows (an index-only scan: ~18k rows at 10M were ~16k pages).
         Index("ix_report_quality_days_pickup_day", "pickup_day", postgresql_where=text("unarrived <> 0"),
-              sqlite_where=text("unarrived <> 0")),
+              sqlite_where=text("unarrived <> 0"),
+              postgresql_include=["day", "program_id", "carrier", "province_code", "unarrived"]),
     )
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)

@@ -163,8 +163,15 @@ def test_late_perishables_keysets_equal_the_full_scan(db_session, create_program
             delivered = None
         create_shipment(program=fruit if i % 2 else other, registered_at=registered, picked_up_at=picked,
                         delivered_at=delivered)
+    for i in range(12):  # picked up before they were registered (a seller registering late): early clocks
+        registered = now - timedelta(hours=20 * i + 5)
+        create_shipment(program=fruit if i % 2 else other, registered_at=registered,
+                        picked_up_at=registered - timedelta(hours=30 + 7 * i))
+    first_days = [(now - timedelta(hours=h)).astimezone(reports.BEIJING).date() for h in (30, 70, 130)]
     for limit in (5, 500):
-        for filters in (ReportFilters(), ReportFilters(program_id=fruit.id), ReportFilters(carrier="sandbox")):
+        for filters in (ReportFilters(), ReportFilters(program_id=fruit.id), ReportFilters(carrier="sandbox"),
+                        *(ReportFilters(date_from=day) for day in first_days),
+                        ReportFilters(date_from=first_days[1], date_to=first_days[0], program_id=other.id)):
             got = [(s.id, round(h, 6)) for s, h in db_session.execute(
                 reports.late_perishables(db_session, filters, now, limit))]
             want = [(s.id, round(h, 6)) for s, h in db_session.execute(

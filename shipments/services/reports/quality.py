@@ -20,7 +20,7 @@ from shipments.models import (
 from shipments.models.reports import HIST_COLUMNS, HOUR_BUCKETS, QUALITY_MEASURES, hours_bucket_bounds
 from shipments.models.enums import ShipmentStatus
 from shipments.services.reports.common import (
-    BEIJING, PICKUP_HOURS, ReportFilters, _hours, _is_pg, _percent, _raw_keys, _raw_where, beijing_today,
+    BEIJING, PICKUP_HOURS, ReportFilters, _hours, _is_pg, _percent, _raw_keys, _raw_where, beijing_today, day_start,
 )
 from shipments.services.reports.rollups import _month_end, split_period
 
@@ -340,12 +340,24 @@ def _late_keysets(session: Session, filters: ReportFilters, now: datetime, limit
     conds = _raw_where(keys, filters)  # only shipments columns: no county/township/station filter here
     trip = Shipment.delivered_at - start
     parts = []
+    open_hours = _hours(True, start, literal(now, DateTime(timezone=True))).label("hours")
+    # With a first registration day, a clock starting before it belongs to a parcel picked up before it
+    # was registered: the open clocks are read from that day on, and those few apart (exact, and the
+    # keyset no longer walks every older undelivered parcel of the program).
+    first = day_start(filters.date_from) if filters.date_from is not None else None
     for program_id, deadline in session.execute(programs).all():
         allowed = timedelta(hours=deadline)
-        parts.append(select(Shipment.id, (_hours(True, start, literal(now, DateTime(timezone=True)))).label("hours"))
-                     .where(Shipment.program_id == program_id, Shipment.delivered_at.is_(None),
-                            Shipment.status.not_in(ENDED_UNDELIVERED), start < now - allowed, *conds)
-                     .order_by(start, Shipment.id).limit(limit))
+        open_clock = [Shipment.program_id == program_id, Shipment.delivered_at.is_(None),
+                      Shipment.status.not_in(ENDED_UNDELIVERED), start < now - allowed, *conds]
+        if first is None:
+            parts.append(select(Shipment.id, open_hours).where(*open_clock).order_by(start, Shipment.id).limit(limit))
+        else:
+            parts.append(select(Shipment.id, open_hours).where(*open_clock, start >= first)
+                         .order_by(start, Shipment.id).limit(limit))
+            parts.append(select(Shipment.id, open_hours)
+                         .where(*open_clock, Shipment.picked_up_at < Shipment.registered_at,
+                                Shipment.picked_up_at < first)
+                         .order_by(Shipment.picked_up_at, Shipment.id).limit(limit))
         # Returned or gone quiet: the clock stopped at the last scan (few rows, read per program).
         ended_trip = Shipment.last_event_at - start
         parts.append(select(Shipment.id, (extract("epoch", ended_trip) / 3600.0).label("hours"))
