@@ -84,15 +84,21 @@ DEFAULTS = {
     "POLL_MIN_INTERVAL": {"kuaidi100": 1800},
     # Quotas shared by every process (services/quotas.py; Redis when REDIS_URL is set).
     "POLL_RATE": {"kuaidi100": 20, "kdniao": 10, "17track": 3},  # HTTP requests/second
-    # Quotas are counted over 1 + slack seconds and paced (1 + slack)/Q apart: the delay between a permit
-    # and the carrier's clock may vary this much (s) before its one-second count could see Q+1. 0.05 let
-    # Q+1 through under a CPU hog (bench/poller.py); 0.08 paces at 0.93 of Q.
-    "POLL_RATE_SLACK": 0.08,
+    # Quotas are counted over 1 + slack seconds of send times and paced (1 + slack)/Q apart: the delay from
+    # our write to the carrier's clock (the network) may vary this much (s) before its one-second count
+    # could see Q+1. Our own delay before the write is counted already (services/quotas.py), so 0.05 (pace
+    # 0.95 of Q) is enough: never above Q under two CPU hogs in bench/poller.py, 0.94 of Q (BENCHMARKS.md).
+    "POLL_RATE_SLACK": 0.05,
     "POLL_BATCH": {},  # numbers per request; default and ceiling: the provider's max_batch
     # Claiming and the cycle
     "POLL_CLAIM_SIZE": 200,  # shipments leased per claim
     "POLL_LEASE_SECONDS": 300,  # a dead worker's claims come back after this
-    "POLL_THREADS": 8,  # concurrent carrier calls per process
+    # Concurrent carrier calls per process: enough to keep every enabled quota busy, Q x POLL_CALL_SECONDS
+    # x 1.5 summed over the providers (a call holds its thread for its whole round trip), at least
+    # POLL_THREADS, at most POLL_THREADS_MAX (threads wait on the quota, the GIL and the database too).
+    "POLL_THREADS": 8,
+    "POLL_THREADS_MAX": 32,
+    "POLL_CALL_SECONDS": 0.3,  # a carrier call's expected round trip, for the thread count only
     "POLL_HTTP_TIMEOUT": 10.0,
     "POLL_CYCLE_SECONDS": 50,  # one cycle stops claiming after this long
     "POLL_TICK_SECONDS": 60,

@@ -164,3 +164,16 @@ def test_success_resets_the_failure_count(breaker_pair):
     one.record_failure("kdniao")
     one.record_success("kdniao")
     assert one.record_failure("kdniao") is False and one.state("kdniao") == "closed"
+
+
+def test_poll_threads_follow_the_enabled_quotas():
+    """Enough calls in flight to keep each quota busy (Q x expected call time x 1.5), within bounds."""
+    from shipments.services.polling import poll_threads
+
+    config = {**DEFAULTS, "POLL_RATE": {"kuaidi100": 50, "kdniao": 10, "17track": 3}, "POLL_THREADS": 8,
+              "POLL_THREADS_MAX": 32, "POLL_CALL_SECONDS": 0.3}
+    assert poll_threads(config, {"kuaidi100", "sandbox"}) == 23  # 50 x 0.3 x 1.5 = 22.5
+    assert poll_threads(config, {"kuaidi100", "kdniao"}) == 28  # + 10 x 0.3 x 1.5 = 4.5
+    assert poll_threads(config, {"17track"}) == 8  # 2 would do: the floor
+    assert poll_threads({**config, "POLL_RATE": {"kuaidi100": 500}}, {"kuaidi100"}) == 32  # the ceiling
+    assert poll_threads({**config, "POLL_RATE": {}}, {"kuaidi100"}) == 8

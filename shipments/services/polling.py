@@ -16,6 +16,7 @@ it commits, because the claim must be committed before the carriers are asked.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import random
@@ -48,6 +49,9 @@ from shipments.services.schedule import PollPolicy
 log = logging.getLogger(__name__)
 _rng = random.Random()
 APPLY_WINDOW = 0.05  # seconds to gather answers into one commit
+# At most this many shipments applied per commit, so the claiming loop comes back often enough to
+# keep the carriers' queues full (a backlog of answers is applied a slice at a time).
+APPLY_MAX_SHIPMENTS = 100
 
 # Written out as in the partial index ix_shipments_due, so PostgreSQL can prove
 # the index applies (a bound parameter list would hide the values from it).
@@ -154,6 +158,7 @@ class PollSummary:
     providers: dict[str, ProviderSummary] = field(default_factory=lambda: defaultdict(ProviderSummary))
     circuits: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    threads: int = 0
 
     def total(self, name: str) -> int:
         return sum(getattr(p, name) for p in self.providers.values())
@@ -177,7 +182,8 @@ class PollSummary:
     def as_dict(self) -> dict:
         return {
             "owner": self.owner, "claimed": self.claimed, "polled": self.polled, "updated": self.updated,
-            "failed": self.failed, "seconds": round(self.seconds, 3), "circuits": dict(self.circuits),
+            "failed": self.failed, "seconds": round(self.seconds, 3), "threads": self.threads,
+            "circuits": dict(self.circuits),
             "providers": {name: vars(p).copy() for name, p in sorted(self.providers.items())},
         }
 
@@ -358,14 +364,19 @@ class _Cycle:
         started = time.monotonic()
         cycle_deadline = started + float(self.config["POLL_CYCLE_SECONDS"])
         # Claim the next batch while this one's last calls are still going, so the
-        # carriers see a steady stream instead of a pause at every claim.
-        low_water = 2 * int(self.config["POLL_THREADS"])
+        # carriers see a steady stream instead of a pause at every claim. Counted in calls
+        # not answered yet, not in answers not applied yet: a slow database (or a starved
+        # process) must not leave the carriers idle while it catches up. The backlog of
+        # claimed shipments stays under two claims, well inside the lease.
+        low_water = 2 * self.summary.threads
+        backlog = 2 * int(self.config["POLL_CLAIM_SIZE"])
         answers = queue.SimpleQueue()
         remaining, exhausted = 0, False
         try:
             while True:
-                if (remaining <= low_water and not exhausted and not self.stop.is_set()
-                        and time.monotonic() < cycle_deadline):
+                unanswered = remaining - answers.qsize()
+                if (unanswered <= low_water and len(self.outstanding) < backlog and not exhausted
+                        and not self.stop.is_set() and time.monotonic() < cycle_deadline):
                     added = self._claim_and_submit(pool, answers)
                     exhausted = added is None
                     remaining += added or 0
@@ -375,12 +386,14 @@ class _Cycle:
                 # Apply answers in groups, one commit each: the first answer, plus whatever
                 # else arrives within APPLY_WINDOW (a commit per shipment would cost more).
                 batch = [answers.get()]
+                shipments = len(batch[0].task.claims)
                 until = time.monotonic() + APPLY_WINDOW
-                while len(batch) < remaining:
+                while len(batch) < remaining and shipments < APPLY_MAX_SHIPMENTS:
                     try:
                         batch.append(answers.get(timeout=max(0.0, until - time.monotonic())))
                     except queue.Empty:
                         break
+                    shipments += len(batch[-1].task.claims)
                 remaining -= len(batch)
                 self._apply_batch(batch)
                 self.session.commit()
@@ -631,8 +644,18 @@ def poll_once(session, config, *, owner: str | None = None, stop: threading.Even
     """Run one poll cycle: claim, call and apply until nothing is due (or time is up)."""
     stop = stop or threading.Event()
     cycle = _Cycle(session, config, owner or lease_owner_name(), stop, clock)
-    with ThreadPoolExecutor(max_workers=int(config["POLL_THREADS"]), thread_name_prefix="poll") as pool:
+    cycle.summary.threads = poll_threads(config, cycle.settings)
+    with ThreadPoolExecutor(max_workers=cycle.summary.threads, thread_name_prefix="poll") as pool:
         return cycle.run(pool)
+
+
+def poll_threads(config, providers) -> int:
+    """Threads for a cycle: Q x POLL_CALL_SECONDS x 1.5 calls in flight per enabled provider with a
+    quota, so each can be kept at its quota; at least POLL_THREADS, at most POLL_THREADS_MAX."""
+    seconds = float(config["POLL_CALL_SECONDS"])
+    needed = sum(math.ceil(float(rate) * seconds * 1.5) for name, rate in (config["POLL_RATE"] or {}).items()
+                 if rate and name in providers)
+    return max(int(config["POLL_THREADS"]), min(int(config["POLL_THREADS_MAX"]), needed))
 
 
 def reassign_providers(session, config, *, limit: int = 1000) -> int:
