@@ -1,5 +1,6 @@
 """The app on a real socket for the browser tests: one way to start it and to stop it cleanly."""
 import threading
+import time
 from contextlib import contextmanager
 
 from werkzeug.serving import make_server
@@ -24,3 +25,16 @@ def serving(app):
         thread.join(5)
         with app.app_context():
             db.engine.dispose()
+
+
+def wait_for_dashboard(page, seconds: float = 20) -> None:
+    """Wait until the dashboard's charts have drawn (`window.dashboardReady`).
+
+    Not `page.wait_for_function`: it re-checks a string predicate with eval inside the page, which
+    the pages' Content-Security-Policy forbids, so it fails whenever the first check comes too early
+    (a loaded machine). `evaluate` goes through DevTools, so poll with it from Python.
+    """
+    deadline = time.monotonic() + seconds
+    while not page.evaluate("window.dashboardReady === true"):
+        assert time.monotonic() < deadline, "the dashboard's charts never finished"
+        page.wait_for_timeout(100)

@@ -5,7 +5,6 @@ SQLite file, because the browser's requests need committed data. Every
 request not to 127.0.0.1 is aborted: the page must work offline.
 """
 import random
-import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,7 @@ from shipments.extensions import db
 from shipments.models import Organisation, Program, Shipment, Station
 from shipments.models.enums import ShipmentStatus, StationLevel
 from shipments.services import demo, reports
-from tests.live_server import serving
+from tests.live_server import serving, wait_for_dashboard
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -119,12 +118,7 @@ def test_dashboard_screenshot_in_chinese(live_server, page):
     page.fill("input[name=password]", demo.DEMO_PASSWORD)
     page.click("main button[type=submit]")  # the header holds the language and logout buttons
     page.wait_for_url("**/dashboard**")
-    # The pages' Content-Security-Policy forbids eval, which wait_for_function
-    # relies on: poll from Python instead (evaluate goes through DevTools).
-    deadline = time.monotonic() + 15
-    while not page.evaluate("window.dashboardReady === true"):
-        assert time.monotonic() < deadline, "the dashboard's charts never finished"
-        page.wait_for_timeout(100)
+    wait_for_dashboard(page, 15)
     assert page.locator("#program-cards .card").count() == 7
     assert "上虞杨梅十万件寄递项目" in page.content()
     assert page.locator("#county-map svg").count() >= 1  # SVG: no inline styles under the CSP

@@ -13,6 +13,7 @@ import pytest
 
 from shipments.models import enums
 from shipments.services import demo
+from tests.live_server import wait_for_dashboard
 from tests.web.conftest import CHROMIUM
 from tests.web.test_browser import Guard, live_server  # noqa: F401  (the same prepared server)
 
@@ -212,10 +213,7 @@ def test_official(rig, screenshots, viewport):
     page, watch = start(rig, viewport, "official")
     problems = []
     page.goto("/dashboard")
-    for _ in range(150):
-        if page.evaluate("window.dashboardReady === true"):
-            break
-        page.wait_for_timeout(100)
+    wait_for_dashboard(page, 15)
     # Hover the chart and the map: their tooltips must not break the page's style policy.
     for chart in ("#monthly-chart", "#county-map"):
         page.locator(chart).scroll_into_view_if_needed()

@@ -11,7 +11,7 @@ from shipments.extensions import db
 from shipments.models import Organisation, Station, User
 from shipments.models.enums import OrganisationKind, Role, StationKind, StationLevel
 from shipments.services import reference
-from tests.live_server import serving
+from tests.live_server import serving, wait_for_dashboard
 from tests.web.conftest import CHROMIUM
 
 pytestmark = [
@@ -59,7 +59,7 @@ def test_a_county_on_the_map_opens_its_network_view_then_a_township_its_stations
     page.click("main form button[type=submit]")
     page.wait_for_load_state()
     page.goto("/dashboard")
-    page.wait_for_function("window.dashboardReady === true", timeout=20_000)
+    wait_for_dashboard(page)
     box = page.locator("#county-map")
     box.scroll_into_view_if_needed()
     x, y = page.evaluate(
