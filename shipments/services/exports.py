@@ -264,20 +264,6 @@ def inert(value):
     return value
 
 
-def as_text_cells(sheet, values: list) -> list:
-    """Row values for an openpyxl sheet with formula-like text stored as text, never as a formula."""
-    from openpyxl.cell import WriteOnlyCell
-
-    out = []
-    for value in values:
-        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-            cell = WriteOnlyCell(sheet, value)
-            cell.data_type = "s"  # openpyxl makes any "=…" a formula otherwise
-            value = cell
-        out.append(value)
-    return out
-
-
 def _cell(value):
     if value is None:
         return ""

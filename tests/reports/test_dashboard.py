@@ -63,6 +63,15 @@ def test_dashboard_shows_cards_quality_and_late_perishables(client, login, figur
     assert html.count("中通快递 <code>SBX") == 3
 
 
+def test_dashboard_network_line_uses_each_languages_punctuation(client, login, figures):
+    login(Role.OFFICIAL)
+    html = client.get("/dashboard?as_of=2026-06-30").get_data(as_text=True)
+    assert re.search(r"（[\d,]+/[\d,]+）；14天无寄递站点", html)  # not "(1/2); " in Chinese text
+    client.set_cookie("lang", "en")
+    html = client.get("/dashboard?as_of=2026-06-30").get_data(as_text=True)
+    assert re.search(r"\([\d,]+/[\d,]+\); stations silent for 14 days", html)
+
+
 def test_every_drill_down_lists_the_shipments_behind_the_figure(client, login, figures, db_session):
     login(Role.OFFICIAL)
     report = reports.volume_report(db_session, "month", ("program",), reports.ReportFilters(program_id=figures.id))
