@@ -98,6 +98,19 @@ def test_stop_after_a_chunk_tells_whether_rows_are_left(app, db_session, create_
     assert consumed["closed"] and not reader_threads()
 
 
+def test_a_stop_with_no_rows_left_still_gives_the_batch_its_report(app, db_session, create_organisation):
+    """Asked to stop after the chunk that was the file's last: the import is whole, so its batch
+    keeps the counts and the row report (it kept nothing: the background job then ended "done")."""
+    org = create_organisation()
+    batch = imports.start_batch(db_session, org.id, "exact.csv")
+    with app.test_request_context():
+        report = imports.import_rows(db_session, numbered_rows(CHUNK, {}), org.id, providers={},
+                                     commit=db_session.commit, chunk_rows=CHUNK, batch=batch, stop=lambda: True)
+    db_session.refresh(batch)
+    assert report.finished and (batch.rows, batch.created) == (CHUNK, CHUNK)
+    assert batch.report["rows"] == CHUNK
+
+
 def test_sheet_cell_references_in_every_form(app, db_session, create_organisation):
     """The XLSX reader's column cache: lower-case references, cells without one (the next
     column), two-letter columns, and a reference it cannot parse (the next column too)."""

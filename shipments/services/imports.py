@@ -193,9 +193,11 @@ def import_rows(session: Session, rows: Iterable[tuple[int, Any]], organisation_
                 break
             if stop is not None and stop():
                 following = reader.next_chunk()  # the reader is one chunk ahead: whether rows are left
-                report.finished = following.last and not following.rows
                 if blank is not None:
                     report.blank = following.blank_at_first
+                if following.last and not following.rows:
+                    break  # nothing left: the import is whole, and its batch keeps the report below
+                report.finished = False
                 return report
     finally:
         reader.close()
