@@ -177,7 +177,10 @@ def test_quality_card_is_per_carrier_and_leads_to_programs_then_provinces(client
     export = client.get(link.replace("/dashboard/quality?", "/dashboard/export/quality.xlsx?"))
     sheet = load_workbook(io.BytesIO(export.get_data())).active
     assert [c.value for c in sheet[3]][2] == "目的省份" and sheet.max_row == 3 + 2 + 1
-    assert client.get("/dashboard/quality?carrier=nope").status_code == 400
+    refused = client.get("/dashboard/quality?carrier=nope")
+    assert refused.status_code == 400 and "以下筛选条件无效：carrier。" in refused.get_data(as_text=True)
+    reversed_dates = client.get("/dashboard/quality?date_from=2026-06-30&date_to=2026-06-01")
+    assert reversed_dates.status_code == 400 and "开始日期晚于结束日期" in reversed_dates.get_data(as_text=True)
 
 
 def test_every_link_of_the_dashboard_answers(client, login, figures):
